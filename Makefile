@@ -1,0 +1,43 @@
+# The two commands of the quick start, and a few more for developers.
+#   make demo       install dependencies, build (Release), run the main job
+#   make test       install dependencies, build, run every test through ctest
+#   make test-asan  the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      every benchmark in --quick mode
+#   make format     clang-format every source file
+
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+JOBS ?= $(shell nproc)
+DEMO_DIR ?= tidal-demo-data
+
+.PHONY: all deps build demo test test-asan bench format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+demo: build
+	./$(BUILD_DIR)/tidal demo --data $(DEMO_DIR)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DTIDAL_SANITIZE=ON -DTIDAL_BUILD_BENCH=OFF
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
+
+bench: build
+	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b --quick"; $$b --quick || exit 1; done
+
+format:
+	find include src tools tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,63 @@
+#include "support/bench_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace tidal::bench {
+
+BenchArgs parse_bench_args(int argc, char** argv, const std::string& usage) {
+  BenchArgs args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      args.quick = true;
+    } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::printf("%s\n", usage.c_str());
+      std::exit(0);
+    } else {
+      args.rest.emplace_back(argv[i]);
+    }
+  }
+  return args;
+}
+
+double now_seconds() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+double percentile(std::vector<double> sample, double p) {
+  if (sample.empty()) return 0;
+  std::sort(sample.begin(), sample.end());
+  double rank = p / 100.0 * static_cast<double>(sample.size() - 1);
+  auto lo = static_cast<size_t>(std::floor(rank));
+  auto hi = static_cast<size_t>(std::ceil(rank));
+  double frac = rank - static_cast<double>(lo);
+  return sample[lo] * (1 - frac) + sample[hi] * frac;
+}
+
+void BenchReport::add(const std::string& metric, double value, const std::string& unit,
+                      const std::string& note) {
+  rows_.push_back({metric, value, unit, note});
+}
+
+void BenchReport::print() const {
+  size_t w = 6;
+  for (const Row& r : rows_) w = std::max(w, r.metric.size());
+  std::printf("\n%-*s  %16s  %-8s  %s\n", static_cast<int>(w), "metric", "value", "unit", "note");
+  std::printf("%s\n", std::string(w + 40, '-').c_str());
+  for (const Row& r : rows_) {
+    std::printf("%-*s  %16.3f  %-8s  %s\n", static_cast<int>(w), r.metric.c_str(), r.value,
+                r.unit.c_str(), r.note.c_str());
+  }
+  std::printf("\n");
+  for (const Row& r : rows_) {
+    std::printf("BENCH {\"bench\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,\"unit\":\"%s\"}\n",
+                bench_.c_str(), r.metric.c_str(), r.value, r.unit.c_str());
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace tidal::bench

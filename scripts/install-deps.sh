@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package that tidalDB's build, tests and benchmarks need.
+# Idempotent: packages already present are skipped, and `apt-get update` runs at
+# most once, only when something is missing. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential g++ cmake make pkg-config git clang-format
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
+  # storage, hashing, bitmaps, JSON
+  librocksdb-dev libroaring-dev librust-blake3-dev libsimdjson-dev
+  # tests and benchmarks
+  googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
+  # peers the benchmarks run side by side
+  redis-server libhiredis-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
