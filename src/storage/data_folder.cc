@@ -1,8 +1,8 @@
 #include "storage/data_folder.h"
 
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <system_error>
 #include <utility>
+
+#include "core/posix_file.h"
 
 namespace tidal {
 
@@ -51,16 +53,6 @@ Status io_error(std::string_view what, const std::string& path, const std::error
   return Status::IoError(kSub, std::string(what) + " " + path + ": " + ec.message());
 }
 
-Status write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error("cannot write", path, errno);
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
 Result<std::string> read_small_file(int fd, const std::string& path) {
   std::string out;
   char buf[1024];
@@ -72,32 +64,6 @@ Result<std::string> read_small_file(int fd, const std::string& path) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
-}
-
-Status fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error("cannot open folder", dir, errno);
-  FdCloser closer(fd);
-  if (::fsync(fd) != 0) return io_error("cannot fsync folder", dir, errno);
-  return Status::Ok();
-}
-
-// Replaces dir/name with `contents` so that a crash leaves either the old
-// file or the new one, never a mix: temporary file, fsync, rename, fsync dir.
-Status write_file_atomically(const std::string& dir, const std::string& name,
-                             std::string_view contents) {
-  std::string final_path = dir + "/" + name;
-  std::string tmp_path = final_path + ".tmp";
-  int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("cannot create", tmp_path, errno);
-  FdCloser closer(fd);
-  TIDAL_RETURN_IF_ERROR(write_all(fd, contents, tmp_path));
-  if (::fsync(fd) != 0) return io_error("cannot fsync", tmp_path, errno);
-  ::close(closer.release());
-  if (::rename(tmp_path.c_str(), final_path.c_str()) != 0) {
-    return io_error("cannot rename " + tmp_path + " to", final_path, errno);
-  }
-  return fsync_dir(dir);
 }
 
 std::string now_iso8601() {
@@ -289,8 +255,8 @@ Result<std::unique_ptr<DataFolder>> DataFolder::open(const std::string& path_in,
   // Checked again under the lock: another process may have created it.
   if (!fs::exists(marker, ec) && !opts.read_only) {
     TIDAL_ASSIGN_OR_RETURN(DatabaseId fresh, new_database_id());
-    TIDAL_RETURN_IF_ERROR(write_file_atomically(
-        path, "TIDAL", format_data_folder_marker(kCurrentFormatVersion, now_iso8601(), fresh)));
+    TIDAL_RETURN_IF_ERROR(write_file_atomic(
+        path + "/TIDAL", format_data_folder_marker(kCurrentFormatVersion, now_iso8601(), fresh)));
   }
   int marker_fd = ::open(marker.c_str(), O_RDONLY | O_CLOEXEC);
   if (marker_fd < 0) return io_error("cannot open", marker, errno);
@@ -311,7 +277,7 @@ Result<std::unique_ptr<DataFolder>> DataFolder::open(const std::string& path_in,
 
   if (!opts.read_only) {
     for (const char* sub : {"/storage", "/wal"}) TIDAL_RETURN_IF_ERROR(make_dir(path + sub));
-    TIDAL_RETURN_IF_ERROR(fsync_dir(path));
+    TIDAL_RETURN_IF_ERROR(sync_dir(path));
   }
   return std::unique_ptr<DataFolder>(
       new DataFolder(std::move(path), lock.release(), version, id, opts.read_only));
