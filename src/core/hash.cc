@@ -6,10 +6,11 @@
 
 namespace tidal {
 
-Hash128 blake3_128(std::string_view data) {
+Hash128 blake3_128(std::string_view a, std::string_view b) {
   blake3_hasher h;
   blake3_hasher_init(&h);
-  blake3_hasher_update(&h, data.data(), data.size());
+  blake3_hasher_update(&h, a.data(), a.size());
+  if (!b.empty()) blake3_hasher_update(&h, b.data(), b.size());
   Hash128 out;
   blake3_hasher_finalize(&h, out.data(), out.size());
   return out;

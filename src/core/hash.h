@@ -11,8 +11,8 @@ namespace tidal {
 
 using Hash128 = std::array<uint8_t, 16>;
 
-// The first 16 bytes of BLAKE3(data).
-Hash128 blake3_128(std::string_view data);
+// The first 16 bytes of BLAKE3(a || b); `b` may be empty.
+Hash128 blake3_128(std::string_view a, std::string_view b = {});
 
 // The first 8 bytes of BLAKE3(a || b), little-endian, as an integer; `b` may be
 // empty. Hashing two parts avoids copying a header and a payload together.

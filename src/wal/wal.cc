@@ -67,17 +67,12 @@ Result<Durability> parse_durability(std::string_view text) {
 }
 
 DedupKey Wal::content_key(RecordType type, std::string_view payload) {
-  std::string buf;
-  buf.reserve(payload.size() + 1);
-  buf += static_cast<char>(type);
-  buf.append(payload);
-  return blake3_128(buf);
+  const char t = static_cast<char>(type);
+  return blake3_128(std::string_view(&t, 1), payload);
 }
 
 DedupKey Wal::idempotency_key(std::string_view key) {
-  std::string buf = "idempotency-key:";
-  buf.append(key);
-  return blake3_128(buf);
+  return blake3_128("idempotency-key:", key);
 }
 
 Wal::Wal(WalOptions options) : options_(std::move(options)), dedup_(options_.dedup) {

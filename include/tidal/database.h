@@ -1,0 +1,133 @@
+// tidal::Database: an embedded tidalDB.
+//
+// Open a data folder with a schema, ingest signal events, read what the
+// ledger derived from them, ask for trending items. Every write goes to the
+// write-ahead log first and is applied to every derived store before the call
+// returns: the next read reflects it.
+//
+//   auto db = tidal::Database::open("data", schema).value();
+//   db->ingest({.item = "video_1", .user = "u_7", .signal = "like"});
+//   auto top = db->trending({.kind = tidal::TrendingKind::kHot, .signal = "like"});
+//
+// Thread safety: every method may be called from any thread. Writes are
+// applied in WAL order; a read sees each write entirely or not at all.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tidal/event.h"
+#include "tidal/options.h"
+#include "tidal/schema.h"
+#include "tidal/status.h"
+
+namespace tidal {
+
+// One window of one signal type for one item.
+struct WindowSignal {
+  Duration window{0};
+  uint64_t count = 0;           // events in the window
+  double sum = 0;               // sum of values in the window (sum signal types)
+  uint64_t previous_count = 0;  // events in the window before it (velocity signal types)
+  double velocity = 0;          // count − previous_count (velocity signal types)
+};
+
+struct SignalSnapshot {
+  std::string signal;
+  double decayed = 0;  // the forward-decayed score at the database's present
+  std::vector<WindowSignal> windows;
+};
+
+// What the ledger knows about one item.
+struct ItemSignals {
+  std::string item;
+  bool registered = false;  // false for an item known only from signals
+  std::vector<SignalSnapshot> signals;
+};
+
+enum class TrendingKind : uint8_t {
+  kHot,     // by decayed score of `signal`
+  kTop,     // by count of `signal` in `window`
+  kRising,  // by velocity of `signal` in `window` (count − previous window's)
+};
+
+struct TrendingQuery {
+  TrendingKind kind = TrendingKind::kHot;
+  std::string signal;
+  Duration window{0};  // kTop and kRising: one of the signal type's windows
+  size_t limit = 20;   // 1..10000
+};
+
+struct TrendingEntry {
+  std::string item;
+  double score = 0;
+};
+
+struct DatabaseStats {
+  uint64_t events_applied = 0;
+  uint64_t duplicates = 0;
+  uint64_t items = 0;
+  uint64_t last_sequence = 0;
+  uint64_t checkpoint_sequence = 0;
+  uint64_t active_states = 0;  // (item, signal type) pairs with windowed state
+  uint64_t warm_bytes = 0;     // memory of those states
+  uint64_t hot_bytes = 0;      // memory of the decayed scores
+};
+
+class Database {
+ public:
+  // Opens (or creates) the database in `path`. A new database stores
+  // `schema`; an existing one must hold the same schema, or the open fails
+  // listing every difference. Recovery (the last checkpoint plus a replay of
+  // the WAL after it) happens here.
+  static Result<std::unique_ptr<Database>> open(const std::string& path, const Schema& schema,
+                                                const DatabaseOptions& options = {});
+
+  // Closes cleanly (checkpoint included).
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Ingests one event; returns once it is durable and applied.
+  Result<IngestResult> ingest(const SignalEvent& event);
+  // Ingests many events with one WAL commit. Invalid events are reported per
+  // event (BatchMode::kApplyValid) or stop the whole batch (kAllOrNothing).
+  BatchIngestResult ingest(std::span<const SignalEvent> events,
+                           BatchMode mode = BatchMode::kApplyValid);
+
+  // Registers an item, so that strict_items accepts signals for it and an
+  // item first seen through signals becomes registered. (Attributes arrive
+  // with entity upserts.)
+  Result<uint64_t> upsert_item(std::string_view key);
+
+  // The signal state of one item at the database's present. kNotFound for an
+  // item never seen.
+  Result<ItemSignals> item_signals(std::string_view item) const;
+
+  // The best items by decayed score, window count or velocity; ties by the
+  // item's internal id (first seen first).
+  Result<std::vector<TrendingEntry>> trending(const TrendingQuery& query) const;
+
+  // Stores all derived state and truncates the WAL behind it.
+  Status checkpoint();
+
+  // Checkpoints and closes; later calls fail. Called by the destructor.
+  Status close();
+
+  // The database's present: the clock, or in historical-import mode the
+  // newest event time ingested.
+  Timestamp now() const;
+  const Schema& schema() const;
+  DatabaseStats stats() const;
+
+  class Impl;
+
+ private:
+  explicit Database(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tidal

@@ -1,0 +1,56 @@
+// Options for opening a database.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tidal/clock.h"
+#include "tidal/types.h"
+
+namespace tidal {
+
+// How durable an acknowledged write is (see docs/operations.md).
+enum class Durability : uint8_t {
+  kFsync,  // on disk before the write returns (survives power loss). Default.
+  kBatch,  // handed to the OS before it returns (survives a process crash);
+           // synced at least every 10 ms
+  kNone,   // queued in memory; a crash can lose the last moments of writes
+};
+
+struct DatabaseOptions {
+  // Create the data folder if it does not exist.
+  bool create_if_missing = true;
+  Durability durability = Durability::kFsync;
+
+  // Reject signals naming an item that was never upserted (instead of
+  // creating it implicitly, marked unregistered).
+  bool strict_items = false;
+
+  // Accepted event times, relative to the database's present.
+  Duration max_past_skew = std::chrono::hours(24 * 7);
+  Duration max_future_skew = std::chrono::minutes(5);
+  // Historical import: the database's present follows the newest event time
+  // ingested instead of the clock, and any event time >= the Unix epoch is
+  // accepted (for backfills such as replaying years of past interactions).
+  bool historical_import = false;
+
+  // How many items each trending index keeps exactly (the deepest LIMIT
+  // answered without a scan).
+  size_t trending_capacity = 1000;
+
+  // Background checkpoints: when this many WAL bytes were written since the
+  // last checkpoint, or this much time passed with writes in it.
+  uint64_t checkpoint_wal_bytes = 256ull << 20;
+  Duration checkpoint_interval = std::chrono::minutes(5);
+  // Set false to checkpoint only when checkpoint() is called.
+  bool background_checkpoints = true;
+
+  // WAL tuning (see docs/formats/wal.md).
+  uint64_t wal_segment_bytes = 64ull << 20;
+  size_t wal_max_batch_records = 100;
+
+  // Where "now" comes from; the system clock when null. Must outlive the database.
+  const Clock* clock = nullptr;
+};
+
+}  // namespace tidal

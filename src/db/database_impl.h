@@ -1,0 +1,92 @@
+// Database::Impl: the embedded database's moving parts and how they meet.
+//
+// Write path: validate (shared state lock) -> encode -> WAL append_batch (group
+// commit, dedup) -> wait for this batch's turn (WAL order) -> apply every new
+// record to the key map and every materializer under the exclusive state lock
+// -> return. Replay at open runs the same apply_record().
+//
+// Read path: the shared state lock; the hot score alone is lock-free inside
+// the ledger.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+#include "entities/key_map.h"
+#include "signals/event_store.h"
+#include "signals/global_ledger.h"
+#include "signals/materializer.h"
+#include "storage/data_folder.h"
+#include "tidal/database.h"
+#include "wal/wal.h"
+
+namespace tidal {
+
+class Database::Impl {
+ public:
+  Impl(const DatabaseOptions& options, Schema schema);
+  ~Impl();
+
+  Status open(const std::string& path, const Schema& given);
+  BatchIngestResult ingest(std::span<const SignalEvent> events, BatchMode mode);
+  Result<uint64_t> upsert_item(std::string_view key);
+  Result<ItemSignals> item_signals(std::string_view item) const;
+  Result<std::vector<TrendingEntry>> trending(const TrendingQuery& query) const;
+  Status checkpoint();
+  Status close();
+  Timestamp now() const { return from_micros(now_us()); }
+  int64_t now_us() const;
+  const Schema& schema() const { return schema_; }
+  DatabaseStats stats() const;
+
+  // For tests and tools inside the project.
+  signals::EventStore* event_store() { return events_; }
+  wal::Wal* wal() { return wal_.get(); }
+  std::shared_mutex& state_mutex() { return state_mu_; }
+
+ private:
+  // Applies one durable record (state lock held exclusively).
+  Status apply_record(wal::RecordType type, uint64_t sequence, std::string_view payload);
+  // Appends `requests` and applies the new ones in WAL order.
+  Result<std::vector<wal::AppendResult>> commit(std::span<const wal::AppendRequest> requests);
+  void background_loop();
+
+  DatabaseOptions options_;
+  const Clock* clock_;
+  Schema schema_;
+
+  std::unique_ptr<DataFolder> folder_;
+  std::unique_ptr<RocksDbEngine> storage_;
+  std::unique_ptr<wal::Wal> wal_;
+  KeyMap items_{EntityKind::kItem};
+  signals::MaterializerRegistry registry_;
+  signals::GlobalLedger* ledger_ = nullptr;  // owned by registry_
+  signals::EventStore* events_ = nullptr;    // owned by registry_
+
+  mutable std::shared_mutex state_mu_;
+  std::mutex order_mu_;
+  std::condition_variable order_cv_;
+  uint64_t applied_seq_ = 0;
+  Status apply_failed_;
+
+  std::atomic<int64_t> newest_event_us_{INT64_MIN};
+  std::atomic<uint64_t> events_applied_{0};
+  std::atomic<uint64_t> duplicates_{0};
+
+  std::mutex checkpoint_mu_;
+  uint64_t checkpoint_seq_ = 0;
+  uint64_t wal_bytes_at_checkpoint_ = 0;
+  std::chrono::steady_clock::time_point last_checkpoint_;
+
+  std::mutex background_mu_;
+  std::condition_variable background_cv_;
+  bool stopping_ = false;
+  bool closed_ = false;
+  std::thread background_;
+};
+
+}  // namespace tidal

@@ -1,0 +1,136 @@
+#include "signals/global_ledger.h"
+
+#include "core/coding.h"
+#include "entities/key_map.h"
+#include "storage/key_encoding.h"
+
+namespace tidal::signals {
+
+namespace {
+
+std::string state_key(uint32_t item, uint16_t signal) {
+  std::string suffix;
+  suffix.push_back(static_cast<char>(signal >> 8));
+  suffix.push_back(static_cast<char>(signal & 0xff));
+  return encode_entity_key(entity_id_for(EntityKind::kItem, item), KeyTag::kSignalState, suffix);
+}
+
+std::string landmark_key(uint16_t signal) {
+  return "ledger/landmark/" + std::to_string(signal);
+}
+
+}  // namespace
+
+GlobalLedger::GlobalLedger(const Schema& schema, size_t trending_capacity,
+                           int64_t future_slack_us) {
+  for (const SignalTypeDefinition& def : schema.signals()) {
+    ledgers_.push_back(std::make_unique<SignalLedger>(def, trending_capacity, future_slack_us));
+  }
+  dirty_.resize(ledgers_.size());
+  is_dirty_.resize(ledgers_.size());
+}
+
+void GlobalLedger::mark_dirty(uint16_t signal, uint32_t item) {
+  std::vector<bool>& flags = is_dirty_[signal];
+  if (item >= flags.size()) flags.resize(std::max<size_t>(item + 1, flags.size() * 2), false);
+  if (flags[item]) return;
+  flags[item] = true;
+  dirty_[signal].push_back(item);
+}
+
+Status GlobalLedger::apply(const AppliedRecord& record) {
+  if (record.type != wal::RecordType::kSignalEvent) return Status::Ok();
+  const SignalRecord& e = *record.signal;
+  if (e.signal >= ledgers_.size()) {
+    return Status::Corruption(
+        Subsystem::kWal, "record " + std::to_string(record.sequence) + " names signal type id " +
+                             std::to_string(e.signal) + ", which the schema does not have");
+  }
+  ledgers_[e.signal]->apply(record.item, e.time_us, e.value);
+  mark_dirty(e.signal, record.item);
+  return Status::Ok();
+}
+
+void GlobalLedger::sweep(int64_t now_us) {
+  std::vector<uint32_t> freed;
+  for (size_t s = 0; s < ledgers_.size(); ++s) {
+    freed.clear();
+    ledgers_[s]->sweep(now_us, &freed);
+    for (uint32_t item : freed) mark_dirty(static_cast<uint16_t>(s), item);
+  }
+}
+
+Status GlobalLedger::checkpoint(WriteBatch* batch) {
+  std::string value;
+  for (size_t s = 0; s < ledgers_.size(); ++s) {
+    const SignalLedger& ledger = *ledgers_[s];
+    auto signal = static_cast<uint16_t>(s);
+    for (uint32_t item : dirty_[s]) {
+      is_dirty_[s][item] = false;
+      if (!ledger.has_state(item)) {
+        batch->del(Keyspace::kSignals, state_key(item, signal));
+        continue;
+      }
+      value.clear();
+      ledger.encode_item(item, &value);
+      batch->put(Keyspace::kSignals, state_key(item, signal), value);
+    }
+    dirty_[s].clear();
+    value.clear();
+    put_fixed64_le(&value, static_cast<uint64_t>(ledger.landmark_us()));
+    batch->put(Keyspace::kMeta, landmark_key(signal), value);
+  }
+  return Status::Ok();
+}
+
+Status GlobalLedger::restore(StorageEngine& engine) {
+  for (size_t s = 0; s < ledgers_.size(); ++s) {
+    TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> lm,
+                           engine.get(Keyspace::kMeta, landmark_key(static_cast<uint16_t>(s))));
+    if (lm) {
+      if (lm->size() != 8) {
+        return Status::Corruption(Subsystem::kStorage, "ledger landmark is malformed");
+      }
+      ledgers_[s]->set_landmark(static_cast<int64_t>(decode_fixed64_le(lm->data())));
+    }
+  }
+  auto it = engine.scan(Keyspace::kSignals, "", "");
+  for (; it->valid(); it->next()) {
+    std::optional<DecodedEntityKey> key = decode_entity_key(it->key());
+    if (!key || key->tag != static_cast<uint8_t>(KeyTag::kSignalState) || key->suffix.size() != 2 ||
+        (key->id.value >> 56) != 0) {
+      return Status::Corruption(Subsystem::kStorage, "unexpected key in the signals keyspace");
+    }
+    auto signal = static_cast<uint16_t>((static_cast<uint8_t>(key->suffix[0]) << 8) |
+                                        static_cast<uint8_t>(key->suffix[1]));
+    if (signal >= ledgers_.size()) {
+      return Status::Corruption(Subsystem::kStorage, "stored signal state for unknown signal id " +
+                                                         std::to_string(signal));
+    }
+    auto item = static_cast<uint32_t>(key->id.value & 0xffffffffu);
+    TIDAL_RETURN_IF_ERROR(ledgers_[signal]->restore_item(item, it->value()));
+  }
+  TIDAL_RETURN_IF_ERROR(it->status());
+  for (auto& l : ledgers_) l->rebuild_indexes();
+  return Status::Ok();
+}
+
+uint64_t GlobalLedger::active_states() const {
+  uint64_t n = 0;
+  for (const auto& l : ledgers_) n += l->active_states();
+  return n;
+}
+
+uint64_t GlobalLedger::warm_bytes() const {
+  uint64_t n = 0;
+  for (const auto& l : ledgers_) n += l->warm_bytes();
+  return n;
+}
+
+uint64_t GlobalLedger::hot_bytes() const {
+  uint64_t n = 0;
+  for (const auto& l : ledgers_) n += uint64_t{l->item_capacity()} * sizeof(double);
+  return n;
+}
+
+}  // namespace tidal::signals

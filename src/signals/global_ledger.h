@@ -1,0 +1,51 @@
+// GlobalLedger: the materializer that keeps one SignalLedger per signal type
+// for all items (DESIGN.md §5), and checkpoints what changed.
+//
+// Checkpoint layout: in the `signals` keyspace, one key per (item, signal
+// type) with state — [item EntityId BE][0x00][kSignalState][signal id u16 BE]
+// -> SignalLedger::encode_item; in `meta`, "ledger/landmark/<signal id>" -> the
+// landmark (i64 LE). Only items changed since the last checkpoint are
+// written; an item whose state is gone is deleted.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "signals/materializer.h"
+#include "signals/signal_ledger.h"
+#include "tidal/schema.h"
+
+namespace tidal::signals {
+
+class GlobalLedger final : public Materializer {
+ public:
+  // `future_slack_us`: how far ahead of the present event times may be (see
+  // BucketPlan::for_signal).
+  GlobalLedger(const Schema& schema, size_t trending_capacity, int64_t future_slack_us = 0);
+
+  std::string_view name() const override { return "global_signal_ledger"; }
+  MaterializerScope scope() const override { return MaterializerScope::kGlobal; }
+  Status apply(const AppliedRecord& record) override;
+  Status checkpoint(WriteBatch* batch) override;
+  Status restore(StorageEngine& engine) override;
+
+  SignalLedger& ledger(uint16_t signal) { return *ledgers_[signal]; }
+  const SignalLedger& ledger(uint16_t signal) const { return *ledgers_[signal]; }
+  size_t signal_count() const { return ledgers_.size(); }
+
+  // Frees quiet warm states (exclusive lock held).
+  void sweep(int64_t now_us);
+
+  uint64_t active_states() const;
+  uint64_t warm_bytes() const;
+  uint64_t hot_bytes() const;
+
+ private:
+  void mark_dirty(uint16_t signal, uint32_t item);
+
+  std::vector<std::unique_ptr<SignalLedger>> ledgers_;
+  std::vector<std::vector<uint32_t>> dirty_;
+  std::vector<std::vector<bool>> is_dirty_;
+};
+
+}  // namespace tidal::signals

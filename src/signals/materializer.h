@@ -1,0 +1,74 @@
+// Materializers: the derived stores fed from the WAL's record stream.
+//
+// Every mutation is a WAL record; every derived store (the global signal
+// ledger, the cold event store, and later cohort ledgers, user state, text and
+// vector indexes) is a Materializer that applies records in WAL order, writes
+// its state into a checkpoint batch, and restores from storage. The registry
+// applies each record to every materializer before the write becomes visible,
+// and checkpoints them together. Adding a derived store means registering one
+// more materializer.
+//
+// Records reach apply() already validated and with their keys resolved to
+// dense indexes. apply() runs under the database's exclusive state lock, in
+// WAL order, the same way live and during replay, so replay rebuilds exactly
+// the state a live run had.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "signals/record_codec.h"
+#include "storage/storage_engine.h"
+#include "wal/wal_format.h"
+
+namespace tidal::signals {
+
+// What a materializer's state is keyed by.
+enum class MaterializerScope : uint8_t { kGlobal, kUser, kCohort, kRelationship };
+
+// A record ready to apply.
+struct AppliedRecord {
+  wal::RecordType type;
+  uint64_t sequence = 0;
+  const SignalRecord* signal = nullptr;  // for kSignalEvent
+  const UpsertRecord* upsert = nullptr;  // for kEntityUpsert
+  uint32_t item = 0;                     // the item's dense index (signal events, item upserts)
+  EntityId item_id;
+};
+
+class Materializer {
+ public:
+  virtual ~Materializer() = default;
+  virtual std::string_view name() const = 0;
+  virtual MaterializerScope scope() const = 0;
+  // Applies one record. A failure stops the database (state may be partial).
+  virtual Status apply(const AppliedRecord& record) = 0;
+  // Adds the state changed since the last checkpoint to `batch`. Called with
+  // the state lock held exclusively; the batch is written atomically with
+  // the checkpoint's sequence number.
+  virtual Status checkpoint(WriteBatch* batch) = 0;
+  // Called after checkpoint's batch has been written (lock not held): a
+  // materializer with asynchronous writes of its own makes them durable here.
+  virtual Status after_checkpoint() { return Status::Ok(); }
+  // Loads the state a checkpoint stored.
+  virtual Status restore(StorageEngine& engine) = 0;
+};
+
+class MaterializerRegistry {
+ public:
+  void add(std::unique_ptr<Materializer> m) { materializers_.push_back(std::move(m)); }
+
+  Status apply(const AppliedRecord& record);
+  Status checkpoint(WriteBatch* batch);
+  Status after_checkpoint();
+  Status restore(StorageEngine& engine);
+
+  const std::vector<std::unique_ptr<Materializer>>& all() const { return materializers_; }
+
+ private:
+  std::vector<std::unique_ptr<Materializer>> materializers_;
+};
+
+}  // namespace tidal::signals

@@ -1,0 +1,272 @@
+#include "signals/signal_ledger.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/coding.h"
+
+namespace tidal::signals {
+
+namespace {
+// Rebase once e^{λ(t−L)} would exceed e^200 (~7e86): far from overflow
+// (1.8e308) even for scores summed over billions of events.
+constexpr double kRebaseExponent = 200.0;
+}  // namespace
+
+SignalLedger::SignalLedger(SignalTypeDefinition def, size_t trending_capacity,
+                           int64_t future_slack_us)
+    : def_(std::move(def)),
+      plan_(BucketPlan::for_signal(def_, future_slack_us)),
+      lambda_per_us_(def_.lambda_per_second / 1e6),
+      capacity_(trending_capacity),
+      hot_top_(trending_capacity) {
+  for (size_t w = 0; w < plan_.windows.size(); ++w) {
+    count_top_.emplace_back(trending_capacity);
+    if (plan_.velocity) rising_top_.emplace_back(trending_capacity);
+  }
+}
+
+SignalLedger::~SignalLedger() {
+  for (uint32_t item : active_) WarmState::destroy(warm_[item]);
+}
+
+void SignalLedger::ensure_item(uint32_t item) {
+  if (item < hot_.size()) return;
+  hot_.ensure(item);
+  warm_.ensure(item);
+}
+
+void SignalLedger::set_landmark(int64_t landmark_us) {
+  landmark_us_.store(landmark_us, std::memory_order_release);
+}
+
+void SignalLedger::rebase(int64_t new_landmark_us) {
+  int64_t old = landmark_us_.load(std::memory_order_relaxed);
+  double factor = std::exp(-lambda_per_us_ * static_cast<double>(new_landmark_us - old));
+  // A seqlock around the rescale: hot() retries if it overlapped.
+  rebase_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  uint32_t n = hot_.size();
+  for (uint32_t i = 0; i < n; ++i) {
+    double v = hot_[i].load(std::memory_order_relaxed);
+    if (v != 0) hot_[i].store(v * factor, std::memory_order_relaxed);
+  }
+  landmark_us_.store(new_landmark_us, std::memory_order_release);
+  rebase_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  std::lock_guard<std::mutex> lk(index_mu_);
+  hot_top_.rescale(factor);
+}
+
+void SignalLedger::apply(uint32_t item, int64_t t_us, double value) {
+  ensure_item(item);
+  int64_t landmark = landmark_us_.load(std::memory_order_relaxed);
+  if (landmark == INT64_MIN) {
+    landmark = t_us;
+    landmark_us_.store(landmark, std::memory_order_release);
+  } else if (lambda_per_us_ * static_cast<double>(t_us - landmark) > kRebaseExponent) {
+    rebase(t_us);
+    landmark = t_us;
+  }
+  double weight = value * std::exp(lambda_per_us_ * static_cast<double>(t_us - landmark));
+  double s = hot_[item].fetch_add(weight, std::memory_order_acq_rel) + weight;
+
+  WarmState* state = warm_[item];
+  if (state == nullptr && !plan_.windows.empty()) {
+    state = WarmState::create(plan_).release();
+    warm_[item] = state;
+    active_.push_back(item);
+  }
+  if (state) state->add(plan_, t_us, value);
+
+  std::lock_guard<std::mutex> lk(index_mu_);
+  // The indexes hold the same candidates a scan or a rebuild would: items
+  // with a positive score (hot, top) or with windowed state (rising).
+  if (s > 0) hot_top_.offer(item, s);
+  if (!state) return;
+  for (size_t w = 0; w < plan_.windows.size(); ++w) {
+    if (count_top_[w].bucket != INT64_MIN) {
+      double score = window_score(*state, w, false, count_top_[w].bucket);
+      if (score > 0) count_top_[w].set.offer(item, score);
+    }
+    WindowIndex* rising = plan_.velocity ? &rising_top_[w] : nullptr;
+    if (rising == nullptr || rising->bucket == INT64_MIN) continue;
+    const WindowPlan& wp = plan_.windows[w];
+    int64_t b = bucket_of(t_us, wp.width_us);
+    if (b > rising->bucket - 2 * int64_t{wp.buckets} && b <= rising->bucket - wp.buckets) {
+      // A late event in the previous window lowers the item's velocity; the
+      // set is exact only while scores rise, so rebuild it at the next read.
+      rising->bucket = INT64_MIN;
+    } else if (!state->quiet(plan_, rising->bucket * wp.width_us)) {
+      rising->set.offer(item, window_score(*state, w, true, rising->bucket));
+    }
+  }
+}
+
+double SignalLedger::raw_score(uint32_t item) const {
+  return item < hot_.size() ? hot_[item].load(std::memory_order_acquire) : 0.0;
+}
+
+double SignalLedger::hot(uint32_t item, int64_t now_us) const {
+  while (true) {
+    uint64_t e1 = rebase_epoch_.load(std::memory_order_acquire);
+    if (e1 & 1) continue;
+    double s = raw_score(item);
+    int64_t landmark = landmark_us_.load(std::memory_order_acquire);
+    if (rebase_epoch_.load(std::memory_order_acquire) != e1) continue;
+    if (s == 0 || landmark == INT64_MIN) return 0;
+    return s * std::exp(-lambda_per_us_ * static_cast<double>(now_us - landmark));
+  }
+}
+
+uint64_t SignalLedger::count(uint32_t item, size_t window, int64_t now_us) const {
+  if (item >= warm_.size() || warm_[item] == nullptr) return 0;
+  return warm_[item]->count(plan_, window, now_us);
+}
+
+uint64_t SignalLedger::prev_count(uint32_t item, size_t window, int64_t now_us) const {
+  if (item >= warm_.size() || warm_[item] == nullptr) return 0;
+  return warm_[item]->prev_count(plan_, window, now_us);
+}
+
+double SignalLedger::sum(uint32_t item, size_t window, int64_t now_us) const {
+  if (item >= warm_.size() || warm_[item] == nullptr) return 0;
+  return warm_[item]->sum(plan_, window, now_us);
+}
+
+double SignalLedger::velocity(uint32_t item, size_t window, int64_t now_us) const {
+  if (!plan_.velocity) return 0;
+  return static_cast<double>(count(item, window, now_us)) -
+         static_cast<double>(prev_count(item, window, now_us));
+}
+
+double SignalLedger::window_score(const WarmState& s, size_t window, bool rising,
+                                  int64_t bucket) const {
+  int64_t at = bucket * plan_.windows[window].width_us;
+  double c = static_cast<double>(s.count(plan_, window, at));
+  return rising ? c - static_cast<double>(s.prev_count(plan_, window, at)) : c;
+}
+
+void SignalLedger::rebuild_window(WindowIndex& index, size_t window, bool rising, int64_t bucket) {
+  std::vector<ScoredItem> all;
+  all.reserve(active_.size());
+  for (uint32_t item : active_) {
+    double score = window_score(*warm_[item], window, rising, bucket);
+    // A count index holds only items with events in the window; a rising
+    // index holds every item with windowed state at that time (velocity can
+    // be negative), whether or not sweep() has freed the quiet ones yet.
+    bool candidate =
+        rising ? !warm_[item]->quiet(plan_, bucket * plan_.windows[window].width_us) : score > 0;
+    if (candidate) all.push_back({item, score});
+  }
+  index.set.rebuild(std::move(all));
+  index.bucket = bucket;
+}
+
+std::vector<ScoredItem> SignalLedger::top_window(std::vector<WindowIndex>& indexes, size_t window,
+                                                 size_t k, int64_t now_us, bool rising) {
+  int64_t bucket = bucket_of(now_us, plan_.windows[window].width_us);
+  std::lock_guard<std::mutex> lk(index_mu_);
+  WindowIndex& index = indexes[window];
+  if (k > capacity_) {
+    // Deeper than the index keeps: answer from a full scan.
+    WindowIndex deep(k);
+    rebuild_window(deep, window, rising, bucket);
+    return deep.set.top(k);
+  }
+  if (index.bucket != bucket) rebuild_window(index, window, rising, bucket);
+  return index.set.top(k);
+}
+
+std::vector<ScoredItem> SignalLedger::top_count(size_t window, size_t k, int64_t now_us) {
+  return top_window(count_top_, window, k, now_us, false);
+}
+
+std::vector<ScoredItem> SignalLedger::top_rising(size_t window, size_t k, int64_t now_us) {
+  if (!plan_.velocity) return {};
+  return top_window(rising_top_, window, k, now_us, true);
+}
+
+std::vector<ScoredItem> SignalLedger::top_hot(size_t k, int64_t now_us) {
+  std::vector<ScoredItem> raw;
+  if (k > capacity_) {
+    std::vector<ScoredItem> all;
+    uint32_t n = hot_.size();
+    for (uint32_t i = 0; i < n; ++i) {
+      double s = raw_score(i);
+      if (s > 0) all.push_back({i, s});
+    }
+    TopKSet deep(k);
+    deep.rebuild(std::move(all));
+    raw = deep.top(k);
+  } else {
+    std::lock_guard<std::mutex> lk(index_mu_);
+    raw = hot_top_.top(k);
+  }
+  int64_t landmark = landmark_us_.load(std::memory_order_acquire);
+  if (raw.empty() || landmark == INT64_MIN) return raw;  // no event yet: no landmark
+  double decay = std::exp(-lambda_per_us_ * static_cast<double>(now_us - landmark));
+  for (ScoredItem& s : raw) s.score *= decay;
+  return raw;
+}
+
+void SignalLedger::sweep(int64_t now_us, std::vector<uint32_t>* freed) {
+  size_t kept = 0;
+  for (uint32_t item : active_) {
+    WarmState* s = warm_[item];
+    if (s->quiet(plan_, now_us)) {
+      WarmState::destroy(s);
+      warm_[item] = nullptr;
+      freed->push_back(item);
+    } else {
+      active_[kept++] = item;
+    }
+  }
+  active_.resize(kept);
+  std::lock_guard<std::mutex> lk(index_mu_);
+  for (auto& idx : count_top_) idx.bucket = INT64_MIN;
+  for (auto& idx : rising_top_) idx.bucket = INT64_MIN;
+}
+
+bool SignalLedger::has_state(uint32_t item) const {
+  return item < hot_.size() && (raw_score(item) != 0 || warm_[item] != nullptr);
+}
+
+void SignalLedger::encode_item(uint32_t item, std::string* out) const {
+  put_double_le(out, raw_score(item));
+  WarmState* s = item < warm_.size() ? warm_[item] : nullptr;
+  out->push_back(s ? 1 : 0);
+  if (s) s->encode(plan_, out);
+}
+
+Status SignalLedger::restore_item(uint32_t item, std::string_view in) {
+  ByteReader r(in);
+  double score;
+  uint8_t has_warm;
+  if (!r.read_double_le(&score) || !r.read_u8(&has_warm) || has_warm > 1) {
+    return Status::Corruption(Subsystem::kStorage, "signal state of item " + std::to_string(item) +
+                                                       " for \"" + def_.name + "\" is malformed");
+  }
+  ensure_item(item);
+  hot_[item].store(score, std::memory_order_release);
+  if (has_warm) {
+    TIDAL_ASSIGN_OR_RETURN(WarmStatePtr state, WarmState::decode(plan_, r.rest()));
+    if (warm_[item] == nullptr) active_.push_back(item);
+    WarmState::destroy(warm_[item]);
+    warm_[item] = state.release();
+  }
+  return Status::Ok();
+}
+
+void SignalLedger::rebuild_indexes() {
+  std::vector<ScoredItem> all;
+  uint32_t n = hot_.size();
+  for (uint32_t i = 0; i < n; ++i) {
+    double s = raw_score(i);
+    if (s > 0) all.push_back({i, s});
+  }
+  std::lock_guard<std::mutex> lk(index_mu_);
+  hot_top_.rebuild(std::move(all));
+  for (auto& idx : count_top_) idx.bucket = INT64_MIN;
+  for (auto& idx : rising_top_) idx.bucket = INT64_MIN;
+}
+
+}  // namespace tidal::signals

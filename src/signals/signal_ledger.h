@@ -1,0 +1,126 @@
+// SignalLedger: everything the global ledger knows about one signal type.
+//
+// Hot tier — the forward-decayed score (Cormode et al., ICDE 2009). For each
+// item we keep S = Σ wᵢ·e^{λ(tᵢ−L)} for a landmark L; the decayed score at
+// time t is S·e^{−λ(t−L)}. Adding an event is one atomic addition (lock-free,
+// correct in any order of arrival), and the order of items by S — which is
+// the order by decayed score at any t — changes only when events arrive, so
+// the hot top-k is maintained incrementally. When λ(t−L) grows large, L moves
+// forward and every S is rescaled by the same factor (a rebase): relative
+// precision is unchanged because doubles are scale-free.
+//
+// Warm tier — WarmState rings per active item: windowed counts, sums and
+// velocity. Allocated when an item gets an event, freed by sweep() once the
+// item has been quiet for longer than every ring reaches.
+//
+// Trending — one TopKSet for hot, and per window one for top (count) and,
+// with velocity, one for rising (count − previous window's count). Window
+// scores only change when an event arrives (up) or when `now` crosses a bucket
+// boundary (either way); each window index is maintained incrementally within
+// a bucket and rebuilt from the active items when the bucket changes.
+//
+// Thread safety: the owner (GlobalLedger) serializes writers and holds its
+// lock shared for reads and exclusively for apply(); hot() alone may be read
+// without any lock. The trending indexes have their own mutex so that
+// concurrent readers can rebuild them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "signals/bucket_plan.h"
+#include "signals/chunked_array.h"
+#include "signals/top_k_set.h"
+#include "signals/warm_state.h"
+#include "tidal/schema.h"
+
+namespace tidal::signals {
+
+class SignalLedger {
+ public:
+  // `future_slack_us`: how far ahead of the present event times may be (see
+  // BucketPlan::for_signal).
+  SignalLedger(SignalTypeDefinition def, size_t trending_capacity, int64_t future_slack_us = 0);
+  ~SignalLedger();
+  SignalLedger(const SignalLedger&) = delete;
+  SignalLedger& operator=(const SignalLedger&) = delete;
+
+  const SignalTypeDefinition& definition() const { return def_; }
+  const BucketPlan& plan() const { return plan_; }
+
+  // Adds one event for `item` at event time t_us with weight `value`
+  // (1 for count signals). `now_us` is the database's present, which the
+  // trending indexes are kept at. Exclusive lock held.
+  void apply(uint32_t item, int64_t t_us, double value);
+
+  // The decayed score S·e^{−λ(now−L)}. Lock-free.
+  double hot(uint32_t item, int64_t now_us) const;
+  // Shared lock held for these.
+  uint64_t count(uint32_t item, size_t window, int64_t now_us) const;
+  uint64_t prev_count(uint32_t item, size_t window, int64_t now_us) const;
+  double sum(uint32_t item, size_t window, int64_t now_us) const;
+  // count − prev_count (0 without velocity).
+  double velocity(uint32_t item, size_t window, int64_t now_us) const;
+
+  // The best k items, best first, ties by smaller item index. Shared lock held.
+  std::vector<ScoredItem> top_hot(size_t k, int64_t now_us);
+  std::vector<ScoredItem> top_count(size_t window, size_t k, int64_t now_us);
+  std::vector<ScoredItem> top_rising(size_t window, size_t k, int64_t now_us);
+
+  // Frees the warm state of items quiet at now_us and appends them to
+  // `freed`. Exclusive lock held.
+  void sweep(int64_t now_us, std::vector<uint32_t>* freed);
+
+  // Memory and activity figures.
+  size_t active_states() const { return active_.size(); }
+  size_t warm_bytes() const { return active_.size() * WarmState::block_bytes(plan_); }
+  uint32_t item_capacity() const { return hot_.size(); }
+  int64_t landmark_us() const { return landmark_us_.load(std::memory_order_acquire); }
+
+  // Checkpoint form of one item's state (empty when it has none), and its
+  // inverse. Exclusive lock held for restore.
+  bool has_state(uint32_t item) const;
+  void encode_item(uint32_t item, std::string* out) const;
+  Status restore_item(uint32_t item, std::string_view in);
+  void set_landmark(int64_t landmark_us);
+  // Rebuilds every trending index from the restored state.
+  void rebuild_indexes();
+
+ private:
+  struct WindowIndex {
+    explicit WindowIndex(size_t capacity) : set(capacity) {}
+    TopKSet set;
+    int64_t bucket = INT64_MIN;  // the bucket of `now` the scores are exact for
+  };
+
+  void ensure_item(uint32_t item);
+  void rebase(int64_t new_landmark_us);
+  double raw_score(uint32_t item) const;
+  // The index's scores for an item at the index's bucket.
+  double window_score(const WarmState& s, size_t window, bool rising, int64_t bucket) const;
+  std::vector<ScoredItem> top_window(std::vector<WindowIndex>& indexes, size_t window, size_t k,
+                                     int64_t now_us, bool rising);
+  void rebuild_window(WindowIndex& index, size_t window, bool rising, int64_t bucket);
+
+  SignalTypeDefinition def_;
+  BucketPlan plan_;
+  double lambda_per_us_;
+  size_t capacity_;
+
+  std::atomic<int64_t> landmark_us_{INT64_MIN};  // unset until the first event
+  std::atomic<uint64_t> rebase_epoch_{0};        // odd while a rebase runs
+  ChunkedArray<std::atomic<double>> hot_;
+  ChunkedArray<WarmState*> warm_;
+  std::vector<uint32_t> active_;  // items with a warm state, any order
+
+  std::mutex index_mu_;  // guards the trending indexes
+  TopKSet hot_top_;
+  std::vector<WindowIndex> count_top_;   // per window
+  std::vector<WindowIndex> rising_top_;  // per window (velocity only)
+};
+
+}  // namespace tidal::signals

@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include "signals/record_codec.h"
+
+namespace tidal::signals {
+namespace {
+
+TEST(RecordCodec, SignalRecordRoundTripsAndRejectsEveryTruncation) {
+  SignalRecord r;
+  r.signal = 300;
+  r.item = "item_ü";
+  r.user = "";
+  r.time_us = -1'700'000'000'000'000;
+  r.value = 12.375;
+  std::string bytes;
+  encode_signal_record(r, &bytes);
+  SignalRecord d;
+  ASSERT_TRUE(decode_signal_record(bytes, &d));
+  EXPECT_EQ(d.signal, 300);
+  EXPECT_EQ(d.item, "item_ü");
+  EXPECT_EQ(d.user, "");
+  EXPECT_EQ(d.time_us, r.time_us);
+  EXPECT_EQ(d.value, 12.375);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(decode_signal_record(bytes.substr(0, n), &d)) << n;
+  }
+  EXPECT_FALSE(decode_signal_record(bytes + "x", &d));
+  std::string bad_format = bytes;
+  bad_format[0] = 2;
+  EXPECT_FALSE(decode_signal_record(bad_format, &d));
+}
+
+TEST(RecordCodec, UpsertRecordRoundTripsAndRejectsEveryTruncation) {
+  std::string bytes;
+  encode_upsert_record({EntityKind::kCreator, "c_1"}, &bytes);
+  UpsertRecord d;
+  ASSERT_TRUE(decode_upsert_record(bytes, &d));
+  EXPECT_EQ(d.kind, EntityKind::kCreator);
+  EXPECT_EQ(d.key, "c_1");
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(decode_upsert_record(bytes.substr(0, n), &d)) << n;
+  }
+  std::string bad_kind = bytes;
+  bad_kind[1] = 3;
+  EXPECT_FALSE(decode_upsert_record(bad_kind, &d));
+}
+
+}  // namespace
+}  // namespace tidal::signals
