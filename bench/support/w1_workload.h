@@ -1,0 +1,105 @@
+// Workload W1 of ../shared/WORKLOADS.md ("trending at scale") as a stream of
+// tidal::SignalEvent: Zipf(1.1) item popularity, a daily rhythm, 50 breakout
+// items and the six default signal types in W1's mix, in time order.
+//
+//   W1Generator gen(W1Config::full(/*seed=*/1));
+//   std::vector<SignalEvent> chunk;
+//   while (gen.next(&chunk, 100'000) > 0) { ... }
+//
+// The same config (seed included) gives the same events, byte for byte, on
+// every run and machine with the same standard library. Entity attributes are
+// not generated; creator_of() is the one W1 relationship a signal bench needs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "tidal/event.h"
+#include "tidal/types.h"
+
+namespace tidal::bench {
+
+struct W1Config {
+  uint64_t seed = 1;
+  size_t items = 1'000'000;
+  size_t users = 100'000;
+  size_t creators = 20'000;
+  uint64_t events = 10'000'000;
+  int days = 7;
+  size_t breakouts = 50;
+  double item_zipf = 1.1;
+  double creator_zipf = 1.0;
+  double breakout_factor = 50;
+  Duration breakout_length = std::chrono::hours(6);
+  // The first simulated day begins here (midnight UTC, 2024-01-01): in the
+  // past, so a database must run in historical-import mode to accept it.
+  Timestamp start = from_micros(1'704'067'200'000'000);
+
+  // W1 as WORKLOADS.md defines it, and its --quick form.
+  static W1Config full(uint64_t seed);
+  static W1Config quick(uint64_t seed);
+};
+
+// Draws ranks 0..n-1 with P(rank k) ∝ 1/(k+1)^s: a precomputed CDF searched
+// by binary search (n doubles of memory, O(log n) per draw).
+class ZipfSampler {
+ public:
+  ZipfSampler(size_t n, double s);
+  size_t operator()(std::mt19937_64& rng) const;
+  // P(rank k).
+  double probability(size_t k) const;
+
+ private:
+  std::vector<double> cdf_;  // cdf_[k] = P(rank <= k); the last is 1
+};
+
+class W1Generator {
+ public:
+  explicit W1Generator(const W1Config& config);
+
+  // Appends up to `max` events to `out` (cleared first), in time order and
+  // continuing where the previous call stopped. Returns how many; 0 once all
+  // config.events were produced.
+  size_t next(std::vector<SignalEvent>* out, size_t max);
+
+  // The time just after the last event: the end of the last simulated day.
+  Timestamp end() const;
+  const W1Config& config() const { return config_; }
+  // The creator of item n ("i<n>"), Zipf(creator_zipf) over creators, fixed
+  // by the seed and n.
+  size_t creator_of(size_t item) const;
+  // The breakout items and when their six hours begin.
+  struct Breakout {
+    size_t item = 0;
+    Timestamp begins{};
+  };
+  const std::vector<Breakout>& breakouts() const { return breakouts_; }
+
+ private:
+  struct Pending {
+    int64_t time_us;
+    uint32_t item;
+    uint32_t user;
+    uint8_t signal;
+    double value;
+  };
+  // Fills pending_ with the next simulated minute's events, sorted by time.
+  void generate_minute();
+  size_t draw_item(int64_t time_us);
+
+  W1Config config_;
+  std::mt19937_64 rng_;
+  ZipfSampler items_;
+  ZipfSampler creators_;
+  std::vector<uint32_t> item_of_rank_;  // popularity rank -> item number
+  std::vector<Breakout> breakouts_;
+  std::vector<size_t> breakout_rank_;  // popularity rank of breakouts_[b].item
+  std::vector<uint64_t> minute_end_;   // events emitted once minute m is done
+  size_t minute_ = 0;                  // the next minute to generate
+  std::vector<Pending> pending_;
+  size_t pending_pos_ = 0;
+};
+
+}  // namespace tidal::bench

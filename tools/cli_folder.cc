@@ -1,0 +1,151 @@
+#include "cli_folder.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/duration.h"
+#include "schema/schema_catalog.h"
+
+namespace tidal::cli {
+
+std::optional<OpenFolder> open_folder(const std::string& path, bool create,
+                                      wal::Durability durability) {
+  OpenFolder f;
+  DataFolderOptions opts;
+  opts.create_if_missing = create;
+  Result<std::unique_ptr<DataFolder>> folder = DataFolder::open(path, opts);
+  if (!folder.ok()) {
+    std::fprintf(stderr, "tidal: %s\n", folder.status().to_string().c_str());
+    return std::nullopt;
+  }
+  f.folder = std::move(folder).value();
+  Result<std::unique_ptr<RocksDbEngine>> storage = f.folder->open_storage();
+  if (!storage.ok()) {
+    std::fprintf(stderr, "tidal: %s\n", storage.status().to_string().c_str());
+    return std::nullopt;
+  }
+  f.storage = std::move(storage).value();
+  Result<std::optional<Schema>> schema = load_schema(*f.storage);
+  if (!schema.ok()) {
+    std::fprintf(stderr, "tidal: %s\n", schema.status().to_string().c_str());
+    return std::nullopt;
+  }
+  f.schema = std::move(schema).value();
+  wal::WalOptions wo;
+  wo.dir = f.folder->wal_dir();
+  wo.database_id = f.folder->database_id();
+  wo.durability = durability;
+  Result<std::unique_ptr<wal::Wal>> w = wal::Wal::open(wo);
+  if (!w.ok()) {
+    std::fprintf(stderr, "tidal: %s\n", w.status().to_string().c_str());
+    return std::nullopt;
+  }
+  f.wal = std::move(w).value();
+  return f;
+}
+
+Schema demo_schema() {
+  SchemaBuilder b = SchemaBuilder::with_default_signals();
+  auto attr = [](std::string name, AttributeType type, bool filterable, bool sortable) {
+    AttributeSpec s;
+    s.name = std::move(name);
+    s.type = type;
+    s.filterable = filterable;
+    s.sortable = sortable;
+    return s;
+  };
+  b.add_attribute(EntityKind::kItem, attr("title", AttributeType::kText, false, false));
+  b.add_attribute(EntityKind::kItem, attr("category", AttributeType::kKeyword, true, true));
+  b.add_attribute(EntityKind::kItem, attr("duration", AttributeType::kInt, true, true));
+  b.add_attribute(EntityKind::kItem, attr("language", AttributeType::kKeyword, true, false));
+  b.add_attribute(EntityKind::kUser, attr("age", AttributeType::kInt, true, true));
+  b.add_attribute(EntityKind::kUser, attr("country", AttributeType::kKeyword, true, false));
+  b.add_attribute(EntityKind::kUser, attr("language", AttributeType::kKeyword, true, false));
+  b.add_attribute(EntityKind::kUser, attr("interests", AttributeType::kTags, true, false));
+  b.add_attribute(EntityKind::kCreator, attr("name", AttributeType::kKeyword, true, true));
+  // The demo schema is fixed and valid; a failure here is a bug.
+  return b.build().value();
+}
+
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out = " ";
+    for (size_t i = 0; i < width.size(); ++i) {
+      std::string cell = i < cells.size() ? cells[i] : "";
+      out += cell + std::string(width[i] - cell.size(), ' ');
+      if (i + 1 < width.size()) out += " | ";
+    }
+    std::printf("%s\n", out.c_str());
+  };
+  line(header);
+  std::string rule;
+  for (size_t i = 0; i < width.size(); ++i) {
+    rule += std::string(width[i] + 2, '-');
+    if (i + 1 < width.size()) rule += "+";
+  }
+  std::printf("%s\n", rule.c_str());
+  for (const auto& row : rows) line(row);
+}
+
+void print_schema(const Schema& schema) {
+  std::printf("Schema version %u\n\nSignal types:\n", schema.version());
+  std::vector<std::vector<std::string>> rows;
+  for (const SignalTypeDefinition& s : schema.signals()) {
+    std::string windows;
+    for (Duration w : s.windows) windows += (windows.empty() ? "" : ", ") + format_duration(w);
+    char rates[64];
+    std::snprintf(rates, sizeof(rates), "%g / %+g", s.learning_rate, s.affinity_delta);
+    rows.push_back({s.name, format_duration(s.half_life), windows.empty() ? "-" : windows,
+                    s.velocity ? "yes" : "no", std::string(polarity_name(s.polarity)),
+                    std::string(value_kind_name(s.value_kind)), rates});
+  }
+  print_table({"signal", "half-life", "windows", "velocity", "polarity", "value",
+               "learning rate / affinity"},
+              rows);
+  for (EntityKind kind : kEntityKinds) {
+    const auto& attrs = schema.attributes(kind);
+    if (attrs.empty()) continue;
+    std::printf("\n%s attributes:\n", std::string(entity_kind_name(kind)).c_str());
+    rows.clear();
+    for (const AttributeDefinition& a : attrs) {
+      std::string type(attribute_type_name(a.type));
+      if (a.type == AttributeType::kVector) {
+        type += "(" + std::to_string(a.vector_dim) + ", " +
+                std::string(vector_metric_name(a.metric)) + ")";
+      }
+      rows.push_back({a.name, type, a.filterable ? "yes" : "no", a.sortable ? "yes" : "no"});
+    }
+    print_table({"attribute", "type", "filterable", "sortable"}, rows);
+  }
+}
+
+void print_wal(const wal::Wal& w) {
+  wal::WalStats st = w.stats();
+  const wal::RecoveryReport& r = w.recovery_report();
+  std::printf("\nWAL (%s durability):\n",
+              std::string(wal::durability_name(w.options().durability)).c_str());
+  print_table({"segments", "first retained seq", "last seq", "checkpoint seq", "torn bytes cut"},
+              {{std::to_string(st.segments), std::to_string(w.first_retained_sequence()),
+                std::to_string(w.last_sequence()), std::to_string(w.checkpoint_sequence()),
+                std::to_string(r.torn_bytes)}});
+}
+
+void print_storage(RocksDbEngine& storage) {
+  std::printf("\nStorage (RocksDB):\n");
+  std::vector<std::vector<std::string>> rows;
+  for (Keyspace ks : kAllKeyspaces) {
+    Result<uint64_t> n = storage.approximate_count(ks);
+    rows.push_back({std::string(keyspace_name(ks)), n.ok() ? std::to_string(*n) : "?"});
+  }
+  print_table({"keyspace", "keys (approx.)"}, rows);
+}
+
+}  // namespace tidal::cli

@@ -1,0 +1,39 @@
+// What the subcommands share: opening a data folder with its storage, schema
+// and WAL, and printing tables.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/data_folder.h"
+#include "tidal/schema.h"
+#include "wal/wal.h"
+
+namespace tidal::cli {
+
+struct OpenFolder {
+  std::unique_ptr<DataFolder> folder;
+  std::unique_ptr<RocksDbEngine> storage;
+  std::optional<Schema> schema;  // absent when the folder has none stored yet
+  std::unique_ptr<wal::Wal> wal;
+};
+
+// Opens folder, storage and WAL; loads the stored schema. `create` allows a
+// new folder. Prints the error and returns nullopt on failure.
+std::optional<OpenFolder> open_folder(const std::string& path, bool create,
+                                      wal::Durability durability = wal::Durability::kFsync);
+
+// The schema the demo (and a new database by default) uses: the six default
+// signal types plus the W1 item and user attributes.
+Schema demo_schema();
+
+// Prints rows as an aligned table with a header line.
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+
+void print_schema(const Schema& schema);
+void print_wal(const wal::Wal& wal);
+void print_storage(RocksDbEngine& storage);
+
+}  // namespace tidal::cli
