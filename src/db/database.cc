@@ -86,10 +86,12 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   applied_seq_ = checkpoint_seq_;
   {
     std::unique_lock<std::shared_mutex> lk(state_mu_);
+    ledger_->set_bulk_load(true);
     TIDAL_RETURN_IF_ERROR(wal_->replay(checkpoint_seq_ + 1, [&](const wal::FrameView& f) {
       applied_seq_ = f.sequence;
       return apply_record(f.type, f.sequence, f.payload);
     }));
+    ledger_->set_bulk_load(false);
   }
   applied_seq_ = std::max(applied_seq_, wal_->last_sequence());
   wal_bytes_at_checkpoint_ = wal_->stats().bytes_written;
@@ -200,7 +202,10 @@ BatchIngestResult Database::Impl::ingest(std::span<const SignalEvent> events, Ba
   BatchIngestResult out;
   out.errors.resize(events.size());
   out.results.resize(events.size());
-  std::vector<std::string> payloads(events.size());
+  // Every payload is encoded into one buffer; requests point into it once
+  // it has stopped growing.
+  std::string arena;
+  std::vector<std::pair<size_t, size_t>> spans;  // (offset, length) per request
   std::vector<wal::AppendRequest> requests;
   std::vector<size_t> request_event;
   requests.reserve(events.size());
@@ -230,15 +235,21 @@ BatchIngestResult Database::Impl::ingest(std::span<const SignalEvent> events, Ba
       rec.user = e.user;
       rec.time_us = v.time_us;
       rec.value = e.value;
-      signals::encode_signal_record(rec, &payloads[i]);
+      size_t offset = arena.size();
+      signals::encode_signal_record(rec, &arena);
+      spans.emplace_back(offset, arena.size() - offset);
       wal::AppendRequest req;
       req.type = wal::RecordType::kSignalEvent;
       req.timestamp = record_time;
-      req.payload = payloads[i];
-      req.dedup_key = e.idempotency_key.empty() ? wal::Wal::content_key(req.type, payloads[i])
-                                                : wal::Wal::idempotency_key(e.idempotency_key);
+      if (!e.idempotency_key.empty()) req.dedup_key = wal::Wal::idempotency_key(e.idempotency_key);
       requests.push_back(req);
       request_event.push_back(i);
+    }
+  }
+  for (size_t r = 0; r < requests.size(); ++r) {
+    requests[r].payload = std::string_view(arena).substr(spans[r].first, spans[r].second);
+    if (!requests[r].dedup_key) {
+      requests[r].dedup_key = wal::Wal::content_key(requests[r].type, requests[r].payload);
     }
   }
   if (out.rejected > 0 && mode == BatchMode::kAllOrNothing) {

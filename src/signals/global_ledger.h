@@ -33,6 +33,11 @@ class GlobalLedger final : public Materializer {
   const SignalLedger& ledger(uint16_t signal) const { return *ledgers_[signal]; }
   size_t signal_count() const { return ledgers_.size(); }
 
+  // See SignalLedger::set_bulk_load (exclusive lock held).
+  void set_bulk_load(bool on) {
+    for (auto& l : ledgers_) l->set_bulk_load(on);
+  }
+
   // Frees quiet warm states (exclusive lock held).
   void sweep(int64_t now_us);
 

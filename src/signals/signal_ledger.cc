@@ -76,6 +76,7 @@ void SignalLedger::apply(uint32_t item, int64_t t_us, double value) {
     active_.push_back(item);
   }
   if (state) state->add(plan_, t_us, value);
+  if (bulk_load_) return;
 
   std::lock_guard<std::mutex> lk(index_mu_);
   // The indexes hold the same candidates a scan or a rebuild would: items
@@ -254,6 +255,11 @@ Status SignalLedger::restore_item(uint32_t item, std::string_view in) {
     warm_[item] = state.release();
   }
   return Status::Ok();
+}
+
+void SignalLedger::set_bulk_load(bool on) {
+  if (bulk_load_ && !on) rebuild_indexes();
+  bulk_load_ = on;
 }
 
 void SignalLedger::rebuild_indexes() {

@@ -90,6 +90,11 @@ class SignalLedger {
   // Rebuilds every trending index from the restored state.
   void rebuild_indexes();
 
+  // Bulk loading (recovery): while on, apply() leaves the trending indexes
+  // alone — keeping them exact costs an ordered-set update on most events —
+  // and turning it off rebuilds them once. Exclusive lock held.
+  void set_bulk_load(bool on);
+
  private:
   struct WindowIndex {
     explicit WindowIndex(size_t capacity) : set(capacity) {}
@@ -110,6 +115,7 @@ class SignalLedger {
   BucketPlan plan_;
   double lambda_per_us_;
   size_t capacity_;
+  bool bulk_load_ = false;
 
   std::atomic<int64_t> landmark_us_{INT64_MIN};  // unset until the first event
   std::atomic<uint64_t> rebase_epoch_{0};        // odd while a rebase runs
