@@ -64,7 +64,7 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
                          storage_->get(Keyspace::kMeta, kCheckpointSequenceKey));
   if (cp) {
     if (cp->size() != 8) return Status::Corruption(Subsystem::kStorage, "checkpoint sequence");
-    checkpoint_seq_ = decode_fixed64_le(cp->data());
+    checkpoint_seq_.store(decode_fixed64_le(cp->data()));
   }
   TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> newest,
                          storage_->get(Keyspace::kMeta, kNewestEventKey));
@@ -83,11 +83,11 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   wo.segment_bytes = options_.wal_segment_bytes;
   wo.max_batch_records = options_.wal_max_batch_records;
   TIDAL_ASSIGN_OR_RETURN(wal_, wal::Wal::open(wo));
-  applied_seq_ = checkpoint_seq_;
+  applied_seq_ = checkpoint_seq_.load();
   {
     std::unique_lock<std::shared_mutex> lk(state_mu_);
     ledger_->set_bulk_load(true);
-    TIDAL_RETURN_IF_ERROR(wal_->replay(checkpoint_seq_ + 1, [&](const wal::FrameView& f) {
+    TIDAL_RETURN_IF_ERROR(wal_->replay(applied_seq_ + 1, [&](const wal::FrameView& f) {
       applied_seq_ = f.sequence;
       return apply_record(f.type, f.sequence, f.payload);
     }));
@@ -372,7 +372,7 @@ DatabaseStats Database::Impl::stats() const {
   s.duplicates = duplicates_.load();
   s.items = items_.size();
   s.last_sequence = wal_ ? wal_->last_sequence() : 0;
-  s.checkpoint_sequence = checkpoint_seq_;
+  s.checkpoint_sequence = checkpoint_seq_.load();
   s.active_states = ledger_ ? ledger_->active_states() : 0;
   s.warm_bytes = ledger_ ? ledger_->warm_bytes() : 0;
   s.hot_bytes = ledger_ ? ledger_->hot_bytes() : 0;
@@ -406,7 +406,7 @@ Status Database::Impl::checkpoint() {
   TIDAL_RETURN_IF_ERROR(storage_->write(batch, WriteMode::kDerived));
   TIDAL_RETURN_IF_ERROR(storage_->flush());
   if (seq > 0) TIDAL_RETURN_IF_ERROR(wal_->checkpoint(seq));
-  checkpoint_seq_ = seq;
+  checkpoint_seq_.store(seq);
   wal_bytes_at_checkpoint_ = wal_->stats().bytes_written;
   last_checkpoint_ = std::chrono::steady_clock::now();
   return Status::Ok();
@@ -426,11 +426,15 @@ void Database::Impl::background_loop() {
       last_sweep = now;
     }
     if (options_.background_checkpoints) {
-      uint64_t written = wal_->stats().bytes_written;
-      bool by_size = written - wal_bytes_at_checkpoint_ >= options_.checkpoint_wal_bytes;
-      bool by_age = now - last_checkpoint_ >= options_.checkpoint_interval &&
-                    wal_->last_sequence() > checkpoint_seq_;
-      if (by_size || by_age) {
+      bool due;
+      {
+        std::lock_guard<std::mutex> cp(checkpoint_mu_);
+        uint64_t written = wal_->stats().bytes_written;
+        due = written - wal_bytes_at_checkpoint_ >= options_.checkpoint_wal_bytes ||
+              (now - last_checkpoint_ >= options_.checkpoint_interval &&
+               wal_->last_sequence() > checkpoint_seq_.load());
+      }
+      if (due) {
         Status s = checkpoint();
         if (!s.ok())
           std::fprintf(stderr, "tidal: background checkpoint failed: %s\n", s.to_string().c_str());

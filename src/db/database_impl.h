@@ -77,10 +77,10 @@ class Database::Impl {
   std::atomic<uint64_t> events_applied_{0};
   std::atomic<uint64_t> duplicates_{0};
 
-  std::mutex checkpoint_mu_;
-  uint64_t checkpoint_seq_ = 0;
+  std::mutex checkpoint_mu_;  // one checkpoint at a time; guards the two below
   uint64_t wal_bytes_at_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_;
+  std::atomic<uint64_t> checkpoint_seq_{0};
 
   std::mutex background_mu_;
   std::condition_variable background_cv_;

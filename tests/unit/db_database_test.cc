@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <thread>
 
 #include "support/test_support.h"
 #include "tidal/database.h"
@@ -195,6 +196,51 @@ TEST_F(DatabaseTest, HistoricalImportFollowsEventTime) {
   ASSERT_TRUE(db_->ingest(ev("old", "like", y2000)).ok());
   EXPECT_EQ(to_micros(db_->now()), y2000);
   EXPECT_EQ(db_->item_signals("old")->signals[1].windows[0].count, 1u);
+}
+
+}  // namespace
+}  // namespace tidal
+
+namespace tidal {
+namespace {
+
+TEST(DatabaseBackgroundTest, CheckpointsByAgeWithoutBeingAsked) {
+  testing::TempDir dir;
+  ManualClock clock(from_micros(kStart));
+  DatabaseOptions o;
+  o.clock = &clock;
+  o.checkpoint_interval = std::chrono::seconds(1);
+  auto db = Database::open(dir.str(), test_schema(), o).value();
+  SignalEvent e;
+  e.item = "a";
+  e.signal = "view";
+  e.timestamp = from_micros(kStart);
+  ASSERT_TRUE(db->ingest(e).ok());
+  EXPECT_EQ(db->stats().checkpoint_sequence, 0u);
+  // The background thread looks once a second; give it a few chances.
+  for (int i = 0; i < 50 && db->stats().checkpoint_sequence == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(db->stats().checkpoint_sequence, 1u);
+}
+
+TEST(DatabaseBackgroundTest, CheckpointsByWalSize) {
+  testing::TempDir dir;
+  ManualClock clock(from_micros(kStart));
+  DatabaseOptions o;
+  o.clock = &clock;
+  o.checkpoint_wal_bytes = 1;  // any write is enough
+  o.checkpoint_interval = std::chrono::hours(1);
+  auto db = Database::open(dir.str(), test_schema(), o).value();
+  SignalEvent e;
+  e.item = "a";
+  e.signal = "like";
+  e.timestamp = from_micros(kStart);
+  ASSERT_TRUE(db->ingest(e).ok());
+  for (int i = 0; i < 50 && db->stats().checkpoint_sequence == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(db->stats().checkpoint_sequence, 1u);
 }
 
 }  // namespace
