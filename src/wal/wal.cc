@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 
 #include "core/coding.h"
@@ -508,6 +509,47 @@ Status Wal::checkpoint(uint64_t sequence) {
   return Status::Ok();
 }
 
+Status Wal::read_frames(const std::vector<Segment>& segments, uint64_t from_sequence,
+                        uint64_t limit, const SegmentFrameVisitor& visit) const {
+  const size_t max_body = frame_size(options_.max_record_bytes, true) - kFrameHeaderSize;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (i + 1 < segments.size() && segments[i + 1].first_sequence <= from_sequence) continue;
+    if (segments[i].first_sequence > limit) break;
+    TIDAL_ASSIGN_OR_RETURN(std::string bytes, read_file(segments[i].path));
+    auto data = std::make_shared<const std::string>(std::move(bytes));
+    TIDAL_RETURN_IF_ERROR(decode_segment_header(*data, segments[i].path).status());
+    bool done = false;
+    uint64_t last_seen = 0;
+    uint64_t start = kSegmentHeaderSize;
+    while (true) {
+      auto filter = [&](const FrameView& f) -> Status {
+        if (f.sequence > limit) {
+          done = true;
+          return Status::Aborted(Subsystem::kWal, "replay limit reached");
+        }
+        last_seen = f.sequence;
+        if (f.sequence < from_sequence) return Status::Ok();
+        return visit(data, f);
+      };
+      Result<ScanResult> r = scan_segment(*data, start, max_body, filter);
+      if (done) break;
+      if (!r.ok()) return r.status();
+      if (!r->stopped || last_seen >= limit) break;
+      const ScanProblem& p = r->problem;
+      bool skippable = p.status != FrameStatus::kUnknownType && p.status != FrameStatus::kBadFlags;
+      if (options_.salvage && skippable && p.next_valid_offset != 0) {
+        start = p.next_valid_offset;
+        continue;
+      }
+      if (options_.salvage && skippable && p.next_valid_offset == 0) break;
+      return Status::Corruption(Subsystem::kWal, at(segments[i].path, p.offset) + ": " +
+                                                     std::string(frame_status_name(p.status)));
+    }
+    if (done) break;
+  }
+  return Status::Ok();
+}
+
 Status Wal::replay(uint64_t from_sequence, const std::function<Status(const FrameView&)>& visit) {
   std::vector<Segment> segments;
   uint64_t limit;
@@ -524,45 +566,83 @@ Status Wal::replay(uint64_t from_sequence, const std::function<Status(const Fram
                                                  ": the WAL was truncated and starts at sequence " +
                                                  std::to_string(segments.front().first_sequence));
   }
-  const size_t max_body = frame_size(options_.max_record_bytes, true) - kFrameHeaderSize;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    if (i + 1 < segments.size() && segments[i + 1].first_sequence <= from_sequence) continue;
-    if (segments[i].first_sequence > limit) break;
-    TIDAL_ASSIGN_OR_RETURN(std::string data, read_file(segments[i].path));
-    TIDAL_RETURN_IF_ERROR(decode_segment_header(data, segments[i].path).status());
-    bool done = false;
-    uint64_t last_seen = 0;
-    uint64_t start = kSegmentHeaderSize;
-    while (true) {
-      auto filter = [&](const FrameView& f) -> Status {
-        if (f.sequence > limit) {
-          done = true;
-          return Status::Aborted(Subsystem::kWal, "replay limit reached");
-        }
-        last_seen = f.sequence;
-        if (f.sequence < from_sequence) return Status::Ok();
-        return visit(f);
-      };
-      Result<ScanResult> r = scan_segment(data, start, max_body, filter);
-      if (done) break;
-      if (!r.ok()) return r.status();
-      if (!r->stopped || last_seen >= limit) break;
-      const ScanProblem& p = r->problem;
-      if (options_.salvage && p.status != FrameStatus::kUnknownType &&
-          p.status != FrameStatus::kBadFlags && p.next_valid_offset != 0) {
-        start = p.next_valid_offset;
-        continue;
-      }
-      if (options_.salvage && p.next_valid_offset == 0 && p.status != FrameStatus::kUnknownType &&
-          p.status != FrameStatus::kBadFlags) {
-        break;
-      }
-      return Status::Corruption(Subsystem::kWal, at(segments[i].path, p.offset) + ": " +
-                                                     std::string(frame_status_name(p.status)));
+  // Reading and checking frames runs on a helper thread, a few batches ahead
+  // of `visit`, so a recovery uses both cores. A batch keeps the segment its
+  // payloads point into alive, and owns copies of the dedup keys.
+  struct Batch {
+    std::shared_ptr<const std::string> segment;
+    std::vector<FrameView> frames;
+    std::vector<DedupKey> keys;
+  };
+  constexpr size_t kBatchFrames = 4096;
+  constexpr size_t kQueuedBatches = 4;
+  std::mutex m;
+  std::condition_variable cv;
+  std::deque<Batch> queue;
+  bool produced = false;
+  bool stop = false;
+  Status read_status;
+  std::thread reader([&] {
+    Batch batch;
+    auto push = [&]() -> bool {
+      std::unique_lock<std::mutex> lk(m);
+      cv.wait(lk, [&] { return queue.size() < kQueuedBatches || stop; });
+      if (stop) return false;
+      queue.push_back(std::move(batch));
+      batch = Batch();
+      cv.notify_all();
+      return true;
+    };
+    Status st = read_frames(
+        segments, from_sequence, limit,
+        [&](const std::shared_ptr<const std::string>& segment, const FrameView& f) -> Status {
+          if ((batch.segment != segment && !batch.frames.empty()) ||
+              batch.frames.size() == kBatchFrames) {
+            if (!push()) return Status::Aborted(Subsystem::kWal, "replay stopped");
+          }
+          if (batch.frames.empty()) {
+            batch.segment = segment;
+            batch.keys.reserve(kBatchFrames);  // keys never move: frames point at them
+          }
+          FrameView copy = f;
+          if (f.dedup_key) {
+            batch.keys.push_back(*f.dedup_key);
+            copy.dedup_key = &batch.keys.back();
+          }
+          batch.frames.push_back(copy);
+          return Status::Ok();
+        });
+    // If push() finds the consumer stopped, the consumer's error is what replay returns.
+    if (st.ok() && !batch.frames.empty()) (void)push();
+    std::lock_guard<std::mutex> lk(m);
+    read_status = st;
+    produced = true;
+    cv.notify_all();
+  });
+
+  Status result;
+  while (result.ok()) {
+    Batch batch;
+    {
+      std::unique_lock<std::mutex> lk(m);
+      cv.wait(lk, [&] { return !queue.empty() || produced; });
+      if (queue.empty()) break;
+      batch = std::move(queue.front());
+      queue.pop_front();
+      cv.notify_all();
     }
-    if (done) break;
+    for (const FrameView& f : batch.frames) {
+      result = visit(f);
+      if (!result.ok()) break;
+    }
   }
-  return Status::Ok();
+  {
+    std::lock_guard<std::mutex> lk(m);
+    stop = true;
+    cv.notify_all();
+  }
+  reader.join();
+  return result.ok() ? read_status : result;
 }
 
 Status Wal::close() {

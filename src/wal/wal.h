@@ -177,6 +177,12 @@ class Wal {
   // Waits until `sequence` is as durable as the mode promises (mu_ held via lk).
   Status wait_durable(std::unique_lock<std::mutex>& lk, uint64_t sequence);
   void writer_loop();
+  using SegmentFrameVisitor =
+      std::function<Status(const std::shared_ptr<const std::string>&, const FrameView&)>;
+  // Reads the frames of `segments` with from_sequence <= sequence <= limit, in
+  // order; `visit` also gets the segment's bytes, which the payload points into.
+  Status read_frames(const std::vector<Segment>& segments, uint64_t from_sequence, uint64_t limit,
+                     const SegmentFrameVisitor& visit) const;
   Status write_batch(const std::string& frames, uint64_t first_seq);
   uint64_t durable_sequence_unlocked() const;  // mu_ held
   void warn(const std::string& message);
