@@ -41,6 +41,8 @@ inline constexpr size_t kBodyFixedSize = 18;    // type + flags + sequence + tim
 inline constexpr size_t kDedupKeySize = 16;
 inline constexpr uint8_t kFlagHasDedupKey = 0x01;
 inline constexpr uint8_t kKnownFlags = kFlagHasDedupKey;
+// The file in the WAL folder that records the checkpoint sequence.
+inline constexpr const char* kCheckpointFileName = "CHECKPOINT";
 
 using DatabaseId = std::array<uint8_t, 16>;
 using DedupKey = Hash128;
