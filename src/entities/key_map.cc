@@ -77,10 +77,4 @@ Status KeyMap::restore(StorageEngine& engine) {
   return Status::Ok();
 }
 
-size_t KeyMap::memory_bytes() const {
-  size_t n = keys_.capacity() * sizeof(void*) + flags_.capacity();
-  for (const auto& [k, v] : index_of_) n += sizeof(k) + k.capacity() + 32;
-  return n;
-}
-
 }  // namespace tidal

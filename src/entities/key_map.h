@@ -45,7 +45,6 @@ class KeyMap {
 
   void checkpoint(WriteBatch* batch);
   Status restore(StorageEngine& engine);
-  size_t memory_bytes() const;
 
  private:
   static constexpr uint8_t kRegistered = 1;

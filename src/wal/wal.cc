@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <deque>
-#include <filesystem>
 
 #include "core/coding.h"
 
