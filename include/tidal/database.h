@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tidal/entity.h"
 #include "tidal/event.h"
 #include "tidal/options.h"
 #include "tidal/schema.h"
@@ -69,7 +70,11 @@ struct TrendingEntry {
 struct DatabaseStats {
   uint64_t events_applied = 0;
   uint64_t duplicates = 0;
-  uint64_t items = 0;
+  uint64_t items = 0;  // items known, from upserts or signals
+  uint64_t live_items = 0;
+  uint64_t live_users = 0;
+  uint64_t live_creators = 0;
+  uint64_t entity_bytes = 0;  // attributes and filter indexes in memory
   uint64_t last_sequence = 0;
   uint64_t checkpoint_sequence = 0;
   uint64_t active_states = 0;  // (item, signal type) pairs with windowed state
@@ -98,10 +103,47 @@ class Database {
   BatchIngestResult ingest(std::span<const SignalEvent> events,
                            BatchMode mode = BatchMode::kApplyValid);
 
-  // Registers an item, so that strict_items accepts signals for it and an
-  // item first seen through signals becomes registered. (Attributes arrive
-  // with entity upserts.)
-  Result<uint64_t> upsert_item(std::string_view key);
+  // ---- Entities (docs/entities.md)
+
+  // Writes a whole entity: attributes it had and `write` does not name are
+  // gone. An item first seen through signals becomes registered and keeps
+  // its signal state. Returns the WAL sequence number.
+  Result<uint64_t> upsert(const EntityWrite& write);
+  // Bulk upsert with one WAL commit; errors per entity as for ingest.
+  BatchIngestResult upsert(std::span<const EntityWrite> writes,
+                           BatchMode mode = BatchMode::kApplyValid);
+  // Sets the attributes `write` names (std::monostate removes one) and keeps
+  // the rest. kNotFound when the entity does not exist.
+  Result<uint64_t> patch(const EntityWrite& write);
+  // Deletes an entity: from the next read on it is in no index, no filter
+  // result and no trending list, and its relationships are gone. kNotFound
+  // when it does not exist.
+  Result<uint64_t> remove(EntityKind kind, std::string_view key);
+  // kNotFound when the entity does not exist (or was deleted).
+  Result<Entity> get(EntityKind kind, std::string_view key) const;
+
+  // The number of entities of `kind` matching `filter`, and their keys
+  // (at most `limit`, in internal id order: first registered first).
+  Result<uint64_t> count(EntityKind kind, const Filter& filter) const;
+  Result<std::vector<std::string>> keys(EntityKind kind, const Filter& filter,
+                                        size_t limit = 1000) const;
+
+  // ---- Relationships
+
+  // Follow, block or mute (or, with active = false, undo it).
+  Result<uint64_t> relate(const RelationshipWrite& write);
+  // Users following a creator (target_kind kCreator) or a user (kUser).
+  Result<std::vector<std::string>> followers(EntityKind target_kind, std::string_view target,
+                                             size_t limit = 1000) const;
+  // What `user` follows (kCreator or kUser), blocks or mutes (kCreator or kItem).
+  Result<std::vector<std::string>> related(std::string_view user, Relation relation,
+                                           EntityKind target_kind, size_t limit = 1000) const;
+  // Whether `user` blocks `target` (a creator or an item; an item is also
+  // blocked when its creator is).
+  Result<bool> is_blocked(std::string_view user, EntityKind target_kind,
+                          std::string_view target) const;
+  // The creators `user` has the strongest affinity with, at the present.
+  Result<std::vector<AffinityEntry>> top_affinities(std::string_view user, size_t limit = 20) const;
 
   // The signal state of one item at the database's present. kNotFound for an
   // item never seen.

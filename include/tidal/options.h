@@ -17,6 +17,12 @@ enum class Durability : uint8_t {
   kNone,   // queued in memory; a crash can lose the last moments of writes
 };
 
+// What an entity write does with an attribute the schema does not declare.
+enum class UnknownAttributes : uint8_t {
+  kReject = 0,  // the write fails, naming the attribute (the default)
+  kIgnore = 1,  // the attribute is dropped; the rest is written
+};
+
 struct DatabaseOptions {
   // Create the data folder if it does not exist.
   bool create_if_missing = true;
@@ -25,6 +31,8 @@ struct DatabaseOptions {
   // Reject signals naming an item that was never upserted (instead of
   // creating it implicitly, marked unregistered).
   bool strict_items = false;
+  // Entity writes naming an attribute the schema does not declare.
+  UnknownAttributes unknown_attributes = UnknownAttributes::kReject;
 
   // Accepted event times, relative to the database's present.
   Duration max_past_skew = std::chrono::hours(24 * 7);

@@ -4,6 +4,7 @@
 #include "core/duration.h"
 #include "db/database_impl.h"
 #include "db/event_validation.h"
+#include "entities/entity_codec.h"
 #include "entities/key_rules.h"
 #include "schema/schema_catalog.h"
 #include "signals/record_codec.h"
@@ -58,6 +59,12 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   auto events = std::make_unique<signals::EventStore>(storage_.get());
   events_ = events.get();
   registry_.add(std::move(events));
+  auto entity_store = std::make_unique<entities::EntityStore>(schema_);
+  entities_ = entity_store.get();
+  registry_.add(std::move(entity_store));
+  auto relationships = std::make_unique<entities::Relationships>(schema_);
+  relationships_ = relationships.get();
+  registry_.add(std::move(relationships));
 
   // The last checkpoint...
   TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> cp,
@@ -72,8 +79,12 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
     if (newest->size() != 8) return Status::Corruption(Subsystem::kStorage, "newest event time");
     newest_event_us_.store(static_cast<int64_t>(decode_fixed64_le(newest->data())));
   }
-  TIDAL_RETURN_IF_ERROR(items_.restore(*storage_));
+  for (KeyMap& keys : keys_) TIDAL_RETURN_IF_ERROR(keys.restore(*storage_));
   TIDAL_RETURN_IF_ERROR(registry_.restore(*storage_));
+  entities_->resolve_creators([&](std::string_view creator) {
+    std::optional<uint32_t> idx = key_map(EntityKind::kCreator).find(creator);
+    return idx ? *idx : entities::kNoCreator;
+  });
 
   // ...then the WAL after it.
   wal::WalOptions wo;
@@ -115,24 +126,70 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       record.signal = &e;
       record.item = items_.assign(e.item);
       record.item_id = entity_id_for(EntityKind::kItem, record.item);
+      if (relationships_->tracks_affinity()) {
+        uint32_t creator = entities_->creator_of(record.item);
+        if (creator != entities::kNoCreator) {
+          record.creator = creator;
+          record.user = key_map(EntityKind::kUser).assign(e.user);
+        }
+      }
       TIDAL_RETURN_IF_ERROR(registry_.apply(record));
       int64_t newest = newest_event_us_.load(std::memory_order_relaxed);
       if (e.time_us > newest) newest_event_us_.store(e.time_us, std::memory_order_relaxed);
       events_applied_.fetch_add(1, std::memory_order_relaxed);
       return Status::Ok();
     }
-    case wal::RecordType::kEntityUpsert: {
-      signals::UpsertRecord u;
-      if (!signals::decode_upsert_record(payload, &u)) {
-        return Status::Corruption(Subsystem::kWal,
-                                  "upsert record " + std::to_string(sequence) + " is malformed");
+    case wal::RecordType::kEntityUpsert:
+    case wal::RecordType::kEntityPatch:
+    case wal::RecordType::kEntityDelete: {
+      entities::EntityRecord er;
+      if (!entities::decode_entity_record(type, payload, &er)) {
+        return Status::Corruption(Subsystem::kWal, std::string(wal::record_type_name(type)) +
+                                                       " record " + std::to_string(sequence) +
+                                                       " is malformed");
       }
-      record.upsert = &u;
-      if (u.kind == EntityKind::kItem) {
-        record.item = items_.assign(u.key);
-        record.item_id = entity_id_for(EntityKind::kItem, record.item);
-        items_.set_registered(record.item);
+      KeyMap& keys = key_map(er.kind);
+      uint32_t index;
+      if (type == wal::RecordType::kEntityUpsert) {
+        index = keys.assign(er.key);
+        keys.set_registered(index);
+      } else {
+        // Patches and deletes were validated against a live entity; one
+        // deleted in between is left alone, live and in replay alike.
+        std::optional<uint32_t> found = keys.find(er.key);
+        if (!found) return Status::Ok();
+        index = *found;
+        if (type == wal::RecordType::kEntityDelete) keys.clear_registered(index);
       }
+      record.entity = &er;
+      record.entity_index = index;
+      if (er.kind == EntityKind::kItem) {
+        record.item = index;
+        record.item_id = entity_id_for(EntityKind::kItem, index);
+        if (type == wal::RecordType::kEntityUpsert) record.creator_given = true;
+        if (std::binary_search(er.removed.begin(), er.removed.end(), entities::kCreatorSlot)) {
+          record.creator_given = true;
+        }
+        entities::AttributeReader r(entities_->catalog(EntityKind::kItem), er.list);
+        uint16_t slot;
+        entities::ValueView v;
+        while (r.next(&slot, &v)) {
+          if (slot != entities::kCreatorSlot) continue;
+          record.creator = key_map(EntityKind::kCreator).assign(v.str);
+          record.creator_given = true;
+        }
+      }
+      return registry_.apply(record);
+    }
+    case wal::RecordType::kRelationship: {
+      entities::RelationshipRecord rr;
+      if (!entities::decode_relationship_record(payload, &rr)) {
+        return Status::Corruption(
+            Subsystem::kWal, "relationship record " + std::to_string(sequence) + " is malformed");
+      }
+      record.relationship = &rr;
+      record.user = key_map(EntityKind::kUser).assign(rr.user);
+      record.target = key_map(rr.target_kind).assign(rr.target);
       return registry_.apply(record);
     }
     case wal::RecordType::kCustom:
@@ -280,17 +337,140 @@ BatchIngestResult Database::Impl::ingest(std::span<const SignalEvent> events, Ba
   return out;
 }
 
-Result<uint64_t> Database::Impl::upsert_item(std::string_view key) {
-  TIDAL_RETURN_IF_ERROR(validate_key("key", key));
-  std::string payload;
-  signals::encode_upsert_record({EntityKind::kItem, key}, &payload);
+Result<uint64_t> Database::Impl::commit_one(wal::RecordType type, std::string_view payload) {
   wal::AppendRequest req;
-  req.type = wal::RecordType::kEntityUpsert;
+  req.type = type;
   req.timestamp = clock_->now();
   req.payload = payload;
   TIDAL_ASSIGN_OR_RETURN(std::vector<wal::AppendResult> r,
                          commit(std::span<const wal::AppendRequest>(&req, 1)));
   return r[0].sequence;
+}
+
+Result<uint32_t> Database::Impl::live_index(EntityKind kind, std::string_view key) const {
+  std::optional<uint32_t> idx = key_map(kind).find(key);
+  if (!idx || !entities_->live(kind, *idx)) {
+    return Status::NotFound(
+        Subsystem::kQuery,
+        "no " + std::string(entity_kind_name(kind)) + " \"" + std::string(key) + "\"", "key");
+  }
+  return *idx;
+}
+
+BatchIngestResult Database::Impl::upsert(std::span<const EntityWrite> writes, BatchMode mode) {
+  BatchIngestResult out;
+  out.errors.resize(writes.size());
+  out.results.resize(writes.size());
+  std::string arena;
+  std::vector<std::pair<size_t, size_t>> spans;
+  std::vector<size_t> request_write;
+  Timestamp record_time = clock_->now();
+  int64_t now = now_us();
+  entities::EncodedWrite enc;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const EntityWrite& w = writes[i];
+    Status st;
+    if (static_cast<size_t>(w.kind) > 2) {
+      st = Status::Invalid(Subsystem::kQuery, "kind", std::to_string(static_cast<int>(w.kind)),
+                           "must be item, user or creator");
+    } else {
+      st = entities::encode_write(entities_->catalog(w.kind), w, entities::WriteKind::kUpsert,
+                                  options_.unknown_attributes, now, &enc);
+    }
+    if (!st.ok()) {
+      out.errors[i] = std::move(st);
+      ++out.rejected;
+      continue;
+    }
+    size_t offset = arena.size();
+    entities::encode_upsert_record(w.kind, w.key, enc.list, &arena);
+    spans.emplace_back(offset, arena.size() - offset);
+    request_write.push_back(i);
+  }
+  if (out.rejected > 0 && mode == BatchMode::kAllOrNothing) {
+    for (size_t i = 0; i < writes.size(); ++i) {
+      if (out.errors[i].ok()) {
+        out.errors[i] = Status::Aborted(Subsystem::kQuery,
+                                        "not applied: another entity of the all-or-nothing batch "
+                                        "is invalid");
+      }
+    }
+    out.rejected = writes.size();
+    return out;
+  }
+  if (request_write.empty()) return out;
+  // Entity writes are never deduplicated: writing A, then B, then A again
+  // must leave A.
+  std::vector<wal::AppendRequest> requests(request_write.size());
+  for (size_t r = 0; r < requests.size(); ++r) {
+    requests[r].type = wal::RecordType::kEntityUpsert;
+    requests[r].timestamp = record_time;
+    requests[r].payload = std::string_view(arena).substr(spans[r].first, spans[r].second);
+  }
+  Result<std::vector<wal::AppendResult>> committed = commit(requests);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    size_t i = request_write[r];
+    if (!committed.ok()) {
+      out.errors[i] = committed.status();
+      ++out.rejected;
+      continue;
+    }
+    out.results[i] = IngestResult{(*committed)[r].sequence, false};
+    ++out.accepted;
+  }
+  return out;
+}
+
+Result<uint64_t> Database::Impl::patch(const EntityWrite& write) {
+  if (static_cast<size_t>(write.kind) > 2) {
+    return Status::Invalid(Subsystem::kQuery, "kind", std::to_string(static_cast<int>(write.kind)),
+                           "must be item, user or creator");
+  }
+  entities::EncodedWrite enc;
+  TIDAL_RETURN_IF_ERROR(entities::encode_write(entities_->catalog(write.kind), write,
+                                               entities::WriteKind::kPatch,
+                                               options_.unknown_attributes, now_us(), &enc));
+  {
+    std::shared_lock<std::shared_mutex> lk(state_mu_);
+    TIDAL_RETURN_IF_ERROR(live_index(write.kind, write.key).status());
+  }
+  std::string payload;
+  entities::encode_patch_record(write.kind, write.key, enc.list, enc.removed, &payload);
+  return commit_one(wal::RecordType::kEntityPatch, payload);
+}
+
+Result<uint64_t> Database::Impl::remove(EntityKind kind, std::string_view key) {
+  TIDAL_RETURN_IF_ERROR(validate_key("key", key));
+  if (static_cast<size_t>(kind) > 2) {
+    return Status::Invalid(Subsystem::kQuery, "kind", std::to_string(static_cast<int>(kind)),
+                           "must be item, user or creator");
+  }
+  {
+    std::shared_lock<std::shared_mutex> lk(state_mu_);
+    TIDAL_RETURN_IF_ERROR(live_index(kind, key).status());
+  }
+  std::string payload;
+  entities::encode_delete_record(kind, key, &payload);
+  return commit_one(wal::RecordType::kEntityDelete, payload);
+}
+
+Result<uint64_t> Database::Impl::relate(const RelationshipWrite& w) {
+  if (static_cast<uint8_t>(w.relation) > 2) {
+    return Status::Invalid(Subsystem::kQuery, "relation",
+                           std::to_string(static_cast<int>(w.relation)),
+                           "must be follow, block or mute");
+  }
+  TIDAL_RETURN_IF_ERROR(validate_key("user", w.user));
+  TIDAL_RETURN_IF_ERROR(validate_key("target", w.target));
+  TIDAL_RETURN_IF_ERROR(entities::check_relationship_target(w.relation, w.target_kind));
+  if (w.target_kind == EntityKind::kUser && w.target == w.user) {
+    return Status::Invalid(Subsystem::kQuery, "target", w.target,
+                           "a user cannot " + std::string(relation_name(w.relation)) + " itself");
+  }
+  entities::RelationshipRecord r{w.relation, w.active, w.user, w.target_kind, w.target};
+  std::string payload;
+  entities::encode_relationship_record(r, &payload);
+  return commit_one(wal::RecordType::kRelationship, payload);
 }
 
 // ---------------------------------------------------------------------------
@@ -365,12 +545,128 @@ Result<std::vector<TrendingEntry>> Database::Impl::trending(const TrendingQuery&
   return out;
 }
 
+std::vector<std::string> Database::Impl::keys_of(EntityKind kind, const entities::Bitmap& ids,
+                                                 size_t limit) const {
+  std::vector<std::string> out;
+  const KeyMap& keys = key_map(kind);
+  for (uint32_t id : ids) {
+    if (out.size() >= limit) break;
+    out.push_back(keys.key_of(id));
+  }
+  return out;
+}
+
+Result<Entity> Database::Impl::get(EntityKind kind, std::string_view key) const {
+  if (static_cast<size_t>(kind) > 2) {
+    return Status::Invalid(Subsystem::kQuery, "kind", std::to_string(static_cast<int>(kind)),
+                           "must be item, user or creator");
+  }
+  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  TIDAL_ASSIGN_OR_RETURN(uint32_t idx, live_index(kind, key));
+  const entities::AttributeCatalog& c = entities_->catalog(kind);
+  Entity e;
+  e.kind = kind;
+  e.key = std::string(key);
+  // Stored by slot; returned in catalog order (built-ins first).
+  std::vector<std::pair<size_t, Attribute>> found;
+  entities::AttributeReader r(c, entities_->attributes(kind, idx));
+  uint16_t slot;
+  entities::ValueView v;
+  while (r.next(&slot, &v)) {
+    const AttributeDefinition* def = c.at_slot(slot);
+    size_t pos =
+        static_cast<size_t>(std::find(c.all().begin(), c.all().end(), def) - c.all().begin());
+    found.emplace_back(pos, Attribute(def->name, entities::to_value(v)));
+  }
+  if (!r.ok()) return Status::Corruption(Subsystem::kStorage, "attributes of \"" + e.key + "\"");
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [pos, a] : found) e.attributes.push_back(std::move(a));
+  return e;
+}
+
+Result<uint64_t> Database::Impl::count(EntityKind kind, const Filter& filter) const {
+  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  TIDAL_ASSIGN_OR_RETURN(entities::Bitmap ids, entities_->evaluate(kind, filter));
+  return ids.cardinality();
+}
+
+Result<std::vector<std::string>> Database::Impl::keys(EntityKind kind, const Filter& filter,
+                                                      size_t limit) const {
+  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  TIDAL_ASSIGN_OR_RETURN(entities::Bitmap ids, entities_->evaluate(kind, filter));
+  return keys_of(kind, ids, limit);
+}
+
+Result<std::vector<std::string>> Database::Impl::followers(EntityKind target_kind,
+                                                           std::string_view target,
+                                                           size_t limit) const {
+  if (target_kind != EntityKind::kCreator && target_kind != EntityKind::kUser) {
+    return Status::Invalid(Subsystem::kQuery, "target_kind", entity_kind_name(target_kind),
+                           "only creators and users have followers");
+  }
+  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  std::optional<uint32_t> idx = key_map(target_kind).find(target);
+  if (!idx) return std::vector<std::string>{};
+  return keys_of(EntityKind::kUser, relationships_->followers(target_kind, *idx), limit);
+}
+
+Result<std::vector<std::string>> Database::Impl::related(std::string_view user, Relation relation,
+                                                         EntityKind target_kind,
+                                                         size_t limit) const {
+  TIDAL_RETURN_IF_ERROR(entities::check_relationship_target(relation, target_kind));
+  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  std::optional<uint32_t> idx = key_map(EntityKind::kUser).find(user);
+  if (!idx) return std::vector<std::string>{};
+  return keys_of(target_kind, relationships_->related(*idx, relation, target_kind), limit);
+}
+
+Result<bool> Database::Impl::is_blocked(std::string_view user, EntityKind target_kind,
+                                        std::string_view target) const {
+  TIDAL_RETURN_IF_ERROR(entities::check_relationship_target(Relation::kBlock, target_kind));
+  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  std::optional<uint32_t> u = key_map(EntityKind::kUser).find(user);
+  std::optional<uint32_t> t = key_map(target_kind).find(target);
+  if (!u || !t) return false;
+  if (relationships_->has(*u, Relation::kBlock, target_kind, *t)) return true;
+  if (target_kind == EntityKind::kItem) {
+    uint32_t creator = entities_->creator_of(*t);
+    if (creator != entities::kNoCreator &&
+        relationships_->has(*u, Relation::kBlock, EntityKind::kCreator, creator)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<std::vector<AffinityEntry>> Database::Impl::top_affinities(std::string_view user,
+                                                                  size_t limit) const {
+  if (limit == 0 || limit > kMaxTrendingLimit) {
+    return Status::Invalid(Subsystem::kQuery, "limit", std::to_string(limit),
+                           "must be between 1 and " + std::to_string(kMaxTrendingLimit));
+  }
+  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  std::vector<AffinityEntry> out;
+  std::optional<uint32_t> u = key_map(EntityKind::kUser).find(user);
+  if (!u) return out;
+  for (const auto& w : relationships_->top_affinities(*u, limit, now_us())) {
+    out.push_back({key_map(EntityKind::kCreator).key_of(w.creator), w.weight});
+  }
+  return out;
+}
+
 DatabaseStats Database::Impl::stats() const {
   std::shared_lock<std::shared_mutex> lk(state_mu_);
   DatabaseStats s;
   s.events_applied = events_applied_.load();
   s.duplicates = duplicates_.load();
   s.items = items_.size();
+  if (entities_) {
+    s.live_items = entities_->live_count(EntityKind::kItem);
+    s.live_users = entities_->live_count(EntityKind::kUser);
+    s.live_creators = entities_->live_count(EntityKind::kCreator);
+    s.entity_bytes = entities_->memory_bytes();
+  }
   s.last_sequence = wal_ ? wal_->last_sequence() : 0;
   s.checkpoint_sequence = checkpoint_seq_.load();
   s.active_states = ledger_ ? ledger_->active_states() : 0;
@@ -393,7 +689,7 @@ Status Database::Impl::checkpoint() {
     std::unique_lock<std::shared_mutex> lk(state_mu_);
     TIDAL_RETURN_IF_ERROR(apply_failed_);
     seq = applied_seq_;
-    items_.checkpoint(&batch);
+    for (KeyMap& keys : keys_) keys.checkpoint(&batch);
     TIDAL_RETURN_IF_ERROR(registry_.checkpoint(&batch));
     std::string v;
     put_fixed64_le(&v, seq);
@@ -490,8 +786,49 @@ BatchIngestResult Database::ingest(std::span<const SignalEvent> events, BatchMod
   return impl_->ingest(events, mode);
 }
 
-Result<uint64_t> Database::upsert_item(std::string_view key) {
-  return impl_->upsert_item(key);
+Result<uint64_t> Database::upsert(const EntityWrite& write) {
+  BatchIngestResult r =
+      impl_->upsert(std::span<const EntityWrite>(&write, 1), BatchMode::kApplyValid);
+  if (!r.errors[0].ok()) return r.errors[0];
+  return r.results[0].sequence;
+}
+BatchIngestResult Database::upsert(std::span<const EntityWrite> writes, BatchMode mode) {
+  return impl_->upsert(writes, mode);
+}
+Result<uint64_t> Database::patch(const EntityWrite& write) {
+  return impl_->patch(write);
+}
+Result<uint64_t> Database::remove(EntityKind kind, std::string_view key) {
+  return impl_->remove(kind, key);
+}
+Result<Entity> Database::get(EntityKind kind, std::string_view key) const {
+  return impl_->get(kind, key);
+}
+Result<uint64_t> Database::count(EntityKind kind, const Filter& filter) const {
+  return impl_->count(kind, filter);
+}
+Result<std::vector<std::string>> Database::keys(EntityKind kind, const Filter& filter,
+                                                size_t limit) const {
+  return impl_->keys(kind, filter, limit);
+}
+Result<uint64_t> Database::relate(const RelationshipWrite& write) {
+  return impl_->relate(write);
+}
+Result<std::vector<std::string>> Database::followers(EntityKind target_kind,
+                                                     std::string_view target, size_t limit) const {
+  return impl_->followers(target_kind, target, limit);
+}
+Result<std::vector<std::string>> Database::related(std::string_view user, Relation relation,
+                                                   EntityKind target_kind, size_t limit) const {
+  return impl_->related(user, relation, target_kind, limit);
+}
+Result<bool> Database::is_blocked(std::string_view user, EntityKind target_kind,
+                                  std::string_view target) const {
+  return impl_->is_blocked(user, target_kind, target);
+}
+Result<std::vector<AffinityEntry>> Database::top_affinities(std::string_view user,
+                                                            size_t limit) const {
+  return impl_->top_affinities(user, limit);
 }
 Result<ItemSignals> Database::item_signals(std::string_view item) const {
   return impl_->item_signals(item);

@@ -16,7 +16,9 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "entities/entity_store.h"
 #include "entities/key_map.h"
+#include "entities/relationships.h"
 #include "signals/event_store.h"
 #include "signals/global_ledger.h"
 #include "signals/materializer.h"
@@ -33,7 +35,20 @@ class Database::Impl {
 
   Status open(const std::string& path, const Schema& given);
   BatchIngestResult ingest(std::span<const SignalEvent> events, BatchMode mode);
-  Result<uint64_t> upsert_item(std::string_view key);
+  BatchIngestResult upsert(std::span<const EntityWrite> writes, BatchMode mode);
+  Result<uint64_t> patch(const EntityWrite& write);
+  Result<uint64_t> remove(EntityKind kind, std::string_view key);
+  Result<Entity> get(EntityKind kind, std::string_view key) const;
+  Result<uint64_t> count(EntityKind kind, const Filter& filter) const;
+  Result<std::vector<std::string>> keys(EntityKind kind, const Filter& filter, size_t limit) const;
+  Result<uint64_t> relate(const RelationshipWrite& write);
+  Result<std::vector<std::string>> followers(EntityKind target_kind, std::string_view target,
+                                             size_t limit) const;
+  Result<std::vector<std::string>> related(std::string_view user, Relation relation,
+                                           EntityKind target_kind, size_t limit) const;
+  Result<bool> is_blocked(std::string_view user, EntityKind target_kind,
+                          std::string_view target) const;
+  Result<std::vector<AffinityEntry>> top_affinities(std::string_view user, size_t limit) const;
   Result<ItemSignals> item_signals(std::string_view item) const;
   Result<std::vector<TrendingEntry>> trending(const TrendingQuery& query) const;
   Status checkpoint();
@@ -45,12 +60,25 @@ class Database::Impl {
 
   // For tests and tools inside the project.
   signals::EventStore* event_store() { return events_; }
+  // The live entities of `kind` matching `filter`, as dense indexes (state
+  // lock held shared by the caller, or not at all for a quiescent database).
+  Result<entities::Bitmap> evaluate_filter(EntityKind kind, const Filter& filter) const {
+    return entities_->evaluate(kind, filter);
+  }
+  const KeyMap& key_map(EntityKind kind) const { return keys_[static_cast<size_t>(kind)]; }
   wal::Wal* wal() { return wal_.get(); }
   std::shared_mutex& state_mutex() { return state_mu_; }
 
  private:
   // Applies one durable record (state lock held exclusively).
   Status apply_record(wal::RecordType type, uint64_t sequence, std::string_view payload);
+  // Appends one record and applies it; its sequence number.
+  Result<uint64_t> commit_one(wal::RecordType type, std::string_view payload);
+  KeyMap& key_map(EntityKind kind) { return keys_[static_cast<size_t>(kind)]; }
+  // The index of a live entity, or kNotFound naming it.
+  Result<uint32_t> live_index(EntityKind kind, std::string_view key) const;
+  std::vector<std::string> keys_of(EntityKind kind, const entities::Bitmap& ids,
+                                   size_t limit) const;
   // Appends `requests` and applies the new ones in WAL order.
   Result<std::vector<wal::AppendResult>> commit(std::span<const wal::AppendRequest> requests);
   void background_loop();
@@ -62,10 +90,15 @@ class Database::Impl {
   std::unique_ptr<DataFolder> folder_;
   std::unique_ptr<RocksDbEngine> storage_;
   std::unique_ptr<wal::Wal> wal_;
-  KeyMap items_{EntityKind::kItem};
+  std::array<KeyMap, 3> keys_{KeyMap(EntityKind::kItem), KeyMap(EntityKind::kUser),
+                              KeyMap(EntityKind::kCreator)};
+  KeyMap& items_ = keys_[0];
   signals::MaterializerRegistry registry_;
-  signals::GlobalLedger* ledger_ = nullptr;  // owned by registry_
-  signals::EventStore* events_ = nullptr;    // owned by registry_
+  // Owned by registry_:
+  signals::GlobalLedger* ledger_ = nullptr;
+  signals::EventStore* events_ = nullptr;
+  entities::EntityStore* entities_ = nullptr;
+  entities::Relationships* relationships_ = nullptr;
 
   mutable std::shared_mutex state_mu_;
   std::mutex order_mu_;

@@ -34,6 +34,12 @@ void KeyMap::set_registered(uint32_t index) {
   dirty_.push_back(index);
 }
 
+void KeyMap::clear_registered(uint32_t index) {
+  if (!(flags_[index] & kRegistered)) return;
+  flags_[index] &= static_cast<uint8_t>(~kRegistered);
+  dirty_.push_back(index);
+}
+
 void KeyMap::checkpoint(WriteBatch* batch) {
   std::string p = prefix();
   std::string value;

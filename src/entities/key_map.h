@@ -40,6 +40,7 @@ class KeyMap {
   const std::string& key_of(uint32_t index) const { return *keys_[index]; }
   bool registered(uint32_t index) const { return flags_[index] & kRegistered; }
   void set_registered(uint32_t index);
+  void clear_registered(uint32_t index);
   size_t size() const { return keys_.size(); }
   EntityKind kind() const { return kind_; }
 

@@ -39,6 +39,14 @@ void GlobalLedger::mark_dirty(uint16_t signal, uint32_t item) {
 }
 
 Status GlobalLedger::apply(const AppliedRecord& record) {
+  if (record.type == wal::RecordType::kEntityDelete && record.entity->kind == EntityKind::kItem) {
+    // A deleted item leaves every ledger and trending list.
+    for (size_t s = 0; s < ledgers_.size(); ++s) {
+      ledgers_[s]->erase(record.entity_index);
+      mark_dirty(static_cast<uint16_t>(s), record.entity_index);
+    }
+    return Status::Ok();
+  }
   if (record.type != wal::RecordType::kSignalEvent) return Status::Ok();
   const SignalRecord& e = *record.signal;
   if (e.signal >= ledgers_.size()) {

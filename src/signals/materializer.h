@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "entities/entity_codec.h"
 #include "signals/record_codec.h"
 #include "storage/storage_engine.h"
 #include "wal/wal_format.h"
@@ -28,14 +29,29 @@ namespace tidal::signals {
 // What a materializer's state is keyed by.
 enum class MaterializerScope : uint8_t { kGlobal, kUser, kCohort, kRelationship };
 
-// A record ready to apply.
+// A record ready to apply, its keys resolved to dense indexes.
 struct AppliedRecord {
   wal::RecordType type;
   uint64_t sequence = 0;
-  const SignalRecord* signal = nullptr;  // for kSignalEvent
-  const UpsertRecord* upsert = nullptr;  // for kEntityUpsert
-  uint32_t item = 0;                     // the item's dense index (signal events, item upserts)
+  const SignalRecord* signal = nullptr;  // kSignalEvent
+  uint32_t item = 0;                     // the item's dense index (signal events, item writes)
   EntityId item_id;
+  // Signal events whose item has a creator: the user's and creator's dense
+  // indexes (for user→creator affinity); kNone otherwise.
+  static constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t user = kNone;
+  uint32_t creator = kNone;
+
+  // kEntityUpsert, kEntityPatch, kEntityDelete.
+  const entities::EntityRecord* entity = nullptr;
+  uint32_t entity_index = 0;  // the entity's dense index within its kind
+  // Item upserts and patches: whether the write sets (or removes) the
+  // creator, and the creator's dense index (kNone: no creator).
+  bool creator_given = false;
+
+  // kRelationship: `user` and the target's dense index.
+  const entities::RelationshipRecord* relationship = nullptr;
+  uint32_t target = kNone;
 };
 
 class Materializer {

@@ -31,21 +31,4 @@ bool decode_signal_record(std::string_view payload, SignalRecord* out) {
   return true;
 }
 
-void encode_upsert_record(const UpsertRecord& r, std::string* out) {
-  out->push_back(static_cast<char>(kFormat));
-  out->push_back(static_cast<char>(r.kind));
-  put_length_prefixed(out, r.key);
-}
-
-bool decode_upsert_record(std::string_view payload, UpsertRecord* out) {
-  ByteReader rd(payload);
-  uint8_t format, kind;
-  if (!rd.read_u8(&format) || format != kFormat || !rd.read_u8(&kind) || kind > 2 ||
-      !rd.read_length_prefixed(&out->key) || !rd.empty()) {
-    return false;
-  }
-  out->kind = static_cast<EntityKind>(kind);
-  return true;
-}
-
 }  // namespace tidal::signals

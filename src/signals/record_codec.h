@@ -3,8 +3,7 @@
 // Signal event (RecordType::kSignalEvent):
 //   u8 format (1) | varint signal id | bytes item key | bytes user key |
 //   varsint event time (us) | f64 LE value          (bytes = varint length + data)
-// Entity upsert (RecordType::kEntityUpsert):
-//   u8 format (1) | u8 entity kind | bytes key
+// Entity and relationship records: entities/entity_codec.h.
 // Decoders return false for anything malformed; replay treats that as corruption.
 #pragma once
 
@@ -26,13 +25,5 @@ struct SignalRecord {
 
 void encode_signal_record(const SignalRecord& r, std::string* out);
 bool decode_signal_record(std::string_view payload, SignalRecord* out);
-
-struct UpsertRecord {
-  EntityKind kind = EntityKind::kItem;
-  std::string_view key;
-};
-
-void encode_upsert_record(const UpsertRecord& r, std::string* out);
-bool decode_upsert_record(std::string_view payload, UpsertRecord* out);
 
 }  // namespace tidal::signals

@@ -27,7 +27,28 @@ SignalLedger::SignalLedger(SignalTypeDefinition def, size_t trending_capacity,
 }
 
 SignalLedger::~SignalLedger() {
+  compact_active();
   for (uint32_t item : active_) WarmState::destroy(warm_[item]);
+}
+
+void SignalLedger::compact_active() {
+  if (!active_has_erased_) return;
+  std::erase_if(active_, [&](uint32_t item) { return warm_[item] == nullptr; });
+  active_has_erased_ = false;
+}
+
+void SignalLedger::erase(uint32_t item) {
+  if (item >= hot_.size()) return;
+  hot_[item].store(0, std::memory_order_release);
+  if (warm_[item] != nullptr) {
+    WarmState::destroy(warm_[item]);
+    warm_[item] = nullptr;
+    active_has_erased_ = true;
+  }
+  std::lock_guard<std::mutex> lk(index_mu_);
+  hot_stale_ = true;
+  for (auto& idx : count_top_) idx.bucket = INT64_MIN;
+  for (auto& idx : rising_top_) idx.bucket = INT64_MIN;
 }
 
 void SignalLedger::ensure_item(uint32_t item) {
@@ -71,6 +92,7 @@ void SignalLedger::apply(uint32_t item, int64_t t_us, double value) {
 
   WarmState* state = warm_[item];
   if (state == nullptr && !plan_.windows.empty()) {
+    compact_active();
     state = WarmState::create(plan_).release();
     warm_[item] = state;
     active_.push_back(item);
@@ -150,6 +172,7 @@ void SignalLedger::rebuild_window(WindowIndex& index, size_t window, bool rising
   std::vector<ScoredItem> all;
   all.reserve(active_.size());
   for (uint32_t item : active_) {
+    if (warm_[item] == nullptr) continue;  // erased
     double score = window_score(*warm_[item], window, rising, bucket);
     // A count index holds only items with events in the window; a rising
     // index holds every item with windowed state at that time (velocity can
@@ -200,6 +223,16 @@ std::vector<ScoredItem> SignalLedger::top_hot(size_t k, int64_t now_us) {
     raw = deep.top(k);
   } else {
     std::lock_guard<std::mutex> lk(index_mu_);
+    if (hot_stale_) {
+      std::vector<ScoredItem> all;
+      uint32_t n = hot_.size();
+      for (uint32_t i = 0; i < n; ++i) {
+        double s = raw_score(i);
+        if (s > 0) all.push_back({i, s});
+      }
+      hot_top_.rebuild(std::move(all));
+      hot_stale_ = false;
+    }
     raw = hot_top_.top(k);
   }
   int64_t landmark = landmark_us_.load(std::memory_order_acquire);
@@ -210,6 +243,7 @@ std::vector<ScoredItem> SignalLedger::top_hot(size_t k, int64_t now_us) {
 }
 
 void SignalLedger::sweep(int64_t now_us, std::vector<uint32_t>* freed) {
+  compact_active();
   size_t kept = 0;
   for (uint32_t item : active_) {
     WarmState* s = warm_[item];
@@ -250,7 +284,10 @@ Status SignalLedger::restore_item(uint32_t item, std::string_view in) {
   hot_[item].store(score, std::memory_order_release);
   if (has_warm) {
     TIDAL_ASSIGN_OR_RETURN(WarmStatePtr state, WarmState::decode(plan_, r.rest()));
-    if (warm_[item] == nullptr) active_.push_back(item);
+    if (warm_[item] == nullptr) {
+      compact_active();
+      active_.push_back(item);
+    }
     WarmState::destroy(warm_[item]);
     warm_[item] = state.release();
   }
@@ -271,6 +308,7 @@ void SignalLedger::rebuild_indexes() {
   }
   std::lock_guard<std::mutex> lk(index_mu_);
   hot_top_.rebuild(std::move(all));
+  hot_stale_ = false;
   for (auto& idx : count_top_) idx.bucket = INT64_MIN;
   for (auto& idx : rising_top_) idx.bucket = INT64_MIN;
 }

@@ -71,6 +71,11 @@ class SignalLedger {
   std::vector<ScoredItem> top_count(size_t window, size_t k, int64_t now_us);
   std::vector<ScoredItem> top_rising(size_t window, size_t k, int64_t now_us);
 
+  // Forgets everything about `item` (a deleted item): its score drops to 0
+  // and it leaves every trending index. O(1); the next trending read
+  // rebuilds the indexes. Exclusive lock held.
+  void erase(uint32_t item);
+
   // Frees the warm state of items quiet at now_us and appends them to
   // `freed`. Exclusive lock held.
   void sweep(int64_t now_us, std::vector<uint32_t>* freed);
@@ -103,6 +108,8 @@ class SignalLedger {
   };
 
   void ensure_item(uint32_t item);
+  // Drops the entries of erased items from active_.
+  void compact_active();
   void rebase(int64_t new_landmark_us);
   double raw_score(uint32_t item) const;
   // The index's scores for an item at the index's bucket.
@@ -121,10 +128,12 @@ class SignalLedger {
   std::atomic<uint64_t> rebase_epoch_{0};        // odd while a rebase runs
   ChunkedArray<std::atomic<double>> hot_;
   ChunkedArray<WarmState*> warm_;
-  std::vector<uint32_t> active_;  // items with a warm state, any order
+  std::vector<uint32_t> active_;    // items with a warm state, any order
+  bool active_has_erased_ = false;  // active_ may name items erase() freed
 
   std::mutex index_mu_;  // guards the trending indexes
   TopKSet hot_top_;
+  bool hot_stale_ = false;               // an item left: rebuild hot_top_ before reading it
   std::vector<WindowIndex> count_top_;   // per window
   std::vector<WindowIndex> rising_top_;  // per window (velocity only)
 };

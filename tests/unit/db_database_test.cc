@@ -160,7 +160,7 @@ TEST_F(DatabaseTest, StrictItemsRejectsUnknownItems) {
   open(o);
   auto r = db_->ingest(ev("a", "like", kStart));
   EXPECT_THAT(r.status().message(), HasSubstr("not a registered item"));
-  ASSERT_TRUE(db_->upsert_item("a").ok());
+  ASSERT_TRUE(db_->upsert({.key = "a"}).ok());
   EXPECT_TRUE(db_->ingest(ev("a", "like", kStart)).ok());
   EXPECT_TRUE(db_->item_signals("a")->registered);
 }

@@ -30,20 +30,5 @@ TEST(RecordCodec, SignalRecordRoundTripsAndRejectsEveryTruncation) {
   EXPECT_FALSE(decode_signal_record(bad_format, &d));
 }
 
-TEST(RecordCodec, UpsertRecordRoundTripsAndRejectsEveryTruncation) {
-  std::string bytes;
-  encode_upsert_record({EntityKind::kCreator, "c_1"}, &bytes);
-  UpsertRecord d;
-  ASSERT_TRUE(decode_upsert_record(bytes, &d));
-  EXPECT_EQ(d.kind, EntityKind::kCreator);
-  EXPECT_EQ(d.key, "c_1");
-  for (size_t n = 0; n < bytes.size(); ++n) {
-    EXPECT_FALSE(decode_upsert_record(bytes.substr(0, n), &d)) << n;
-  }
-  std::string bad_kind = bytes;
-  bad_kind[1] = 3;
-  EXPECT_FALSE(decode_upsert_record(bad_kind, &d));
-}
-
 }  // namespace
 }  // namespace tidal::signals

@@ -1,0 +1,503 @@
+#include "entities/entity_codec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/coding.h"
+#include "db/event_validation.h"
+#include "entities/key_rules.h"
+
+namespace tidal::entities {
+
+namespace {
+
+constexpr uint8_t kUpsertFormat = 2;
+constexpr uint8_t kUpsertFormatKeyOnly = 1;
+constexpr uint8_t kRecordFormat = 1;
+
+// A value for an error message: at most 64 bytes of it.
+std::string shown(std::string_view s) {
+  if (s.size() <= 64) return std::string(s);
+  return std::string(s.substr(0, 61)) + "...";
+}
+
+std::string field_of(std::string_view name) {
+  return "attributes." + std::string(name);
+}
+
+std::string_view alternative_name(const AttributeValue& v) {
+  switch (v.index()) {
+    case 0: return "no value";
+    case 1: return "a string";
+    case 2: return "an int";
+    case 3: return "a float";
+    case 4: return "a bool";
+    case 5: return "a timestamp";
+    case 6: return "a list of strings";
+    case 7: return "a list of floats";
+  }
+  return "an unknown value";
+}
+
+std::string value_text(const AttributeValue& v) {
+  switch (v.index()) {
+    case 1: return shown(std::get<std::string>(v));
+    case 2: return std::to_string(std::get<int64_t>(v));
+    case 3: {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", std::get<double>(v));
+      return buf;
+    }
+    case 4: return std::get<bool>(v) ? "true" : "false";
+    case 5: return db::format_timestamp(to_micros(std::get<Timestamp>(v)));
+    case 6: return "[" + std::to_string(std::get<std::vector<std::string>>(v).size()) + " strings]";
+    case 7: return "[" + std::to_string(std::get<std::vector<float>>(v).size()) + " floats]";
+  }
+  return "";
+}
+
+Status wrong_type(const AttributeDefinition& def, const AttributeValue& v) {
+  std::string want(attribute_type_name(def.type));
+  if (def.type == AttributeType::kVector) want += "(" + std::to_string(def.vector_dim) + ")";
+  return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+                         "must be " + want + " (the schema's type for " + def.name + "), not " +
+                             std::string(alternative_name(v)));
+}
+
+Status check_string(const AttributeDefinition& def, std::string_view s, size_t limit,
+                    std::string_view what) {
+  if (s.size() > limit) {
+    return Status::Invalid(Subsystem::kQuery, field_of(def.name), shown(s),
+                           std::string(what) + " is " + std::to_string(s.size()) +
+                               " bytes; the limit is " + std::to_string(limit));
+  }
+  if (!is_valid_utf8(s)) {
+    return Status::Invalid(Subsystem::kQuery, field_of(def.name), shown(s),
+                           std::string(what) + " is not valid UTF-8");
+  }
+  return Status::Ok();
+}
+
+// Appends `v`, checked against `def`, to `out` (value bytes only).
+Status encode_value(const AttributeDefinition& def, const AttributeValue& v, std::string* out) {
+  switch (def.type) {
+    case AttributeType::kKeyword:
+    case AttributeType::kText: {
+      const auto* s = std::get_if<std::string>(&v);
+      if (s == nullptr) return wrong_type(def, v);
+      bool keyword = def.type == AttributeType::kKeyword;
+      TIDAL_RETURN_IF_ERROR(check_string(def, *s, keyword ? kMaxKeywordBytes : kMaxTextBytes,
+                                         keyword ? "the keyword" : "the text"));
+      put_length_prefixed(out, *s);
+      return Status::Ok();
+    }
+    case AttributeType::kInt: {
+      const auto* i = std::get_if<int64_t>(&v);
+      if (i == nullptr) return wrong_type(def, v);
+      put_varsint64(out, *i);
+      return Status::Ok();
+    }
+    case AttributeType::kFloat: {
+      double d;
+      if (const auto* f = std::get_if<double>(&v)) {
+        d = *f;
+      } else if (const auto* i = std::get_if<int64_t>(&v)) {
+        d = static_cast<double>(*i);
+      } else {
+        return wrong_type(def, v);
+      }
+      if (!std::isfinite(d)) {
+        return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+                               "must be a finite number (not NaN or infinite)");
+      }
+      put_double_le(out, d);
+      return Status::Ok();
+    }
+    case AttributeType::kBool: {
+      const auto* b = std::get_if<bool>(&v);
+      if (b == nullptr) return wrong_type(def, v);
+      out->push_back(*b ? 1 : 0);
+      return Status::Ok();
+    }
+    case AttributeType::kTimestamp: {
+      const auto* t = std::get_if<Timestamp>(&v);
+      if (t == nullptr) return wrong_type(def, v);
+      put_varsint64(out, to_micros(*t));
+      return Status::Ok();
+    }
+    case AttributeType::kTags: {
+      const auto* tags = std::get_if<std::vector<std::string>>(&v);
+      if (tags == nullptr) return wrong_type(def, v);
+      if (tags->size() > kMaxTagsPerValue) {
+        return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+                               "holds " + std::to_string(tags->size()) + " tags; the limit is " +
+                                   std::to_string(kMaxTagsPerValue));
+      }
+      std::vector<std::string_view> sorted;
+      sorted.reserve(tags->size());
+      for (const std::string& t : *tags) {
+        TIDAL_RETURN_IF_ERROR(check_string(def, t, kMaxKeywordBytes, "a tag"));
+        sorted.push_back(t);
+      }
+      std::sort(sorted.begin(), sorted.end());
+      sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+      put_varint64(out, sorted.size());
+      for (std::string_view t : sorted) put_length_prefixed(out, t);
+      return Status::Ok();
+    }
+    case AttributeType::kVector: {
+      const auto* vec = std::get_if<std::vector<float>>(&v);
+      if (vec == nullptr) return wrong_type(def, v);
+      if (vec->size() != def.vector_dim) {
+        return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+                               "must have " + std::to_string(def.vector_dim) +
+                                   " components (the schema's dimension), not " +
+                                   std::to_string(vec->size()));
+      }
+      double norm = 0;
+      for (size_t k = 0; k < vec->size(); ++k) {
+        float c = (*vec)[k];
+        if (!std::isfinite(c)) {
+          return Status::Invalid(
+              Subsystem::kQuery, field_of(def.name) + "[" + std::to_string(k) + "]",
+              std::to_string(c), "must be a finite number (not NaN or infinite)");
+        }
+        norm += static_cast<double>(c) * c;
+      }
+      if (def.metric == VectorMetric::kCosine && norm == 0) {
+        return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+                               "is the zero vector, which has no direction for the cosine metric");
+      }
+      put_varint64(out, vec->size());
+      for (float c : *vec) {
+        uint32_t bits;
+        std::memcpy(&bits, &c, 4);
+        put_fixed32_le(out, bits);
+      }
+      return Status::Ok();
+    }
+  }
+  return Status::Internal(Subsystem::kQuery, "unknown attribute type");
+}
+
+bool read_value(AttributeType type, ByteReader* rd, ValueView* v) {
+  v->type = type;
+  switch (type) {
+    case AttributeType::kKeyword:
+    case AttributeType::kText: return rd->read_length_prefixed(&v->str);
+    case AttributeType::kInt:
+    case AttributeType::kTimestamp: return rd->read_varsint64(&v->i);
+    case AttributeType::kFloat: return rd->read_double_le(&v->f);
+    case AttributeType::kBool: {
+      uint8_t b;
+      if (!rd->read_u8(&b) || b > 1) return false;
+      v->b = b == 1;
+      return true;
+    }
+    case AttributeType::kTags: {
+      if (!rd->read_varint32(&v->count) || v->count > kMaxTagsPerValue) return false;
+      std::string_view start = rd->rest();
+      for (uint32_t k = 0; k < v->count; ++k) {
+        std::string_view t;
+        if (!rd->read_length_prefixed(&t)) return false;
+      }
+      v->raw = start.substr(0, start.size() - rd->rest().size());
+      return true;
+    }
+    case AttributeType::kVector: {
+      if (!rd->read_varint32(&v->count) || v->count > kMaxVectorDim) return false;
+      return rd->read_bytes(size_t{v->count} * 4, &v->raw);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+float ValueView::vector_at(uint32_t k) const {
+  uint32_t bits = decode_fixed32_le(raw.data() + size_t{k} * 4);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+AttributeReader::AttributeReader(const AttributeCatalog& catalog, std::string_view list)
+    : catalog_(catalog), in_(list) {
+  if (list.empty()) return;  // an empty list: no attributes
+  ByteReader rd(in_);
+  if (!rd.read_varint64(&count_)) {
+    ok_ = false;
+    count_ = 0;
+    return;
+  }
+  in_ = rd.rest();
+}
+
+bool AttributeReader::next(uint16_t* slot, ValueView* value, std::string_view* entry) {
+  if (!ok_ || read_ == count_) return false;
+  ByteReader rd(in_);
+  uint32_t s;
+  const AttributeDefinition* def = nullptr;
+  if (!rd.read_varint32(&s) || s > UINT16_MAX || static_cast<int>(s) <= last_slot_ ||
+      (def = catalog_.at_slot(static_cast<uint16_t>(s))) == nullptr ||
+      !read_value(def->type, &rd, value)) {
+    ok_ = false;
+    return false;
+  }
+  if (entry != nullptr) *entry = in_.substr(0, in_.size() - rd.rest().size());
+  in_ = rd.rest();
+  last_slot_ = static_cast<int>(s);
+  *slot = static_cast<uint16_t>(s);
+  ++read_;
+  return true;
+}
+
+bool validate_attribute_list(const AttributeCatalog& catalog, std::string_view list) {
+  AttributeReader r(catalog, list);
+  uint16_t slot;
+  ValueView v;
+  while (r.next(&slot, &v)) {
+  }
+  if (!r.ok()) return false;
+  // Nothing may follow the last entry.
+  if (list.empty()) return true;
+  AttributeReader again(catalog, list);
+  std::string_view entry;
+  size_t used = static_cast<size_t>(varint_length(again.size()));
+  while (again.next(&slot, &v, &entry)) used += entry.size();
+  return used == list.size();
+}
+
+AttributeValue to_value(const ValueView& v) {
+  switch (v.type) {
+    case AttributeType::kKeyword:
+    case AttributeType::kText: return std::string(v.str);
+    case AttributeType::kInt: return v.i;
+    case AttributeType::kFloat: return v.f;
+    case AttributeType::kBool: return v.b;
+    case AttributeType::kTimestamp: return from_micros(v.i);
+    case AttributeType::kTags: {
+      std::vector<std::string> tags;
+      tags.reserve(v.count);
+      v.for_each_tag([&](std::string_view t) { tags.emplace_back(t); });
+      return tags;
+    }
+    case AttributeType::kVector: {
+      std::vector<float> out(v.count);
+      for (uint32_t k = 0; k < v.count; ++k) out[k] = v.vector_at(k);
+      return out;
+    }
+  }
+  return std::monostate{};
+}
+
+Status encode_write(const AttributeCatalog& catalog, const EntityWrite& write, WriteKind kind,
+                    UnknownAttributes unknown, int64_t default_created_at_us, EncodedWrite* out) {
+  TIDAL_RETURN_IF_ERROR(validate_key("key", write.key));
+  if (write.attributes.size() > kMaxAttributesPerWrite) {
+    return Status::Invalid(
+        Subsystem::kQuery, "attributes", std::to_string(write.attributes.size()),
+        "a write may set at most " + std::to_string(kMaxAttributesPerWrite) + " attributes");
+  }
+  struct Encoded {
+    uint16_t slot;
+    size_t offset, length;
+  };
+  std::vector<Encoded> entries;
+  entries.reserve(write.attributes.size() + 1);
+  std::string values;
+  out->removed.clear();
+  out->has_creator = false;
+  bool has_created_at = false;
+  for (const Attribute& a : write.attributes) {
+    const AttributeDefinition* def = catalog.find(a.name);
+    if (def == nullptr) {
+      if (unknown == UnknownAttributes::kIgnore) continue;
+      return Status::Invalid(Subsystem::kQuery, field_of(a.name), value_text(a.value),
+                             "is not an attribute of " +
+                                 std::string(entity_kind_name(catalog.kind())) + " in the schema");
+    }
+    uint16_t slot = AttributeCatalog::slot_of(*def);
+    for (const Encoded& e : entries) {
+      if (e.slot == slot) {
+        return Status::Invalid(Subsystem::kQuery, field_of(a.name), value_text(a.value),
+                               "is given more than once in one write");
+      }
+    }
+    if (std::find(out->removed.begin(), out->removed.end(), slot) != out->removed.end()) {
+      return Status::Invalid(Subsystem::kQuery, field_of(a.name), "no value",
+                             "is given more than once in one write");
+    }
+    if (std::holds_alternative<std::monostate>(a.value)) {
+      // No value: absent in an upsert, removed by a patch.
+      if (kind == WriteKind::kPatch) out->removed.push_back(slot);
+      continue;
+    }
+    if (slot == kCreatorSlot) {
+      const auto* s = std::get_if<std::string>(&a.value);
+      if (s == nullptr) return wrong_type(*def, a.value);
+      TIDAL_RETURN_IF_ERROR(validate_key(field_of(def->name), *s));
+      out->creator = *s;
+      out->has_creator = true;
+    }
+    if (slot == kCreatedAtSlot) has_created_at = true;
+    size_t offset = values.size();
+    TIDAL_RETURN_IF_ERROR(encode_value(*def, a.value, &values));
+    entries.push_back({slot, offset, values.size() - offset});
+  }
+  if (kind == WriteKind::kUpsert && catalog.kind() == EntityKind::kItem && !has_created_at) {
+    size_t offset = values.size();
+    put_varsint64(&values, default_created_at_us);
+    entries.push_back({kCreatedAtSlot, offset, values.size() - offset});
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Encoded& a, const Encoded& b) { return a.slot < b.slot; });
+  std::sort(out->removed.begin(), out->removed.end());
+  out->list.clear();
+  if (!entries.empty()) {
+    put_varint64(&out->list, entries.size());
+    for (const Encoded& e : entries) {
+      put_varint64(&out->list, e.slot);
+      out->list.append(values, e.offset, e.length);
+    }
+  }
+  return Status::Ok();
+}
+
+bool merge_attribute_lists(const AttributeCatalog& catalog, std::string_view base,
+                           std::string_view set, std::span<const uint16_t> removed,
+                           std::string* out) {
+  AttributeReader a(catalog, base), b(catalog, set);
+  std::vector<std::string_view> merged;
+  uint16_t sa = 0, sb = 0;
+  ValueView va, vb;
+  std::string_view ea, eb;
+  bool has_a = a.next(&sa, &va, &ea), has_b = b.next(&sb, &vb, &eb);
+  auto dropped = [&](uint16_t slot) {
+    return std::binary_search(removed.begin(), removed.end(), slot);
+  };
+  while (has_a || has_b) {
+    if (has_b && (!has_a || sb <= sa)) {
+      merged.push_back(eb);
+      if (has_a && sa == sb) has_a = a.next(&sa, &va, &ea);
+      has_b = b.next(&sb, &vb, &eb);
+    } else {
+      if (!dropped(sa)) merged.push_back(ea);
+      has_a = a.next(&sa, &va, &ea);
+    }
+  }
+  if (!a.ok() || !b.ok()) return false;
+  out->clear();
+  if (merged.empty()) return true;
+  put_varint64(out, merged.size());
+  for (std::string_view e : merged) out->append(e);
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Records
+
+namespace {
+
+void put_kind_and_key(uint8_t format, EntityKind kind, std::string_view key, std::string* out) {
+  out->push_back(static_cast<char>(format));
+  out->push_back(static_cast<char>(kind));
+  put_length_prefixed(out, key);
+}
+
+bool read_kind(ByteReader* rd, EntityKind* kind) {
+  uint8_t k;
+  if (!rd->read_u8(&k) || k > 2) return false;
+  *kind = static_cast<EntityKind>(k);
+  return true;
+}
+
+}  // namespace
+
+void encode_upsert_record(EntityKind kind, std::string_view key, std::string_view list,
+                          std::string* out) {
+  put_kind_and_key(kUpsertFormat, kind, key, out);
+  out->append(list);
+}
+
+void encode_patch_record(EntityKind kind, std::string_view key, std::string_view list,
+                         std::span<const uint16_t> removed, std::string* out) {
+  put_kind_and_key(kRecordFormat, kind, key, out);
+  put_length_prefixed(out, list);
+  put_varint64(out, removed.size());
+  for (uint16_t s : removed) put_varint64(out, s);
+}
+
+void encode_delete_record(EntityKind kind, std::string_view key, std::string* out) {
+  put_kind_and_key(kRecordFormat, kind, key, out);
+}
+
+bool decode_entity_record(wal::RecordType type, std::string_view payload, EntityRecord* out) {
+  ByteReader rd(payload);
+  uint8_t format;
+  out->type = type;
+  out->removed.clear();
+  out->list = {};
+  if (!rd.read_u8(&format) || !read_kind(&rd, &out->kind) || !rd.read_length_prefixed(&out->key)) {
+    return false;
+  }
+  switch (type) {
+    case wal::RecordType::kEntityUpsert:
+      if (format == kUpsertFormatKeyOnly) return rd.empty();
+      if (format != kUpsertFormat) return false;
+      out->list = rd.rest();
+      return true;
+    case wal::RecordType::kEntityPatch: {
+      uint64_t n;
+      if (format != kRecordFormat || !rd.read_length_prefixed(&out->list) ||
+          !rd.read_varint64(&n) || n > kMaxAttributesPerWrite) {
+        return false;
+      }
+      for (uint64_t k = 0; k < n; ++k) {
+        uint32_t slot;
+        if (!rd.read_varint32(&slot) || slot > UINT16_MAX) return false;
+        if (!out->removed.empty() && slot <= out->removed.back()) return false;
+        out->removed.push_back(static_cast<uint16_t>(slot));
+      }
+      return rd.empty();
+    }
+    case wal::RecordType::kEntityDelete: return format == kRecordFormat && rd.empty();
+    default: return false;
+  }
+}
+
+void encode_relationship_record(const RelationshipRecord& r, std::string* out) {
+  out->push_back(static_cast<char>(kRecordFormat));
+  out->push_back(static_cast<char>(r.relation));
+  out->push_back(r.active ? 1 : 0);
+  put_length_prefixed(out, r.user);
+  out->push_back(static_cast<char>(r.target_kind));
+  put_length_prefixed(out, r.target);
+}
+
+bool decode_relationship_record(std::string_view payload, RelationshipRecord* out) {
+  ByteReader rd(payload);
+  uint8_t format, relation, active;
+  if (!rd.read_u8(&format) || format != kRecordFormat || !rd.read_u8(&relation) || relation > 2 ||
+      !rd.read_u8(&active) || active > 1 || !rd.read_length_prefixed(&out->user) ||
+      !read_kind(&rd, &out->target_kind) || !rd.read_length_prefixed(&out->target) || !rd.empty()) {
+    return false;
+  }
+  out->relation = static_cast<Relation>(relation);
+  out->active = active == 1;
+  return true;
+}
+
+Status check_relationship_target(Relation relation, EntityKind target_kind) {
+  bool ok = relation == Relation::kFollow
+                ? (target_kind == EntityKind::kCreator || target_kind == EntityKind::kUser)
+                : (target_kind == EntityKind::kCreator || target_kind == EntityKind::kItem);
+  if (ok) return Status::Ok();
+  return Status::Invalid(Subsystem::kQuery, "target_kind", entity_kind_name(target_kind),
+                         std::string(relation_name(relation)) +
+                             (relation == Relation::kFollow ? " targets a creator or a user"
+                                                            : " targets a creator or an item"));
+}
+
+}  // namespace tidal::entities

@@ -1,0 +1,372 @@
+// Entities, attributes, filters and relationships through tidal::Database.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "support/test_support.h"
+#include "tidal/database.h"
+
+namespace tidal {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+constexpr int64_t kStart = 1'700'000'000'000'000;
+
+Schema entity_schema() {
+  SchemaBuilder b = SchemaBuilder::with_default_signals();
+  b.add_attribute(EntityKind::kItem, {.name = "title", .type = AttributeType::kText});
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "category", .type = AttributeType::kKeyword, .filterable = true});
+  b.add_attribute(
+      EntityKind::kItem,
+      {.name = "duration", .type = AttributeType::kInt, .filterable = true, .sortable = true});
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "rating", .type = AttributeType::kFloat, .filterable = true});
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "nsfw", .type = AttributeType::kBool, .filterable = true});
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "genres", .type = AttributeType::kTags, .filterable = true});
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "published", .type = AttributeType::kTimestamp, .filterable = true});
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "embedding", .type = AttributeType::kVector, .vector_dim = 3});
+  b.add_attribute(EntityKind::kItem, {.name = "notes", .type = AttributeType::kKeyword});
+  b.add_attribute(EntityKind::kUser,
+                  {.name = "country", .type = AttributeType::kKeyword, .filterable = true});
+  b.add_attribute(EntityKind::kUser,
+                  {.name = "age", .type = AttributeType::kInt, .filterable = true});
+  b.add_attribute(EntityKind::kCreator, {.name = "name", .type = AttributeType::kKeyword});
+  auto r = b.build();
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return r.value();
+}
+
+class EntitiesTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open(); }
+  void open(DatabaseOptions o = {}) {
+    db_.reset();
+    o.clock = &clock_;
+    o.background_checkpoints = false;
+    auto r = Database::open(dir_.str(), entity_schema(), o);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    db_ = std::move(r).value();
+  }
+  EntityWrite item(std::string key, std::string category, int64_t duration,
+                   std::vector<std::string> genres = {}) {
+    return {
+        EntityKind::kItem,
+        std::move(key),
+        {{"category", std::move(category)}, {"duration", duration}, {"genres", std::move(genres)}}};
+  }
+  uint64_t count(const Filter& f) {
+    auto r = db_->count(EntityKind::kItem, f);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : UINT64_MAX;
+  }
+
+  testing::TempDir dir_;
+  ManualClock clock_{from_micros(kStart)};
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(EntitiesTest, UpsertThenGetReturnsEveryAttributeInSchemaOrder) {
+  EntityWrite w{EntityKind::kItem,
+                "v1",
+                {{"duration", int64_t{95}},
+                 {"title", "Cats in boxes"},
+                 {"creator", "studio"},
+                 {"rating", 4.5},
+                 {"nsfw", false},
+                 {"genres", std::vector<std::string>{"pets", "comedy", "pets"}},
+                 {"published", from_micros(kStart - 1000)},
+                 {"embedding", std::vector<float>{1, 0, 0}},
+                 {"category", "animals"}}};
+  ASSERT_TRUE(db_->upsert(w).ok());
+  auto e = db_->get(EntityKind::kItem, "v1");
+  ASSERT_TRUE(e.ok()) << e.status().to_string();
+  std::vector<std::string> names;
+  for (const Attribute& a : e->attributes) names.push_back(a.name);
+  EXPECT_THAT(names, ElementsAre("creator", "created_at", "title", "category", "duration", "rating",
+                                 "nsfw", "genres", "published", "embedding"));
+  EXPECT_EQ(std::get<std::string>(*e->find("creator")), "studio");
+  // created_at defaults to the upsert's time.
+  EXPECT_EQ(to_micros(std::get<Timestamp>(*e->find("created_at"))), kStart);
+  EXPECT_EQ(std::get<int64_t>(*e->find("duration")), 95);
+  EXPECT_EQ(std::get<double>(*e->find("rating")), 4.5);
+  // Tags are a set: sorted, duplicates merged.
+  EXPECT_THAT(std::get<std::vector<std::string>>(*e->find("genres")),
+              ElementsAre("comedy", "pets"));
+  EXPECT_THAT(std::get<std::vector<float>>(*e->find("embedding")), ElementsAre(1, 0, 0));
+}
+
+TEST_F(EntitiesTest, UpsertReplacesPatchMergesDeleteRemoves) {
+  ASSERT_TRUE(db_->upsert(item("a", "music", 100, {"x"})).ok());
+  ASSERT_TRUE(db_->upsert({EntityKind::kItem, "a", {{"category", "news"}}}).ok());
+  auto e = db_->get(EntityKind::kItem, "a");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->find("duration"), nullptr);  // the upsert replaced everything
+  EXPECT_EQ(count(Filter::eq("category", "music")), 0u);
+  EXPECT_EQ(count(Filter::eq("category", "news")), 1u);
+  EXPECT_EQ(count(Filter::exists("duration")), 0u);
+
+  ASSERT_TRUE(db_->patch({EntityKind::kItem, "a", {{"duration", int64_t{7}}}}).ok());
+  e = db_->get(EntityKind::kItem, "a");
+  EXPECT_EQ(std::get<std::string>(*e->find("category")), "news");
+  EXPECT_EQ(std::get<int64_t>(*e->find("duration")), 7);
+  ASSERT_TRUE(db_->patch({EntityKind::kItem, "a", {{"category", std::monostate{}}}}).ok());
+  EXPECT_EQ(db_->get(EntityKind::kItem, "a")->find("category"), nullptr);
+  EXPECT_EQ(count(Filter::eq("category", "news")), 0u);
+  EXPECT_EQ(count(Filter::between("duration", int64_t{7}, int64_t{7})), 1u);
+
+  ASSERT_TRUE(db_->remove(EntityKind::kItem, "a").ok());
+  EXPECT_EQ(db_->get(EntityKind::kItem, "a").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(count(Filter::all()), 0u);
+  EXPECT_EQ(count(Filter::exists("duration")), 0u);
+  EXPECT_EQ(db_->patch({EntityKind::kItem, "a", {{"duration", int64_t{1}}}}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(db_->remove(EntityKind::kItem, "a").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(EntitiesTest, AnItemFirstSeenThroughSignalsKeepsItsStateWhenUpserted) {
+  ASSERT_TRUE(
+      db_->ingest({.item = "a", .user = "u", .signal = "like", .timestamp = from_micros(kStart)})
+          .ok());
+  EXPECT_FALSE(db_->item_signals("a")->registered);
+  EXPECT_EQ(count(Filter::all()), 0u);  // unregistered items match no filter
+  ASSERT_TRUE(db_->upsert(item("a", "music", 10)).ok());
+  auto s = db_->item_signals("a");
+  EXPECT_TRUE(s->registered);
+  EXPECT_GT(s->signals[1].decayed, 0.9);
+  EXPECT_EQ(count(Filter::all()), 1u);
+}
+
+TEST_F(EntitiesTest, DeletedItemsLeaveTrending) {
+  for (std::string k : {"a", "b", "c"}) ASSERT_TRUE(db_->upsert(item(k, "m", 1)).ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(db_->ingest({.item = "a",
+                             .user = "u" + std::to_string(i),
+                             .signal = "like",
+                             .timestamp = from_micros(kStart)})
+                    .ok());
+  }
+  ASSERT_TRUE(
+      db_->ingest({.item = "b", .user = "u", .signal = "like", .timestamp = from_micros(kStart)})
+          .ok());
+  auto top = db_->trending({.kind = TrendingKind::kHot, .signal = "like", .limit = 5});
+  ASSERT_EQ(top->size(), 2u);
+  EXPECT_EQ((*top)[0].item, "a");
+  ASSERT_TRUE(db_->remove(EntityKind::kItem, "a").ok());
+  top = db_->trending({.kind = TrendingKind::kHot, .signal = "like", .limit = 5});
+  ASSERT_EQ(top->size(), 1u);
+  EXPECT_EQ((*top)[0].item, "b");
+  auto window = db_->trending(
+      {.kind = TrendingKind::kTop, .signal = "like", .window = std::chrono::hours(24), .limit = 5});
+  ASSERT_EQ(window->size(), 1u);
+  EXPECT_EQ((*window)[0].item, "b");
+  // Re-created, it starts from nothing.
+  ASSERT_TRUE(db_->upsert(item("a", "m", 1)).ok());
+  EXPECT_EQ(db_->item_signals("a")->signals[1].decayed, 0);
+}
+
+TEST_F(EntitiesTest, FiltersCombine) {
+  ASSERT_TRUE(db_->upsert(item("a", "music", 30, {"jazz", "live"})).ok());
+  ASSERT_TRUE(db_->upsert(item("b", "music", 300, {"rock"})).ok());
+  ASSERT_TRUE(db_->upsert(item("c", "news", 60, {})).ok());
+  ASSERT_TRUE(db_->upsert({EntityKind::kItem, "d", {{"nsfw", true}, {"rating", 0.5}}}).ok());
+  EXPECT_EQ(count(Filter::eq("category", "music")), 2u);
+  EXPECT_EQ(count(Filter::ne("category", "music")), 1u);  // d has no category
+  EXPECT_EQ(count(!Filter::eq("category", "music")), 2u);
+  EXPECT_EQ(count(Filter::in("category", {"music", "news"})), 3u);
+  EXPECT_EQ(count(Filter::contains("genres", "jazz")), 1u);
+  EXPECT_EQ(count(!Filter::contains("genres", "jazz")), 3u);
+  EXPECT_EQ(count(Filter::gt("duration", int64_t{30})), 2u);
+  EXPECT_EQ(count(Filter::ge("duration", int64_t{30})), 3u);
+  EXPECT_EQ(count(Filter::lt("duration", 60.5)), 2u);
+  EXPECT_EQ(count(Filter::le("duration", 59.9)), 1u);
+  EXPECT_EQ(count(Filter::eq("duration", 30.5)), 0u);
+  EXPECT_EQ(count(Filter::eq("nsfw", true)), 1u);
+  EXPECT_EQ(count(Filter::ne("nsfw", true)), 0u);
+  EXPECT_EQ(count(Filter::gt("rating", int64_t{0})), 1u);
+  EXPECT_EQ(count(Filter::eq("category", "music") && Filter::lt("duration", int64_t{100})), 1u);
+  EXPECT_EQ(count(Filter::eq("category", "news") || Filter::contains("genres", "rock")), 2u);
+  EXPECT_EQ(count(Filter::exists("genres")), 3u);
+  EXPECT_EQ(count(Filter::gt("created_at", from_micros(kStart - 1))), 4u);
+  auto keys = db_->keys(EntityKind::kItem, Filter::eq("category", "music"));
+  EXPECT_THAT(*keys, ElementsAre("a", "b"));
+}
+
+TEST_F(EntitiesTest, BadFiltersNameTheAttributeAndTheRule) {
+  auto msg = [&](const Filter& f) { return db_->count(EntityKind::kItem, f).status().message(); };
+  EXPECT_THAT(msg(Filter::eq("nope", "x")), HasSubstr("not an attribute of item"));
+  EXPECT_THAT(msg(Filter::eq("notes", "x")), HasSubstr("not filterable"));
+  EXPECT_THAT(msg(Filter::eq("title", "x")), HasSubstr("not filterable"));
+  EXPECT_THAT(msg(Filter::lt("category", "x")), HasSubstr("not an operator for keyword"));
+  EXPECT_THAT(msg(Filter::eq("duration", "x")), HasSubstr("another type"));
+  EXPECT_THAT(msg(Filter::eq("duration", std::nan(""))), HasSubstr("NaN"));
+  EXPECT_THAT(msg(Filter::in("category", {})), HasSubstr("IN takes 1 to"));
+  Filter deep = Filter::eq("category", "x");
+  for (int i = 0; i < 100; ++i) deep = !deep;
+  EXPECT_THAT(msg(deep), HasSubstr("nests deeper"));
+}
+
+TEST_F(EntitiesTest, BadWritesNameTheAttributeAndWriteNothing) {
+  auto err = [&](std::vector<Attribute> attrs) {
+    auto r = db_->upsert({EntityKind::kItem, "x", std::move(attrs)});
+    EXPECT_FALSE(r.ok());
+    return r.status();
+  };
+  Status s = err({{"duration", "ten"}});
+  EXPECT_EQ(s.field(), "attributes.duration");
+  EXPECT_THAT(s.message(), HasSubstr("must be int"));
+  EXPECT_THAT(err({{"colour", "red"}}).message(), HasSubstr("not an attribute of item"));
+  EXPECT_THAT(err({{"embedding", std::vector<float>{1, 2}}}).message(),
+              HasSubstr("must have 3 components"));
+  EXPECT_THAT(err({{"embedding", std::vector<float>{0, 0, 0}}}).message(),
+              HasSubstr("zero vector"));
+  EXPECT_THAT(err({{"embedding", std::vector<float>{1, std::nanf(""), 0}}}).message(),
+              HasSubstr("finite"));
+  EXPECT_THAT(err({{"rating", std::numeric_limits<double>::infinity()}}).message(),
+              HasSubstr("finite"));
+  EXPECT_THAT(err({{"category", std::string(2000, 'a')}}).message(), HasSubstr("limit is 1024"));
+  EXPECT_THAT(err({{"category", std::string("\xff\xfe")}}).message(), HasSubstr("UTF-8"));
+  EXPECT_THAT(err({{"category", "a"}, {"category", "b"}}).message(), HasSubstr("more than once"));
+  EXPECT_THAT(db_->upsert({EntityKind::kItem, std::string(300, 'k'), {}}).status().message(),
+              HasSubstr("256"));
+  EXPECT_EQ(db_->get(EntityKind::kItem, "x").status().code(), StatusCode::kNotFound);
+  // A batch: the valid ones land, the invalid one is reported by position.
+  std::vector<EntityWrite> batch = {
+      item("p", "m", 1), {EntityKind::kItem, "q", {{"duration", 1.5}}}, item("r", "m", 2)};
+  BatchIngestResult br = db_->upsert(batch);
+  EXPECT_EQ(br.accepted, 2u);
+  EXPECT_FALSE(br.errors[1].ok());
+  br = db_->upsert(batch, BatchMode::kAllOrNothing);
+  EXPECT_EQ(br.accepted, 0u);
+}
+
+TEST_F(EntitiesTest, UnknownAttributesCanBeIgnored) {
+  DatabaseOptions o;
+  o.unknown_attributes = UnknownAttributes::kIgnore;
+  open(o);
+  ASSERT_TRUE(db_->upsert({EntityKind::kItem, "x", {{"colour", "red"}, {"category", "c"}}}).ok());
+  auto e = db_->get(EntityKind::kItem, "x");
+  EXPECT_EQ(e->find("colour"), nullptr);
+  EXPECT_NE(e->find("category"), nullptr);
+}
+
+TEST_F(EntitiesTest, EverythingSurvivesCheckpointAndReplay) {
+  ASSERT_TRUE(db_->upsert(item("a", "music", 30, {"jazz"})).ok());
+  ASSERT_TRUE(
+      db_->upsert({EntityKind::kUser, "u1", {{"country", "US"}, {"age", int64_t{30}}}}).ok());
+  ASSERT_TRUE(db_->relate({.user = "u1", .target = "c1"}).ok());
+  ASSERT_TRUE(db_->checkpoint().ok());
+  // After the checkpoint: only in the WAL.
+  ASSERT_TRUE(db_->upsert(item("b", "news", 60)).ok());
+  ASSERT_TRUE(db_->patch({EntityKind::kItem, "a", {{"duration", int64_t{31}}}}).ok());
+  ASSERT_TRUE(db_->relate({.user = "u2", .target = "c1"}).ok());
+  ASSERT_TRUE(db_->relate({.relation = Relation::kBlock,
+                           .user = "u1",
+                           .target_kind = EntityKind::kItem,
+                           .target = "b"})
+                  .ok());
+  for (int round = 0; round < 2; ++round) {
+    open();
+    EXPECT_EQ(count(Filter::all()), 2u);
+    EXPECT_EQ(count(Filter::eq("duration", int64_t{31})), 1u);
+    EXPECT_EQ(count(Filter::contains("genres", "jazz")), 1u);
+    EXPECT_EQ(*db_->count(EntityKind::kUser, Filter::eq("country", "US")), 1u);
+    EXPECT_THAT(*db_->followers(EntityKind::kCreator, "c1"), UnorderedElementsAre("u1", "u2"));
+    EXPECT_TRUE(*db_->is_blocked("u1", EntityKind::kItem, "b"));
+    ASSERT_TRUE(db_->checkpoint().ok());
+  }
+}
+
+TEST_F(EntitiesTest, RelationshipsFollowBlockMute) {
+  ASSERT_TRUE(db_->relate({.user = "u1", .target = "c1"}).ok());
+  ASSERT_TRUE(db_->relate({.user = "u1", .target = "c2"}).ok());
+  ASSERT_TRUE(db_->relate({.user = "u2", .target_kind = EntityKind::kUser, .target = "u1"}).ok());
+  EXPECT_THAT(*db_->related("u1", Relation::kFollow, EntityKind::kCreator),
+              ElementsAre("c1", "c2"));
+  EXPECT_THAT(*db_->followers(EntityKind::kUser, "u1"), ElementsAre("u2"));
+  ASSERT_TRUE(db_->relate({.user = "u1", .target = "c1", .active = false}).ok());
+  EXPECT_THAT(*db_->related("u1", Relation::kFollow, EntityKind::kCreator), ElementsAre("c2"));
+  EXPECT_TRUE(db_->followers(EntityKind::kCreator, "c1")->empty());
+
+  // Blocking a creator blocks its items.
+  ASSERT_TRUE(db_->upsert({EntityKind::kItem, "v", {{"creator", "c3"}}}).ok());
+  EXPECT_FALSE(*db_->is_blocked("u1", EntityKind::kItem, "v"));
+  ASSERT_TRUE(db_->relate({.relation = Relation::kBlock, .user = "u1", .target = "c3"}).ok());
+  EXPECT_TRUE(*db_->is_blocked("u1", EntityKind::kItem, "v"));
+  ASSERT_TRUE(db_->relate({.relation = Relation::kMute,
+                           .user = "u1",
+                           .target_kind = EntityKind::kItem,
+                           .target = "v"})
+                  .ok());
+  EXPECT_THAT(*db_->related("u1", Relation::kMute, EntityKind::kItem), ElementsAre("v"));
+
+  // Rules.
+  EXPECT_THAT(db_->relate({.relation = Relation::kFollow,
+                           .user = "u1",
+                           .target_kind = EntityKind::kItem,
+                           .target = "v"})
+                  .status()
+                  .message(),
+              HasSubstr("follow targets a creator or a user"));
+  EXPECT_THAT(db_->relate({.relation = Relation::kBlock,
+                           .user = "u1",
+                           .target_kind = EntityKind::kUser,
+                           .target = "u2"})
+                  .status()
+                  .message(),
+              HasSubstr("block targets a creator or an item"));
+  EXPECT_THAT(db_->relate({.user = "u1", .target_kind = EntityKind::kUser, .target = "u1"})
+                  .status()
+                  .message(),
+              HasSubstr("itself"));
+
+  // A deleted user leaves every list.
+  ASSERT_TRUE(db_->upsert({EntityKind::kUser, "u2", {}}).ok());
+  ASSERT_TRUE(db_->remove(EntityKind::kUser, "u2").ok());
+  EXPECT_TRUE(db_->followers(EntityKind::kUser, "u1")->empty());
+}
+
+TEST_F(EntitiesTest, AffinityGrowsWithSignalsAndDecaysWithHalfLife) {
+  ASSERT_TRUE(db_->upsert({EntityKind::kItem, "v1", {{"creator", "c1"}}}).ok());
+  ASSERT_TRUE(db_->upsert({EntityKind::kItem, "v2", {{"creator", "c2"}}}).ok());
+  // like: affinity delta 1.0, half-life 12h; share: 2.0, 12h.
+  ASSERT_TRUE(
+      db_->ingest({.item = "v1", .user = "u", .signal = "like", .timestamp = from_micros(kStart)})
+          .ok());
+  ASSERT_TRUE(
+      db_->ingest({.item = "v2", .user = "u", .signal = "share", .timestamp = from_micros(kStart)})
+          .ok());
+  auto top = db_->top_affinities("u");
+  ASSERT_TRUE(top.ok());
+  ASSERT_EQ(top->size(), 2u);
+  EXPECT_EQ((*top)[0].creator, "c2");
+  EXPECT_NEAR((*top)[0].weight, 2.0, 1e-5);
+  EXPECT_NEAR((*top)[1].weight, 1.0, 1e-5);
+  clock_.advance(std::chrono::hours(12));
+  top = db_->top_affinities("u");
+  EXPECT_NEAR((*top)[0].weight, 1.0, 1e-5);
+  EXPECT_NEAR((*top)[1].weight, 0.5, 1e-5);
+  // A skip (negative delta) lowers it.
+  ASSERT_TRUE(
+      db_->ingest({.item = "v1", .user = "u", .signal = "skip", .timestamp = clock_.now()}).ok());
+  EXPECT_NEAR((*db_->top_affinities("u"))[1].weight, 0.0, 1e-5);
+  // Survives a restart, decayed from where it was.
+  open();
+  EXPECT_NEAR((*db_->top_affinities("u"))[0].weight, 1.0, 1e-5);
+  // A deleted creator leaves the list.
+  ASSERT_TRUE(db_->upsert({EntityKind::kCreator, "c2", {}}).ok());
+  ASSERT_TRUE(db_->remove(EntityKind::kCreator, "c2").ok());
+  EXPECT_EQ(db_->top_affinities("u")->size(), 1u);
+}
+
+}  // namespace
+}  // namespace tidal
