@@ -92,6 +92,59 @@ std::vector<SignalEvent> demo_events(size_t count, size_t items, int64_t now_us)
   return out;
 }
 
+// The catalog behind the stream: `items` videos with titles, categories,
+// durations, languages and creators (a few prolific, most occasional), and
+// `users` users with age, country, language and interests.
+std::vector<EntityWrite> demo_catalog(size_t items, size_t users) {
+  static const char* kCategories[] = {"music",   "gaming",  "news",   "comedy", "sports",
+                                      "science", "cooking", "travel", "pets",   "fashion"};
+  static const char* kLanguages[] = {"en", "es", "pt", "fr", "de", "ja"};
+  static const char* kCountries[] = {"US", "BR", "GB", "MX", "FR", "DE", "JP", "IN"};
+  static const char* kWords[] = {"Ultimate", "Tiny", "Midnight", "Secret", "Perfect", "Wild",
+                                 "Golden",   "Lazy", "Electric", "Hidden", "Cozy",    "Epic"};
+  static const char* kThings[] = {"Guitar Loop", "Speedrun", "Briefing",  "Sketch", "Highlights",
+                                  "Experiment",  "Ramen",    "Road Trip", "Cat",    "Lookbook"};
+  std::mt19937_64 rng(7);
+  std::vector<EntityWrite> out;
+  out.reserve(items + users);
+  for (size_t i = 0; i < items; ++i) {
+    char key[32], creator[32];
+    std::snprintf(key, sizeof(key), "video_%04zu", i);
+    // Zipf-like creators: creator_000 makes many videos, creator_199 few.
+    auto c =
+        static_cast<size_t>(200 * std::pow(std::uniform_real_distribution<double>(0, 1)(rng), 2));
+    std::snprintf(creator, sizeof(creator), "creator_%03zu", c);
+    size_t cat = (i * 7 + c) % 10;
+    std::string title = std::string(kWords[rng() % 12]) + " " + kThings[cat];
+    out.push_back({EntityKind::kItem,
+                   key,
+                   {{"title", title},
+                    {"category", kCategories[cat]},
+                    {"duration", static_cast<int64_t>(15 + rng() % 900)},
+                    {"language", kLanguages[rng() % 6]},
+                    {"creator", creator}}});
+  }
+  for (size_t u = 1; u <= users; ++u) {
+    std::vector<std::string> interests;
+    for (int k = 0; k < 3; ++k) interests.emplace_back(kCategories[rng() % 10]);
+    out.push_back({EntityKind::kUser,
+                   "user_" + std::to_string(u),
+                   {{"age", static_cast<int64_t>(13 + rng() % 60)},
+                    {"country", kCountries[rng() % 8]},
+                    {"language", kLanguages[rng() % 6]},
+                    {"interests", std::move(interests)}}});
+  }
+  return out;
+}
+
+std::string attribute_text(const Entity& e, std::string_view name) {
+  const AttributeValue* v = e.find(name);
+  if (v == nullptr) return "-";
+  if (const auto* s = std::get_if<std::string>(v)) return *s;
+  if (const auto* i = std::get_if<int64_t>(v)) return std::to_string(*i);
+  return "?";
+}
+
 void print_trending(const Database& db, const char* title, TrendingQuery q) {
   Result<std::vector<TrendingEntry>> r = db.trending(q);
   std::printf("\n%s\n", title);
@@ -103,9 +156,13 @@ void print_trending(const Database& db, const char* title, TrendingQuery q) {
   for (size_t i = 0; i < r->size(); ++i) {
     char score[32];
     std::snprintf(score, sizeof(score), "%.2f", (*r)[i].score);
-    rows.push_back({std::to_string(i + 1), (*r)[i].item, score});
+    Result<Entity> e = db.get(EntityKind::kItem, (*r)[i].item);
+    std::string name = e.ok() ? attribute_text(*e, "title") : "-";
+    std::string category = e.ok() ? attribute_text(*e, "category") : "-";
+    std::string creator = e.ok() ? attribute_text(*e, "creator") : "-";
+    rows.push_back({std::to_string(i + 1), (*r)[i].item, name, category, creator, score});
   }
-  print_table({"#", "item", "score"}, rows);
+  print_table({"#", "item", "title", "category", "creator", "score"}, rows);
 }
 
 }  // namespace
@@ -143,6 +200,34 @@ int run_demo(const Args& args) {
   Database& db = **opened;
   print_schema(db.schema());
 
+  std::vector<EntityWrite> catalog = demo_catalog(2000, 5000);
+  auto c0 = std::chrono::steady_clock::now();
+  BatchIngestResult loaded = db.upsert(catalog);
+  double catalog_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+  if (loaded.rejected > 0) {
+    for (const Status& e : loaded.errors) {
+      if (!e.ok()) std::fprintf(stderr, "tidal: %s\n", e.to_string().c_str());
+    }
+    return 1;
+  }
+  std::vector<RelationshipWrite> follows;
+  for (int u = 1; u <= 5000; ++u) {
+    // Every user follows a few creators.
+    for (int k = 0; k < 3; ++k) {
+      char creator[32];
+      std::snprintf(creator, sizeof(creator), "creator_%03d", (u * 31 + k * 17) % 200);
+      follows.push_back({.user = "user_" + std::to_string(u), .target = creator});
+    }
+  }
+  BatchIngestResult followed = db.relate(follows);
+  if (followed.rejected > 0) {
+    std::fprintf(stderr, "tidal: %zu follows rejected\n", followed.rejected);
+    return 1;
+  }
+  std::printf("\nUpserted 2000 items and 5000 users (one batch, %.2f s) and 15000 follows.\n",
+              catalog_secs);
+
   std::vector<SignalEvent> stream =
       demo_events(static_cast<size_t>(events), 2000, to_micros(db.now()));
   constexpr size_t kBatch = 1000;
@@ -174,6 +259,32 @@ int run_demo(const Args& args) {
                  {TrendingKind::kRising, "share", hours(1), 10});
   print_trending(db, "Most liked in the last 24 hours — top(like, 24h):",
                  {TrendingKind::kTop, "like", hours(24), 10});
+
+  std::printf("\nFilters over the catalog:\n");
+  std::vector<std::vector<std::string>> frows;
+  auto count_row = [&](const char* text, const Filter& f) {
+    Result<uint64_t> n = db.count(EntityKind::kItem, f);
+    frows.push_back({text, n.ok() ? std::to_string(*n) : n.status().to_string()});
+  };
+  count_row("category = 'music'", Filter::eq("category", "music"));
+  count_row("category = 'music' AND duration < 120",
+            Filter::eq("category", "music") && Filter::lt("duration", int64_t{120}));
+  count_row("language IN ('en', 'es') AND NOT category = 'news'",
+            Filter::in("language", {"en", "es"}) && !Filter::eq("category", "news"));
+  count_row("creator = 'creator_000'", Filter::eq("creator", "creator_000"));
+  print_table({"filter", "items"}, frows);
+
+  Result<std::vector<AffinityEntry>> aff = db.top_affinities("user_7", 5);
+  if (aff.ok()) {
+    std::printf("\nuser_7's strongest creator affinities (from their signals):\n");
+    std::vector<std::vector<std::string>> arows;
+    for (const AffinityEntry& a : *aff) {
+      char w[32];
+      std::snprintf(w, sizeof(w), "%.2f", a.weight);
+      arows.push_back({a.creator, w});
+    }
+    print_table({"creator", "affinity"}, arows);
+  }
 
   Result<ItemSignals> detail = db.item_signals("video_0200");
   if (detail.ok()) {

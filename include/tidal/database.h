@@ -132,6 +132,9 @@ class Database {
 
   // Follow, block or mute (or, with active = false, undo it).
   Result<uint64_t> relate(const RelationshipWrite& write);
+  // Many relationship writes with one WAL commit; errors per write.
+  BatchIngestResult relate(std::span<const RelationshipWrite> writes,
+                           BatchMode mode = BatchMode::kApplyValid);
   // Users following a creator (target_kind kCreator) or a user (kUser).
   Result<std::vector<std::string>> followers(EntityKind target_kind, std::string_view target,
                                              size_t limit = 1000) const;

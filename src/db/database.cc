@@ -364,7 +364,6 @@ BatchIngestResult Database::Impl::upsert(std::span<const EntityWrite> writes, Ba
   std::string arena;
   std::vector<std::pair<size_t, size_t>> spans;
   std::vector<size_t> request_write;
-  Timestamp record_time = clock_->now();
   int64_t now = now_us();
   entities::EncodedWrite enc;
   for (size_t i = 0; i < writes.size(); ++i) {
@@ -387,23 +386,31 @@ BatchIngestResult Database::Impl::upsert(std::span<const EntityWrite> writes, Ba
     spans.emplace_back(offset, arena.size() - offset);
     request_write.push_back(i);
   }
-  if (out.rejected > 0 && mode == BatchMode::kAllOrNothing) {
-    for (size_t i = 0; i < writes.size(); ++i) {
-      if (out.errors[i].ok()) {
-        out.errors[i] = Status::Aborted(Subsystem::kQuery,
-                                        "not applied: another entity of the all-or-nothing batch "
-                                        "is invalid");
+  commit_writes(wal::RecordType::kEntityUpsert, arena, spans, request_write, mode, &out);
+  return out;
+}
+
+void Database::Impl::commit_writes(wal::RecordType type, const std::string& arena,
+                                   const std::vector<std::pair<size_t, size_t>>& spans,
+                                   const std::vector<size_t>& request_write, BatchMode mode,
+                                   BatchIngestResult* out) {
+  if (out->rejected > 0 && mode == BatchMode::kAllOrNothing) {
+    for (Status& e : out->errors) {
+      if (e.ok()) {
+        e = Status::Aborted(Subsystem::kQuery,
+                            "not applied: another write of the all-or-nothing batch is invalid");
       }
     }
-    out.rejected = writes.size();
-    return out;
+    out->rejected = out->errors.size();
+    return;
   }
-  if (request_write.empty()) return out;
-  // Entity writes are never deduplicated: writing A, then B, then A again
-  // must leave A.
+  if (request_write.empty()) return;
+  // Entity and relationship writes are never deduplicated: writing A, then
+  // B, then A again must leave A.
+  Timestamp record_time = clock_->now();
   std::vector<wal::AppendRequest> requests(request_write.size());
   for (size_t r = 0; r < requests.size(); ++r) {
-    requests[r].type = wal::RecordType::kEntityUpsert;
+    requests[r].type = type;
     requests[r].timestamp = record_time;
     requests[r].payload = std::string_view(arena).substr(spans[r].first, spans[r].second);
   }
@@ -411,14 +418,13 @@ BatchIngestResult Database::Impl::upsert(std::span<const EntityWrite> writes, Ba
   for (size_t r = 0; r < requests.size(); ++r) {
     size_t i = request_write[r];
     if (!committed.ok()) {
-      out.errors[i] = committed.status();
-      ++out.rejected;
+      out->errors[i] = committed.status();
+      ++out->rejected;
       continue;
     }
-    out.results[i] = IngestResult{(*committed)[r].sequence, false};
-    ++out.accepted;
+    out->results[i] = IngestResult{(*committed)[r].sequence, false};
+    ++out->accepted;
   }
-  return out;
 }
 
 Result<uint64_t> Database::Impl::patch(const EntityWrite& write) {
@@ -454,7 +460,7 @@ Result<uint64_t> Database::Impl::remove(EntityKind kind, std::string_view key) {
   return commit_one(wal::RecordType::kEntityDelete, payload);
 }
 
-Result<uint64_t> Database::Impl::relate(const RelationshipWrite& w) {
+Status Database::Impl::check_relationship(const RelationshipWrite& w) const {
   if (static_cast<uint8_t>(w.relation) > 2) {
     return Status::Invalid(Subsystem::kQuery, "relation",
                            std::to_string(static_cast<int>(w.relation)),
@@ -467,10 +473,33 @@ Result<uint64_t> Database::Impl::relate(const RelationshipWrite& w) {
     return Status::Invalid(Subsystem::kQuery, "target", w.target,
                            "a user cannot " + std::string(relation_name(w.relation)) + " itself");
   }
-  entities::RelationshipRecord r{w.relation, w.active, w.user, w.target_kind, w.target};
-  std::string payload;
-  entities::encode_relationship_record(r, &payload);
-  return commit_one(wal::RecordType::kRelationship, payload);
+  return Status::Ok();
+}
+
+BatchIngestResult Database::Impl::relate(std::span<const RelationshipWrite> writes,
+                                         BatchMode mode) {
+  BatchIngestResult out;
+  out.errors.resize(writes.size());
+  out.results.resize(writes.size());
+  std::string arena;
+  std::vector<std::pair<size_t, size_t>> spans;
+  std::vector<size_t> request_write;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const RelationshipWrite& w = writes[i];
+    Status st = check_relationship(w);
+    if (!st.ok()) {
+      out.errors[i] = std::move(st);
+      ++out.rejected;
+      continue;
+    }
+    entities::RelationshipRecord r{w.relation, w.active, w.user, w.target_kind, w.target};
+    size_t offset = arena.size();
+    entities::encode_relationship_record(r, &arena);
+    spans.emplace_back(offset, arena.size() - offset);
+    request_write.push_back(i);
+  }
+  commit_writes(wal::RecordType::kRelationship, arena, spans, request_write, mode, &out);
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -812,7 +841,13 @@ Result<std::vector<std::string>> Database::keys(EntityKind kind, const Filter& f
   return impl_->keys(kind, filter, limit);
 }
 Result<uint64_t> Database::relate(const RelationshipWrite& write) {
-  return impl_->relate(write);
+  BatchIngestResult r =
+      impl_->relate(std::span<const RelationshipWrite>(&write, 1), BatchMode::kApplyValid);
+  if (!r.errors[0].ok()) return r.errors[0];
+  return r.results[0].sequence;
+}
+BatchIngestResult Database::relate(std::span<const RelationshipWrite> writes, BatchMode mode) {
+  return impl_->relate(writes, mode);
 }
 Result<std::vector<std::string>> Database::followers(EntityKind target_kind,
                                                      std::string_view target, size_t limit) const {

@@ -41,7 +41,7 @@ class Database::Impl {
   Result<Entity> get(EntityKind kind, std::string_view key) const;
   Result<uint64_t> count(EntityKind kind, const Filter& filter) const;
   Result<std::vector<std::string>> keys(EntityKind kind, const Filter& filter, size_t limit) const;
-  Result<uint64_t> relate(const RelationshipWrite& write);
+  BatchIngestResult relate(std::span<const RelationshipWrite> writes, BatchMode mode);
   Result<std::vector<std::string>> followers(EntityKind target_kind, std::string_view target,
                                              size_t limit) const;
   Result<std::vector<std::string>> related(std::string_view user, Relation relation,
@@ -72,6 +72,16 @@ class Database::Impl {
  private:
   // Applies one durable record (state lock held exclusively).
   Status apply_record(wal::RecordType type, uint64_t sequence, std::string_view payload);
+  // Commits the records encoded in `arena` at `spans` (one per valid write
+  // of a batch; `request_write` maps them back) and fills `out`: the shared
+  // tail of entity and relationship batch writes. Records of this kind are
+  // never deduplicated.
+  void commit_writes(wal::RecordType type, const std::string& arena,
+                     const std::vector<std::pair<size_t, size_t>>& spans,
+                     const std::vector<size_t>& request_write, BatchMode mode,
+                     BatchIngestResult* out);
+  // Validates one relationship write.
+  Status check_relationship(const RelationshipWrite& w) const;
   // Appends one record and applies it; its sequence number.
   Result<uint64_t> commit_one(wal::RecordType type, std::string_view payload);
   KeyMap& key_map(EntityKind kind) { return keys_[static_cast<size_t>(kind)]; }
