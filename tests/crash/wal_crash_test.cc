@@ -9,7 +9,6 @@
 // runs thousands); TIDAL_CRASH_SEED overrides the random seed.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include <thread>
 
 #include "core/hash.h"
+#include "support/crash_pipe.h"
 #include "support/test_support.h"
 #include "support/wal_testing.h"
 #include "wal/wal.h"
@@ -83,34 +83,16 @@ WalOptions crash_options(const std::string& dir) {
 // is nullopt).
 void read_acks(int fd, std::map<uint64_t, uint64_t>* acked,
                std::optional<std::chrono::steady_clock::time_point> deadline) {
-  std::string buf;
-  char chunk[4096];
-  while (true) {
-    int timeout_ms = -1;
-    if (deadline) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          *deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      timeout_ms = static_cast<int>(left.count());
-    }
-    pollfd p{fd, POLLIN, 0};
-    int n = ::poll(&p, 1, timeout_ms);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    ssize_t got = ::read(fd, chunk, sizeof(chunk));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;  // EOF: the child is gone
-    buf.append(chunk, static_cast<size_t>(got));
-    size_t whole = buf.size() / sizeof(Ack) * sizeof(Ack);
-    for (size_t off = 0; off < whole; off += sizeof(Ack)) {
-      Ack a;
-      std::memcpy(&a, buf.data() + off, sizeof(a));
-      auto [it, fresh] = acked->emplace(a.sequence, a.checksum);
-      EXPECT_TRUE(fresh) << "sequence " << a.sequence << " acknowledged twice";
-    }
-    buf.erase(0, whole);
-  }
-  EXPECT_TRUE(buf.empty()) << "a partial ack in the pipe";
+  bool whole = testing::read_pipe_records(
+      fd, sizeof(Ack),
+      [&](const char* record) {
+        Ack a;
+        std::memcpy(&a, record, sizeof(a));
+        auto [it, fresh] = acked->emplace(a.sequence, a.checksum);
+        EXPECT_TRUE(fresh) << "sequence " << a.sequence << " acknowledged twice";
+      },
+      deadline);
+  EXPECT_TRUE(whole) << "a partial ack in the pipe";
 }
 
 TEST(WalCrashTest, AcknowledgedRecordsSurviveSigkill) {

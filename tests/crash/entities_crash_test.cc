@@ -1,0 +1,243 @@
+// Entities under kill -9: a child process opens a Database with fsync
+// durability and, from three threads, upserts and patches items, creates and
+// deletes short-lived items, and follows creators, reporting each
+// acknowledged write through a pipe; it checkpoints now and then. The parent
+// kills it at a random moment, reopens the database and checks that every
+// acknowledged write is there — attributes, filter index and followers — and
+// every acknowledged delete stayed deleted. The folder is reused, so each
+// recovery starts from what the previous crash and recovery left.
+//
+// TIDAL_CRASH_ITERATIONS overrides the number of kills; TIDAL_CRASH_SEED the
+// seed.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "support/crash_pipe.h"
+#include "support/test_support.h"
+#include "tidal/database.h"
+
+namespace tidal {
+namespace {
+
+constexpr uint64_t kKeys = 300;  // items "item_<k>" written over and over
+
+enum class AckKind : uint32_t { kUpsert, kPatch, kDeleted, kFollow };
+
+// 24 bytes: each write(2) to the pipe is atomic.
+struct Ack {
+  AckKind kind;
+  uint32_t key;
+  uint64_t version;  // kUpsert, kPatch: the version written; kDeleted: the temp item
+  uint64_t extra;    // kFollow: the user
+};
+
+uint64_t env_or(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+Schema crash_schema() {
+  SchemaBuilder b = SchemaBuilder::with_default_signals();
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "version", .type = AttributeType::kInt, .filterable = true});
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "shard", .type = AttributeType::kKeyword, .filterable = true});
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "patched", .type = AttributeType::kInt, .filterable = true});
+  return b.build().value();
+}
+
+DatabaseOptions crash_options() {
+  DatabaseOptions o;
+  o.durability = Durability::kFsync;
+  o.background_checkpoints = false;
+  o.wal_segment_bytes = 32 << 10;
+  return o;
+}
+
+void ack(int fd, Ack a) {
+  if (::write(fd, &a, sizeof(a)) != sizeof(a)) _exit(5);
+}
+
+std::string shard_of(uint64_t key) {
+  return "s" + std::to_string(key % 7);
+}
+
+// Runs in the forked child until killed. Versions grow across iterations
+// (`base`), so the newest acknowledged version of a key is the least the
+// parent may find.
+[[noreturn]] void run_child(const std::string& dir, int fd, uint64_t seed, uint64_t base) {
+  auto opened = Database::open(dir, crash_schema(), crash_options());
+  if (!opened.ok()) {
+    std::fprintf(stderr, "child: %s\n", opened.status().to_string().c_str());
+    _exit(3);
+  }
+  Database& db = **opened;
+  auto fail = [](const Status& s) {
+    std::fprintf(stderr, "child: %s\n", s.to_string().c_str());
+    _exit(4);
+  };
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {  // upserts in batches, and patches
+    std::mt19937_64 rng(seed);
+    for (uint64_t n = 0;; ++n) {
+      uint64_t version = base + n * 8;
+      std::vector<EntityWrite> batch;
+      std::vector<uint32_t> keys;
+      size_t size = 1 + rng() % 20;
+      std::set<uint32_t> used;
+      for (size_t i = 0; i < size; ++i) {
+        auto k = static_cast<uint32_t>(rng() % kKeys);
+        if (!used.insert(k).second) continue;
+        keys.push_back(k);
+        batch.push_back({EntityKind::kItem,
+                         "item_" + std::to_string(k),
+                         {{"version", static_cast<int64_t>(version)},
+                          {"shard", shard_of(k)},
+                          {"creator", "c" + std::to_string(k % 5)}}});
+      }
+      BatchIngestResult r = db.upsert(batch);
+      if (r.rejected > 0) fail(r.errors[0]);
+      for (uint32_t k : keys) ack(fd, {AckKind::kUpsert, k, version, 0});
+      auto k = keys[0];
+      Result<uint64_t> p = db.patch(
+          {EntityKind::kItem, "item_" + std::to_string(k), {{"patched", int64_t(version)}}});
+      if (!p.ok()) fail(p.status());
+      ack(fd, {AckKind::kPatch, k, version, 0});
+      if (n % 97 == 96 && !db.checkpoint().ok()) fail(Status::Internal(Subsystem::kStorage, "cp"));
+    }
+  });
+  threads.emplace_back([&] {  // short-lived items
+    for (uint64_t n = 0;; ++n) {
+      std::string key = "temp_" + std::to_string(base + n);
+      Result<uint64_t> u = db.upsert({EntityKind::kItem, key, {{"shard", "temp"}}});
+      if (!u.ok()) fail(u.status());
+      Result<uint64_t> d = db.remove(EntityKind::kItem, key);
+      if (!d.ok()) fail(d.status());
+      ack(fd, {AckKind::kDeleted, 0, base + n, 0});
+    }
+  });
+  threads.emplace_back([&] {  // follows
+    std::mt19937_64 rng(seed * 7 + 1);
+    for (;;) {
+      uint64_t user = rng() % 1000;
+      auto creator = static_cast<uint32_t>(rng() % 50);
+      Result<uint64_t> r = db.relate(
+          {.user = "u" + std::to_string(user), .target = "creator_" + std::to_string(creator)});
+      if (!r.ok()) fail(r.status());
+      ack(fd, {AckKind::kFollow, creator, 0, user});
+    }
+  });
+  for (;;) ::pause();
+}
+
+TEST(EntitiesCrashTest, AcknowledgedEntityWritesSurviveSigkill) {
+  const uint64_t iterations = env_or("TIDAL_CRASH_ITERATIONS", 20);
+  const uint64_t seed = env_or("TIDAL_CRASH_SEED", 20261124);
+  std::printf("entity crash test: %llu iterations, seed %llu\n",
+              static_cast<unsigned long long>(iterations), static_cast<unsigned long long>(seed));
+  testing::TempDir dir;
+  std::mt19937_64 rng(seed);
+  std::map<uint32_t, uint64_t> newest_version, newest_patch;
+  std::set<uint64_t> deleted;
+  std::set<std::pair<uint32_t, uint64_t>> follows;  // (creator, user)
+  uint64_t acks = 0;
+
+  for (uint64_t it = 0; it < iterations; ++it) {
+    SCOPED_TRACE("iteration " + std::to_string(it));
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    uint64_t base = (it + 1) * 100'000'000;
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      run_child(dir.str(), fds[1], seed + it, base);
+    }
+    ::close(fds[1]);
+    auto on_ack = [&](const char* rec) {
+      Ack a;
+      std::memcpy(&a, rec, sizeof(a));
+      ++acks;
+      switch (a.kind) {
+        case AckKind::kUpsert:
+          newest_version[a.key] = std::max(newest_version[a.key], a.version);
+          break;
+        case AckKind::kPatch: newest_patch[a.key] = std::max(newest_patch[a.key], a.version); break;
+        case AckKind::kDeleted: deleted.insert(a.version); break;
+        case AckKind::kFollow: follows.insert({a.key, a.extra}); break;
+      }
+    };
+    auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(150 + rng() % 350);
+    ASSERT_TRUE(testing::read_pipe_records(fds[0], sizeof(Ack), on_ack, kill_at));
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(testing::read_pipe_records(fds[0], sizeof(Ack), on_ack, std::nullopt));
+    ::close(fds[0]);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "the child ended on its own (status " << status << ")";
+
+    auto opened = Database::open(dir.str(), crash_schema(), crash_options());
+    ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+    Database& db = **opened;
+    for (const auto& [k, v] : newest_version) {
+      std::string key = "item_" + std::to_string(k);
+      Result<Entity> e = db.get(EntityKind::kItem, key);
+      ASSERT_TRUE(e.ok()) << key << ": " << e.status().to_string();
+      auto version = static_cast<uint64_t>(std::get<int64_t>(*e->find("version")));
+      ASSERT_GE(version, v) << key << " lost an acknowledged upsert";
+      // The filter index agrees with the stored attributes.
+      Filter f = Filter::eq("version", static_cast<int64_t>(version)) &&
+                 Filter::eq("shard", shard_of(k)) &&
+                 Filter::eq("creator", "c" + std::to_string(k % 5));
+      Result<std::vector<std::string>> keys = db.keys(EntityKind::kItem, f, 100);
+      ASSERT_TRUE(keys.ok());
+      ASSERT_NE(std::find(keys->begin(), keys->end(), key), keys->end()) << key;
+      auto patched = newest_patch.find(k);
+      if (patched != newest_patch.end() && e->find("patched") != nullptr) {
+        // A patch lands on the entity as it was; a later upsert replaces it.
+        ASSERT_TRUE(version > patched->second || static_cast<uint64_t>(std::get<int64_t>(
+                                                     *e->find("patched"))) >= patched->second)
+            << key << " lost an acknowledged patch";
+      } else if (patched != newest_patch.end()) {
+        ASSERT_GT(version, patched->second) << key << " lost an acknowledged patch";
+      }
+    }
+    for (uint64_t t : deleted) {
+      ASSERT_EQ(db.get(EntityKind::kItem, "temp_" + std::to_string(t)).status().code(),
+                StatusCode::kNotFound)
+          << "temp_" << t << " came back after an acknowledged delete";
+    }
+    Result<uint64_t> live_temps = db.count(EntityKind::kItem, Filter::eq("shard", "temp"));
+    ASSERT_TRUE(live_temps.ok());
+    ASSERT_LE(*live_temps, it + 1);  // at most the one in flight at each kill
+    std::map<uint32_t, std::set<std::string>> followers;
+    for (const auto& [c, u] : follows) {
+      auto& f = followers[c];
+      if (f.empty()) {
+        auto list = db.followers(EntityKind::kCreator, "creator_" + std::to_string(c), 100000);
+        ASSERT_TRUE(list.ok());
+        f.insert(list->begin(), list->end());
+      }
+      ASSERT_TRUE(f.contains("u" + std::to_string(u)))
+          << "u" << u << " no longer follows creator_" << c;
+    }
+    ASSERT_TRUE(db.close().ok());
+  }
+  std::printf("entity crash test: %llu writes acknowledged across %llu kills\n",
+              static_cast<unsigned long long>(acks), static_cast<unsigned long long>(iterations));
+  EXPECT_GT(acks, iterations);
+}
+
+}  // namespace
+}  // namespace tidal
