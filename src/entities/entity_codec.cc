@@ -259,14 +259,7 @@ bool validate_attribute_list(const AttributeCatalog& catalog, std::string_view l
   ValueView v;
   while (r.next(&slot, &v)) {
   }
-  if (!r.ok()) return false;
-  // Nothing may follow the last entry.
-  if (list.empty()) return true;
-  AttributeReader again(catalog, list);
-  std::string_view entry;
-  size_t used = static_cast<size_t>(varint_length(again.size()));
-  while (again.next(&slot, &v, &entry)) used += entry.size();
-  return used == list.size();
+  return r.done();
 }
 
 AttributeValue to_value(const ValueView& v) {

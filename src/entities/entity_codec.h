@@ -62,6 +62,8 @@ class AttributeReader {
   // The next attribute; `entry` is its whole encoded form (slot included).
   bool next(uint16_t* slot, ValueView* value, std::string_view* entry = nullptr);
   bool ok() const { return ok_; }
+  // True once every entry has been read and no bytes are left over.
+  bool done() const { return ok_ && read_ == count_ && in_.empty(); }
   uint64_t size() const { return count_; }
 
  private:
