@@ -57,7 +57,7 @@ size_t ValueBitmapIndex::memory_bytes() const {
 // NumericIndex
 
 template <typename T>
-NumericIndex<T>::NumericIndex() : lower_(1), buckets_(1), sizes_(1, 0) {}
+NumericIndex<T>::NumericIndex() : lower_(1), buckets_(1), sizes_(1, 0), rebuilt_sizes_(1, 0) {}
 
 template <typename T>
 T NumericIndex<T>::value_of(const ValueView& v) {
@@ -105,7 +105,11 @@ template <typename T>
 void NumericIndex<T>::maybe_rebuild(size_t bucket) {
   uint64_t n = present_.cardinality();
   uint64_t share = std::max<uint64_t>(kMinBucketSize, n / kBuckets);
-  if (sizes_[bucket] > 4 * share && changes_since_rebuild_ >= n / 8) rebuild();
+  // A bucket that a rebuild left large holds one value (equal values share a
+  // bucket): it cannot be split, so it must double again before the next
+  // attempt, or a column of few values would be rebuilt every n/8 changes.
+  uint64_t limit = 2 * std::max(share, rebuilt_sizes_[bucket]);
+  if (sizes_[bucket] > limit && changes_since_rebuild_ >= n / 8) rebuild();
 }
 
 template <typename T>
@@ -114,7 +118,7 @@ void NumericIndex<T>::rebuild() {
   changes_since_rebuild_ = 0;
   std::vector<T> sorted;
   sorted.reserve(present_.cardinality());
-  for (uint32_t id : present_) sorted.push_back(values_[id]);
+  for_each_member(present_, [&](uint32_t id) { sorted.push_back(values_[id]); });
   std::sort(sorted.begin(), sorted.end());
   // Quantile bounds, distinct: equal values always share a bucket.
   std::vector<T> lower(1);
@@ -128,11 +132,27 @@ void NumericIndex<T>::rebuild() {
   buckets_.assign(lower_.size(), Bitmap());
   sizes_.assign(lower_.size(), 0);
   std::vector<std::vector<uint32_t>> members(lower_.size());
-  for (uint32_t id : present_) members[bucket_of(values_[id])].push_back(id);
+  for_each_member(present_, [&](uint32_t id) { members[bucket_of(values_[id])].push_back(id); });
   for (size_t b = 0; b < members.size(); ++b) {
     buckets_[b].addMany(members[b].size(), members[b].data());
     sizes_[b] = members[b].size();
   }
+  rebuilt_sizes_ = sizes_;
+}
+
+template <typename T>
+size_t NumericIndex<T>::select(T lo, T hi, const Bitmap& from, uint32_t* out) const {
+  // Branch-free: every id is written, and kept only when its value is in
+  // range (half of the members failing at random costs a branch mispredict
+  // each otherwise).
+  const T* values = values_.data();
+  size_t kept = 0;
+  for_each_member(from, [&](uint32_t id) {
+    T v = values[id];
+    out[kept] = id;
+    kept += static_cast<size_t>((lo <= v) & (v <= hi));
+  });
+  return kept;
 }
 
 template <typename T>
@@ -142,35 +162,26 @@ Bitmap NumericIndex<T>::range(T lo, T hi) const {
   size_t first = bucket_of(lo), last = bucket_of(hi);
   std::vector<const Bitmap*> whole;
   for (size_t b = first + 1; b < last; ++b) whole.push_back(&buckets_[b]);
-  std::vector<uint32_t> edge;
-  auto scan = [&](size_t b) {
-    for (uint32_t id : buckets_[b]) {
-      T v = values_[id];
-      if (lo <= v && v <= hi) edge.push_back(id);
-    }
-  };
-  scan(first);
-  if (last != first) scan(last);
   if (!whole.empty()) out = Bitmap::fastunion(whole.size(), whole.data());
-  if (!edge.empty()) {
-    std::sort(edge.begin(), edge.end());
-    Bitmap e;
-    e.addMany(edge.size(), edge.data());
-    out |= e;
-  }
+  // The boundary buckets, member by member; each scan yields ascending ids.
+  std::vector<uint32_t> edge(buckets_[first].cardinality() +
+                             (last != first ? buckets_[last].cardinality() : 0));
+  size_t first_end = select(lo, hi, buckets_[first], edge.data());
+  size_t end = first_end;
+  if (last != first) end += select(lo, hi, buckets_[last], edge.data() + first_end);
+  std::inplace_merge(edge.begin(), edge.begin() + static_cast<ptrdiff_t>(first_end),
+                     edge.begin() + static_cast<ptrdiff_t>(end));
+  out.addMany(end, edge.data());
   return out;
 }
 
 template <typename T>
 Bitmap NumericIndex<T>::range_within(T lo, T hi, const Bitmap& candidates) const {
-  std::vector<uint32_t> ids;
-  for (uint32_t id : candidates) {
-    if (!present_.contains(id)) continue;
-    T v = values_[id];
-    if (lo <= v && v <= hi) ids.push_back(id);
-  }
+  Bitmap scope = candidates & present_;
+  std::vector<uint32_t> ids(scope.cardinality());
+  size_t kept = select(lo, hi, scope, ids.data());
   Bitmap out;
-  out.addMany(ids.size(), ids.data());
+  out.addMany(kept, ids.data());
   return out;
 }
 
