@@ -323,8 +323,9 @@ Status encode_write(const AttributeCatalog& catalog, const EntityWrite& write, W
                              "is given more than once in one write");
     }
     if (std::holds_alternative<std::monostate>(a.value)) {
-      // No value: absent in an upsert, removed by a patch.
-      if (kind == WriteKind::kPatch) out->removed.push_back(slot);
+      // No value: absent in an upsert, removed by a patch. Noted either way,
+      // so that naming the attribute again is caught as a repeat.
+      out->removed.push_back(slot);
       continue;
     }
     if (slot == kCreatorSlot) {
@@ -346,6 +347,7 @@ Status encode_write(const AttributeCatalog& catalog, const EntityWrite& write, W
   }
   std::sort(entries.begin(), entries.end(),
             [](const Encoded& a, const Encoded& b) { return a.slot < b.slot; });
+  if (kind == WriteKind::kUpsert) out->removed.clear();
   std::sort(out->removed.begin(), out->removed.end());
   out->list.clear();
   if (!entries.empty()) {

@@ -40,10 +40,6 @@ std::string_view op_name(Op op) {
   return "?";
 }
 
-bool is_numeric(AttributeType t) {
-  return t == AttributeType::kInt || t == AttributeType::kFloat || t == AttributeType::kTimestamp;
-}
-
 bool op_supported(AttributeType t, Op op) {
   if (op == Op::kExists) return true;
   switch (t) {
@@ -112,19 +108,23 @@ struct IntBound {
   bool empty = false;
 };
 
+// 2^63, exactly: every int64 is below it, and -2^63 is the least int64. A
+// whole double in [-2^63, 2^63) converts to int64 exactly.
+constexpr double kTwoTo63 = 9223372036854775808.0;
+
 // The least integer >= n / the greatest <= n, saturated.
 std::optional<int64_t> ceil_int(const Number& n) {
   if (n.integral) return n.i;
   double c = std::ceil(n.d);
-  if (c > 9.2e18) return std::nullopt;  // above every int64
-  if (c < -9.2e18) return std::numeric_limits<int64_t>::min();
+  if (c >= kTwoTo63) return std::nullopt;  // above every int64
+  if (c < -kTwoTo63) return std::numeric_limits<int64_t>::min();
   return static_cast<int64_t>(c);
 }
 std::optional<int64_t> floor_int(const Number& n) {
   if (n.integral) return n.i;
   double f = std::floor(n.d);
-  if (f < -9.2e18) return std::nullopt;  // below every int64
-  if (f > 9.2e18) return std::numeric_limits<int64_t>::max();
+  if (f < -kTwoTo63) return std::nullopt;  // below every int64
+  if (f >= kTwoTo63) return std::numeric_limits<int64_t>::max();
   return static_cast<int64_t>(f);
 }
 
@@ -158,7 +158,7 @@ std::optional<Range<T>> comparison_range(Op op, const Number& a, const Number* b
       case Op::kIn:
       case Op::kNe:
         if (!a.integral && a.d != std::floor(a.d)) return std::nullopt;
-        if (!a.integral && std::abs(a.d) > 9.2e18) return std::nullopt;
+        if (!a.integral && (a.d >= kTwoTo63 || a.d < -kTwoTo63)) return std::nullopt;
         return Range<T>{a.integral ? a.i : static_cast<int64_t>(a.d),
                         a.integral ? a.i : static_cast<int64_t>(a.d)};
       case Op::kLt: {

@@ -17,6 +17,15 @@ using ::testing::UnorderedElementsAre;
 
 constexpr int64_t kStart = 1'700'000'000'000'000;
 
+SignalEvent event(std::string item, std::string user, std::string signal, Timestamp t) {
+  SignalEvent e;
+  e.item = std::move(item);
+  e.user = std::move(user);
+  e.signal = std::move(signal);
+  e.timestamp = t;
+  return e;
+}
+
 Schema entity_schema() {
   SchemaBuilder b = SchemaBuilder::with_default_signals();
   b.add_attribute(EntityKind::kItem, {.name = "title", .type = AttributeType::kText});
@@ -134,9 +143,7 @@ TEST_F(EntitiesTest, UpsertReplacesPatchMergesDeleteRemoves) {
 }
 
 TEST_F(EntitiesTest, AnItemFirstSeenThroughSignalsKeepsItsStateWhenUpserted) {
-  ASSERT_TRUE(
-      db_->ingest({.item = "a", .user = "u", .signal = "like", .timestamp = from_micros(kStart)})
-          .ok());
+  ASSERT_TRUE(db_->ingest(event("a", "u", "like", from_micros(kStart))).ok());
   EXPECT_FALSE(db_->item_signals("a")->registered);
   EXPECT_EQ(count(Filter::all()), 0u);  // unregistered items match no filter
   ASSERT_TRUE(db_->upsert(item("a", "music", 10)).ok());
@@ -149,15 +156,9 @@ TEST_F(EntitiesTest, AnItemFirstSeenThroughSignalsKeepsItsStateWhenUpserted) {
 TEST_F(EntitiesTest, DeletedItemsLeaveTrending) {
   for (std::string k : {"a", "b", "c"}) ASSERT_TRUE(db_->upsert(item(k, "m", 1)).ok());
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(db_->ingest({.item = "a",
-                             .user = "u" + std::to_string(i),
-                             .signal = "like",
-                             .timestamp = from_micros(kStart)})
-                    .ok());
+    ASSERT_TRUE(db_->ingest(event("a", "u" + std::to_string(i), "like", from_micros(kStart))).ok());
   }
-  ASSERT_TRUE(
-      db_->ingest({.item = "b", .user = "u", .signal = "like", .timestamp = from_micros(kStart)})
-          .ok());
+  ASSERT_TRUE(db_->ingest(event("b", "u", "like", from_micros(kStart))).ok());
   auto top = db_->trending({.kind = TrendingKind::kHot, .signal = "like", .limit = 5});
   ASSERT_EQ(top->size(), 2u);
   EXPECT_EQ((*top)[0].item, "a");
@@ -339,12 +340,8 @@ TEST_F(EntitiesTest, AffinityGrowsWithSignalsAndDecaysWithHalfLife) {
   ASSERT_TRUE(db_->upsert({EntityKind::kItem, "v1", {{"creator", "c1"}}}).ok());
   ASSERT_TRUE(db_->upsert({EntityKind::kItem, "v2", {{"creator", "c2"}}}).ok());
   // like: affinity delta 1.0, half-life 12h; share: 2.0, 12h.
-  ASSERT_TRUE(
-      db_->ingest({.item = "v1", .user = "u", .signal = "like", .timestamp = from_micros(kStart)})
-          .ok());
-  ASSERT_TRUE(
-      db_->ingest({.item = "v2", .user = "u", .signal = "share", .timestamp = from_micros(kStart)})
-          .ok());
+  ASSERT_TRUE(db_->ingest(event("v1", "u", "like", from_micros(kStart))).ok());
+  ASSERT_TRUE(db_->ingest(event("v2", "u", "share", from_micros(kStart))).ok());
   auto top = db_->top_affinities("u");
   ASSERT_TRUE(top.ok());
   ASSERT_EQ(top->size(), 2u);
@@ -356,8 +353,7 @@ TEST_F(EntitiesTest, AffinityGrowsWithSignalsAndDecaysWithHalfLife) {
   EXPECT_NEAR((*top)[0].weight, 1.0, 1e-5);
   EXPECT_NEAR((*top)[1].weight, 0.5, 1e-5);
   // A skip (negative delta) lowers it.
-  ASSERT_TRUE(
-      db_->ingest({.item = "v1", .user = "u", .signal = "skip", .timestamp = clock_.now()}).ok());
+  ASSERT_TRUE(db_->ingest(event("v1", "u", "skip", clock_.now())).ok());
   EXPECT_NEAR((*db_->top_affinities("u"))[1].weight, 0.0, 1e-5);
   // Survives a restart, decayed from where it was.
   open();
