@@ -65,10 +65,6 @@ constexpr double kTargetRedisRatio = 3;
   std::exit(1);
 }
 
-std::string meets(bool ok, const std::string& target) {
-  return (ok ? "meets " : "MISSES ") + target;
-}
-
 // ---------------------------------------------------------------------------
 // The three questions, asked of both systems
 
@@ -84,59 +80,6 @@ std::vector<QueryKind> query_kinds() {
            {.kind = TrendingKind::kTop, .signal = "view", .window = hours(24), .limit = kTopN}},
           {"rising_view_1h",
            {.kind = TrendingKind::kRising, .signal = "view", .window = hours(1), .limit = kTopN}}};
-}
-
-struct Latency {
-  double p50_us = 0;
-  double p99_us = 0;
-  size_t queries = 0;
-};
-
-// Runs `query` kWarmupQueries times untimed (at most budget_s / 6 seconds),
-// then up to `n` times timed (stopping once `budget_s` has passed).
-Latency time_queries(const std::function<void()>& query, size_t n, double budget_s = 1e9) {
-  double start = now_seconds();
-  for (size_t i = 0; i < kWarmupQueries && now_seconds() - start < budget_s / 6; ++i) query();
-  std::vector<double> us;
-  us.reserve(n);
-  start = now_seconds();
-  for (size_t i = 0; i < n && now_seconds() - start < budget_s; ++i) {
-    double t0 = now_seconds();
-    query();
-    us.push_back((now_seconds() - t0) * 1e6);
-  }
-  return {percentile(us, 50), percentile(us, 99), us.size()};
-}
-
-// The host's 1-minute load average: other work on the machine skews every
-// figure, so the report shows how busy it was.
-double host_load() {
-  double load = 0;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = 0;
-    std::fclose(f);
-  }
-  return load;
-}
-
-// `threads` threads take batches of `batch` events in turn (the stream stays
-// close to time order) and hand each to `ingest_batch(thread index, batch)`.
-double run_batches(std::span<const SignalEvent> events, size_t batch, int threads,
-                   const std::function<void(int, std::span<const SignalEvent>)>& ingest_batch) {
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> workers;
-  double start = now_seconds();
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      for (;;) {
-        size_t begin = next.fetch_add(batch);
-        if (begin >= events.size()) return;
-        ingest_batch(t, events.subspan(begin, std::min(batch, events.size() - begin)));
-      }
-    });
-  }
-  for (std::thread& w : workers) w.join();
-  return now_seconds() - start;
 }
 
 // ---------------------------------------------------------------------------
@@ -159,8 +102,8 @@ std::unique_ptr<Database> open_db(const std::string& path, const Schema& schema)
 
 // Ingests `events` with kIngestThreads threads; returns seconds.
 double tidal_ingest(Database& db, std::span<const SignalEvent> events, size_t batch) {
-  return run_batches(events, batch, kIngestThreads, [&](int, std::span<const SignalEvent> b) {
-    BatchIngestResult r = db.ingest(b, BatchMode::kApplyValid);
+  return run_batches(events.size(), batch, kIngestThreads, [&](int, size_t begin, size_t end) {
+    BatchIngestResult r = db.ingest(events.subspan(begin, end - begin), BatchMode::kApplyValid);
     if (r.rejected == 0) return;
     for (const Status& s : r.errors) {
       if (!s.ok()) die("ingest rejected " + std::to_string(r.rejected) + ": " + s.to_string());
@@ -321,7 +264,8 @@ TidalResults run_tidal(const std::string& base, const Schema& schema,
                 out.best_batch);
     out.stats = db->stats();
     for (const QueryKind& k : kinds) {
-      out.latency.push_back(time_queries([&] { (void)tidal_top(*db, k.query); }, kQueries));
+      out.latency.push_back(
+          time_queries([&] { (void)tidal_top(*db, k.query); }, kQueries, kWarmupQueries));
       out.answers.push_back(tidal_top(*db, k.query));
     }
     double t0 = now_seconds();
@@ -551,8 +495,9 @@ RedisResults run_redis(const std::string& base, const Schema& schema,
     for (int t = 0; t < kIngestThreads; ++t) {
       conns.push_back(std::make_unique<RedisConnection>(server.port()));
     }
-    s = run_batches(events, batch, kIngestThreads, [&](int t, std::span<const SignalEvent> b) {
-      redis_ingest_batch(*conns[static_cast<size_t>(t)], schema, landmark_us, b);
+    s = run_batches(events.size(), batch, kIngestThreads, [&](int t, size_t begin, size_t end) {
+      redis_ingest_batch(*conns[static_cast<size_t>(t)], schema, landmark_us,
+                         events.subspan(begin, end - begin));
     });
   }
   out.events_per_s = static_cast<double>(events.size()) / s;
@@ -603,7 +548,8 @@ RedisResults run_redis(const std::string& base, const Schema& schema,
       if (!argv.empty()) (void)c.reply();
       return members_of(c.reply());
     };
-    out.latency.push_back(time_queries([&] { (void)ask(); }, kQueries, kRedisQueryBudgetSeconds));
+    out.latency.push_back(
+        time_queries([&] { (void)ask(); }, kQueries, kWarmupQueries, kRedisQueryBudgetSeconds));
     out.answers.push_back(ask());
   }
   server.stop();

@@ -1,10 +1,12 @@
 #include "support/bench_report.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace tidal::bench {
 
@@ -36,6 +38,51 @@ double percentile(std::vector<double> sample, double p) {
   auto hi = static_cast<size_t>(std::ceil(rank));
   double frac = rank - static_cast<double>(lo);
   return sample[lo] * (1 - frac) + sample[hi] * frac;
+}
+
+std::string meets(bool ok, const std::string& target) {
+  return (ok ? "meets " : "MISSES ") + target;
+}
+
+double host_load() {
+  double load = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = 0;
+    std::fclose(f);
+  }
+  return load;
+}
+
+Latency time_queries(const std::function<void()>& query, size_t n, size_t warmup, double budget_s) {
+  double start = now_seconds();
+  for (size_t i = 0; i < warmup && now_seconds() - start < budget_s / 6; ++i) query();
+  std::vector<double> us;
+  us.reserve(n);
+  start = now_seconds();
+  for (size_t i = 0; i < n && now_seconds() - start < budget_s; ++i) {
+    double t0 = now_seconds();
+    query();
+    us.push_back((now_seconds() - t0) * 1e6);
+  }
+  return {percentile(us, 50), percentile(us, 99), us.size()};
+}
+
+double run_batches(size_t total, size_t batch, int threads,
+                   const std::function<void(int thread, size_t begin, size_t end)>& run_batch) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> workers;
+  double start = now_seconds();
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (;;) {
+        size_t begin = next.fetch_add(batch);
+        if (begin >= total) return;
+        run_batch(t, begin, std::min(begin + batch, total));
+      }
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  return now_seconds() - start;
 }
 
 void BenchReport::add(const std::string& metric, double value, const std::string& unit,

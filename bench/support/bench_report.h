@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,30 @@ double now_seconds();
 
 // p in [0, 100]; sorts a copy. Returns 0 for an empty sample.
 double percentile(std::vector<double> sample, double p);
+
+// A note on a figure with a target: "meets <target>" or "MISSES <target>".
+std::string meets(bool ok, const std::string& target);
+
+// The host's 1-minute load average: other work on the machine skews every
+// figure, so reports show how busy it was. 0 when unknown.
+double host_load();
+
+struct Latency {
+  double p50_us = 0;
+  double p99_us = 0;
+  size_t queries = 0;  // how many were timed
+};
+
+// Runs `query` `warmup` times untimed (at most budget_s / 6 seconds), then up
+// to `n` times timed, stopping once `budget_s` has passed.
+Latency time_queries(const std::function<void()>& query, size_t n, size_t warmup,
+                     double budget_s = 1e9);
+
+// `threads` threads take consecutive batches of `batch` of the indexes
+// [0, total) in turn (so the work stays close to index order) and hand each to
+// `run_batch(thread, begin, end)`. Returns the seconds until all are done.
+double run_batches(size_t total, size_t batch, int threads,
+                   const std::function<void(int thread, size_t begin, size_t end)>& run_batch);
 
 // Collects figures, prints them as an aligned table and as BENCH lines.
 class BenchReport {

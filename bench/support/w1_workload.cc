@@ -140,10 +140,14 @@ Timestamp W1Generator::end() const {
   return config_.start + Duration(static_cast<int64_t>(minute_end_.size()) * kMinuteUs);
 }
 
-size_t W1Generator::creator_of(size_t item) const {
-  uint64_t h = splitmix64(config_.seed ^ splitmix64(item));
+size_t w1_creator_of(const W1Config& config, const ZipfSampler& creators, size_t item) {
+  uint64_t h = splitmix64(config.seed ^ splitmix64(item));
   std::mt19937_64 one(h);
-  return creators_(one);
+  return creators(one);
+}
+
+size_t W1Generator::creator_of(size_t item) const {
+  return w1_creator_of(config_, creators_, item);
 }
 
 size_t W1Generator::draw_item(int64_t time_us) {
@@ -218,6 +222,118 @@ size_t W1Generator::next(std::vector<SignalEvent>* out, size_t max) {
     e.value = p.value;
   }
   return out->size();
+}
+
+// ---------------------------------------------------------------------------
+// W1Entities
+
+namespace {
+
+constexpr int64_t kDayUs = 24 * 60 * kMinuteUs;
+constexpr int kCreatedAtDays = 30;
+// Distinct streams per kind, so item n and user n draw unrelated numbers.
+constexpr uint64_t kItemStream = 0x6974656d;  // "item"
+constexpr uint64_t kUserStream = 0x75736572;  // "user"
+constexpr const char* kTitleWords[] = {"cats",   "jazz",  "night", "city",  "river",   "storm",
+                                       "garden", "robot", "ocean", "dance", "kitchen", "road"};
+
+std::mt19937_64 entity_rng(uint64_t seed, uint64_t stream, size_t n) {
+  return std::mt19937_64(splitmix64(seed ^ splitmix64(stream ^ splitmix64(n))));
+}
+
+// `count` distinct values drawn by `draw`, ascending.
+template <typename Draw>
+std::vector<uint8_t> distinct_ranks(size_t count, Draw&& draw) {
+  std::vector<uint8_t> out;
+  while (out.size() < count) {
+    auto r = static_cast<uint8_t>(draw());
+    if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+W1Entities::W1Entities(const W1Config& config)
+    : config_(config),
+      creators_(config.creators, config.creator_zipf),
+      categories_(kCategories, 1.0),
+      languages_(kLanguages, 1.0),
+      tags_(kItemTags, 1.0),
+      countries_(kCountries, 1.0) {}
+
+void W1Entities::declare(SchemaBuilder& b) {
+  auto filterable = [&](EntityKind kind, const char* name, AttributeType type) {
+    b.add_attribute(kind, {.name = name, .type = type, .filterable = true});
+  };
+  b.add_attribute(EntityKind::kItem, {.name = "title", .type = AttributeType::kText});
+  filterable(EntityKind::kItem, "category", AttributeType::kKeyword);
+  filterable(EntityKind::kItem, "duration", AttributeType::kInt);
+  filterable(EntityKind::kItem, "language", AttributeType::kKeyword);
+  filterable(EntityKind::kItem, "rating", AttributeType::kFloat);
+  filterable(EntityKind::kItem, "tags", AttributeType::kTags);
+  filterable(EntityKind::kUser, "age", AttributeType::kInt);
+  filterable(EntityKind::kUser, "country", AttributeType::kKeyword);
+  filterable(EntityKind::kUser, "language", AttributeType::kKeyword);
+  filterable(EntityKind::kUser, "interests", AttributeType::kTags);
+}
+
+W1Item W1Entities::item(size_t n) const {
+  std::mt19937_64 rng = entity_rng(config_.seed, kItemStream, n);
+  W1Item it;
+  it.number = static_cast<uint32_t>(n);
+  it.creator = static_cast<uint32_t>(w1_creator_of(config_, creators_, n));
+  it.category = static_cast<uint8_t>(categories_(rng));
+  it.language = static_cast<uint8_t>(languages_(rng));
+  it.duration = static_cast<int16_t>(kMinDuration + rng() % (kMaxDuration - kMinDuration + 1));
+  it.created_at_us = to_micros(config_.start) - kCreatedAtDays * kDayUs +
+                     static_cast<int64_t>(unit(rng) * kCreatedAtDays * kDayUs);
+  it.rating = static_cast<double>(10 + rng() % 41) / 10.0;
+  it.tags = distinct_ranks(1 + rng() % 5, [&] { return tags_(rng); });
+  return it;
+}
+
+W1User W1Entities::user(size_t n) const {
+  std::mt19937_64 rng = entity_rng(config_.seed, kUserStream, n);
+  W1User u;
+  u.number = static_cast<uint32_t>(n);
+  u.age = static_cast<uint8_t>(13 + rng() % 68);
+  u.country = static_cast<uint8_t>(countries_(rng));
+  u.language = static_cast<uint8_t>(languages_(rng));
+  u.interests = distinct_ranks(1 + rng() % 5, [&] { return rng() % kInterests; });
+  return u;
+}
+
+EntityWrite W1Entities::write(const W1Item& it) {
+  std::string title = "Item " + std::to_string(it.number) + ":";
+  for (size_t k = 0; k < 3 + it.number % 4; ++k) {
+    title += ' ';
+    title += kTitleWords[(it.number / (k + 1) + k * 5) % std::size(kTitleWords)];
+  }
+  std::vector<std::string> tags;
+  for (uint8_t t : it.tags) tags.push_back(tag_name(t));
+  return {EntityKind::kItem,
+          numbered_key('i', it.number),
+          {{"creator", numbered_key('c', it.creator)},
+           {"created_at", from_micros(it.created_at_us)},
+           {"title", std::move(title)},
+           {"category", category_name(it.category)},
+           {"duration", int64_t{it.duration}},
+           {"language", language_name(it.language)},
+           {"rating", it.rating},
+           {"tags", std::move(tags)}}};
+}
+
+EntityWrite W1Entities::write(const W1User& u) {
+  std::vector<std::string> interests;
+  for (uint8_t t : u.interests) interests.push_back(interest_name(t));
+  return {EntityKind::kUser,
+          numbered_key('u', u.number),
+          {{"age", int64_t{u.age}},
+           {"country", country_name(u.country)},
+           {"language", language_name(u.language)},
+           {"interests", std::move(interests)}}};
 }
 
 }  // namespace tidal::bench

@@ -7,16 +7,19 @@
 //   while (gen.next(&chunk, 100'000) > 0) { ... }
 //
 // The same config (seed included) gives the same events, byte for byte, on
-// every run and machine with the same standard library. Entity attributes are
-// not generated; creator_of() is the one W1 relationship a signal bench needs.
+// every run and machine with the same standard library. W1Entities generates
+// the entities the events name (items, users and the items' creators).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "tidal/entity.h"
 #include "tidal/event.h"
+#include "tidal/schema.h"
 #include "tidal/types.h"
 
 namespace tidal::bench {
@@ -101,5 +104,78 @@ class W1Generator {
   std::vector<Pending> pending_;
   size_t pending_pos_ = 0;
 };
+
+// W1's entities, each a function of the seed and its number alone (so any
+// subset can be generated, in any order, on any thread):
+//
+//   item "i<n>": creator "c<k>" (k = creator_of(n), as W1Generator::creator_of),
+//     category "cat<r>" (30 values, Zipf(1.0) over r), duration 5..900 s
+//     (uniform), created_at uniform over the 30 days before config.start,
+//     language "lang<r>" (12 values, Zipf(1.0)); and three attributes
+//     WORKLOADS.md leaves open, for an entity of 8 attributes: title (text,
+//     30-60 bytes), rating (float 1.0..5.0 in steps of 0.1, uniform), tags
+//     (1-5 distinct of 100 "tag<r>", Zipf(1.0)).
+//   user "u<n>": age 13..80 (uniform), country "cc<r>" (50 values, Zipf(1.0)),
+//     language (as items), interests (1-5 distinct of 40 "topic<r>", uniform).
+//
+// Value names carry their popularity rank: cat0 is the most common category.
+struct W1Item {
+  uint32_t number = 0;
+  uint32_t creator = 0;
+  uint8_t category = 0;  // rank
+  uint8_t language = 0;  // rank
+  int16_t duration = 0;  // seconds
+  int64_t created_at_us = 0;
+  double rating = 0;
+  std::vector<uint8_t> tags;  // ranks, distinct, ascending
+};
+
+struct W1User {
+  uint32_t number = 0;
+  uint8_t age = 0;
+  uint8_t country = 0;             // rank
+  uint8_t language = 0;            // rank
+  std::vector<uint8_t> interests;  // ranks, distinct, ascending
+};
+
+class W1Entities {
+ public:
+  static constexpr size_t kCategories = 30;
+  static constexpr size_t kLanguages = 12;
+  static constexpr size_t kItemTags = 100;
+  static constexpr size_t kCountries = 50;
+  static constexpr size_t kInterests = 40;
+  static constexpr int kMinDuration = 5;
+  static constexpr int kMaxDuration = 900;
+
+  explicit W1Entities(const W1Config& config);
+
+  // Declares the item and user attributes above on `builder`; every one is
+  // filterable except title.
+  static void declare(SchemaBuilder& builder);
+
+  W1Item item(size_t n) const;
+  W1User user(size_t n) const;
+  static EntityWrite write(const W1Item& item);
+  static EntityWrite write(const W1User& user);
+
+  static std::string category_name(size_t rank) { return "cat" + std::to_string(rank); }
+  static std::string language_name(size_t rank) { return "lang" + std::to_string(rank); }
+  static std::string tag_name(size_t rank) { return "tag" + std::to_string(rank); }
+  static std::string country_name(size_t rank) { return "cc" + std::to_string(rank); }
+  static std::string interest_name(size_t rank) { return "topic" + std::to_string(rank); }
+
+ private:
+  W1Config config_;
+  ZipfSampler creators_;
+  ZipfSampler categories_;
+  ZipfSampler languages_;
+  ZipfSampler tags_;
+  ZipfSampler countries_;
+};
+
+// The creator of item n under `config`: what W1Generator::creator_of and
+// W1Entities agree on. `creators` samples Zipf(config.creator_zipf).
+size_t w1_creator_of(const W1Config& config, const ZipfSampler& creators, size_t item);
 
 }  // namespace tidal::bench
