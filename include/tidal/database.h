@@ -123,7 +123,7 @@ class Database {
   Result<Entity> get(EntityKind kind, std::string_view key) const;
 
   // The number of entities of `kind` matching `filter`, and their keys
-  // (at most `limit`, in internal id order: first registered first).
+  // (at most `limit`, in internal id order: the key first seen first).
   Result<uint64_t> count(EntityKind kind, const Filter& filter) const;
   Result<std::vector<std::string>> keys(EntityKind kind, const Filter& filter,
                                         size_t limit = 1000) const;
