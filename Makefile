@@ -1,6 +1,8 @@
 # The two commands of the quick start, and a few more for developers.
 #   make demo       install dependencies, build (Release), run the main job
-#   make test       install dependencies, build, run every test through ctest
+#   make test       install dependencies, build, run every test through ctest, then fuzz
+#                   the TQL parser for 20 s (scripts/fuzz-tql.sh, clang-14, build-fuzz/)
+#   make fuzz       fuzz the TQL parser for 10 minutes (FUZZ_SECONDS=N to change)
 #   make test-asan  the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      every benchmark in --quick mode
 #   make format     clang-format every source file
@@ -9,8 +11,9 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 DEMO_DIR ?= tidal-demo-data
+FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build demo test test-asan bench format clean
+.PHONY: all deps build demo test test-asan bench fuzz format clean
 
 all: build
 
@@ -26,6 +29,7 @@ demo: build
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	bash scripts/fuzz-tql.sh 20
 
 test-asan: deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DTIDAL_SANITIZE=ON -DTIDAL_BUILD_BENCH=OFF
@@ -33,11 +37,14 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
 
+fuzz: deps
+	bash scripts/fuzz-tql.sh $(FUZZ_SECONDS)
+
 bench: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b --quick"; $$b --quick || exit 1; done
 
 format:
-	find include src tools tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	find include src tools tests bench fuzz -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz

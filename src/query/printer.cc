@@ -1,0 +1,235 @@
+#include "query/printer.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include "core/duration.h"
+
+namespace tidal::query {
+
+namespace {
+
+// Binding strength, loosest first; a child that binds looser than its
+// position allows is parenthesized.
+enum Prec : int {
+  kPrecOr = 1,
+  kPrecAnd = 2,
+  kPrecNot = 3,
+  kPrecCompare = 4,
+  kPrecAdd = 5,
+  kPrecMul = 6,
+  kPrecNeg = 7,
+  kPrecPrimary = 8,
+};
+
+int precedence(const Expr& e) {
+  if (e.kind == ExprKind::kUnary) {
+    if (e.op == ExprOp::kNot) return kPrecNot;
+    if (e.op == ExprOp::kNeg) return kPrecNeg;
+    return kPrecPrimary;  // EXISTS name
+  }
+  if (e.kind != ExprKind::kBinary) return kPrecPrimary;
+  switch (e.op) {
+    case ExprOp::kOr: return kPrecOr;
+    case ExprOp::kAnd: return kPrecAnd;
+    case ExprOp::kAdd:
+    case ExprOp::kSub: return kPrecAdd;
+    case ExprOp::kMul:
+    case ExprOp::kDiv: return kPrecMul;
+    default: return kPrecCompare;
+  }
+}
+
+std::string_view infix(ExprOp op) {
+  switch (op) {
+    case ExprOp::kOr: return " OR ";
+    case ExprOp::kAnd: return " AND ";
+    case ExprOp::kAdd: return " + ";
+    case ExprOp::kSub: return " - ";
+    case ExprOp::kMul: return " * ";
+    case ExprOp::kDiv: return " / ";
+    case ExprOp::kLt: return " < ";
+    case ExprOp::kLe: return " <= ";
+    case ExprOp::kGt: return " > ";
+    case ExprOp::kGe: return " >= ";
+    case ExprOp::kEq: return " = ";
+    case ExprOp::kNe: return " != ";
+    case ExprOp::kIn: return " IN ";
+    default: return " ? ";
+  }
+}
+
+void print(const Expr& e, int min_prec, std::string* out);
+
+void print_args(const std::vector<Expr>& args, std::string* out) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (i > 0) *out += ", ";
+    print(args[i], kPrecOr, out);
+  }
+}
+
+void print(const Expr& e, int min_prec, std::string* out) {
+  const int p = precedence(e);
+  const bool parens = p < min_prec;
+  if (parens) *out += '(';
+  switch (e.kind) {
+    case ExprKind::kNumber: *out += format_number(e.number); break;
+    case ExprKind::kString: *out += quote_tql(e.text); break;
+    case ExprKind::kBool: *out += e.number != 0 ? "TRUE" : "FALSE"; break;
+    case ExprKind::kDuration: *out += format_duration(e.duration); break;
+    case ExprKind::kIdentifier: *out += e.text; break;
+    case ExprKind::kCall:
+    case ExprKind::kIf:
+      *out += e.kind == ExprKind::kIf ? "if" : e.text;
+      *out += '(';
+      print_args(e.args, out);
+      *out += ')';
+      break;
+    case ExprKind::kList:
+      *out += '(';
+      print_args(e.args, out);
+      *out += ')';
+      break;
+    case ExprKind::kUnary:
+      if (e.args.empty()) break;
+      if (e.op == ExprOp::kNot) {
+        *out += "NOT ";
+        print(e.args[0], kPrecNot, out);
+      } else if (e.op == ExprOp::kNeg) {
+        *out += '-';
+        print(e.args[0], kPrecNeg, out);
+      } else {
+        *out += "EXISTS ";
+        print(e.args[0], kPrecPrimary, out);
+      }
+      break;
+    case ExprKind::kBinary:
+      if (e.op == ExprOp::kBetween && e.args.size() == 3) {
+        print(e.args[0], kPrecAdd, out);
+        *out += " BETWEEN ";
+        print(e.args[1], kPrecAdd, out);
+        *out += " AND ";
+        print(e.args[2], kPrecAdd, out);
+      } else if (e.args.size() == 2) {
+        // Left-associative operators take an equal-precedence left child
+        // bare; comparisons do not chain.
+        const bool assoc = p != kPrecCompare;
+        print(e.args[0], assoc ? p : p + 1, out);
+        *out += infix(e.op);
+        print(e.args[1], p + 1, out);
+      }
+      break;
+  }
+  if (parens) *out += ')';
+}
+
+void clause(std::string* out, std::string_view keyword, std::string_view value) {
+  *out += ' ';
+  *out += keyword;
+  *out += ' ';
+  *out += value;
+}
+
+}  // namespace
+
+std::string format_number(double v) {
+  char buf[64];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  if (ec != std::errc()) return "0";
+  return std::string(buf, p);
+}
+
+std::string quote_tql(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '\'': out += "\\'"; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20 || u == 0x7F) {
+          char esc[8];
+          std::snprintf(esc, sizeof esc, "\\u%04X", u);
+          out += esc;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "'";
+}
+
+std::string to_tql(const Expr& e) {
+  std::string out;
+  print(e, kPrecOr, &out);
+  return out;
+}
+
+std::string to_tql(const Statement& s) {
+  std::string out;
+  if (s.explain) out += "EXPLAIN ";
+  const std::string target(target_name(s.target));
+  switch (s.kind) {
+    case StatementKind::kTrending:
+      out += "TRENDING " + target;
+      if (!s.cohort.empty()) clause(&out, "FOR COHORT", s.cohort);
+      if (!s.signal.empty()) clause(&out, "BY", s.signal);
+      if (s.window) clause(&out, "WINDOW", format_duration(*s.window));
+      break;
+    case StatementKind::kRank: out += "RANK " + target; break;
+    case StatementKind::kSearch:
+      out += "SEARCH " + target;
+      clause(&out, "QUERY", quote_tql(s.text));
+      if (s.within_trending) out += " WITHIN TRENDING";
+      if (!s.cohort.empty()) clause(&out, "FOR COHORT", s.cohort);
+      if (s.window) clause(&out, "WINDOW", format_duration(*s.window));
+      break;
+    case StatementKind::kSimilar:
+      out += "SIMILAR " + target;
+      clause(&out, "TO", quote_tql(s.key));
+      clause(&out, "USING", s.slot);
+      break;
+    case StatementKind::kNearest: {
+      out += "NEAREST " + target + " TO VECTOR [";
+      for (size_t i = 0; i < s.vector.size(); ++i) {
+        if (i > 0) out += ", ";
+        out += format_number(static_cast<double>(s.vector[i]));
+      }
+      out += ']';
+      clause(&out, "USING", s.slot);
+      break;
+    }
+    case StatementKind::kFeed:
+      out += "FEED FOR USER " + quote_tql(s.user);
+      if (!s.profile.empty()) clause(&out, "PROFILE", s.profile);
+      break;
+    case StatementKind::kCreateCohort:
+      out += "CREATE COHORT " + s.name;
+      if (s.where) clause(&out, "WHERE", to_tql(*s.where));
+      return out;
+    case StatementKind::kCreateProfile:
+      out += "CREATE PROFILE " + s.name;
+      if (s.definition) clause(&out, "AS", to_tql(*s.definition));
+      return out;
+  }
+  auto sort = [&](std::string_view keyword) {
+    if (!s.rank_by) return;
+    clause(&out, keyword, to_tql(*s.rank_by));
+    if (s.order == SortOrder::kAsc) out += " ASC";
+    if (s.order == SortOrder::kDesc) out += " DESC";
+  };
+  if (s.kind != StatementKind::kSearch) sort("BY");
+  if (s.where) clause(&out, "WHERE", to_tql(*s.where));
+  if (s.kind == StatementKind::kSearch) sort("RANK BY");
+  if (s.diversify) {
+    clause(&out, "DIVERSIFY BY", s.diversify->attribute);
+    clause(&out, "MAX", std::to_string(s.diversify->max_per_value));
+  }
+  if (s.limit) clause(&out, "LIMIT", std::to_string(*s.limit));
+  if (s.cursor) clause(&out, "CURSOR", quote_tql(*s.cursor));
+  return out;
+}
+
+}  // namespace tidal::query
