@@ -815,11 +815,17 @@ BatchIngestResult Database::ingest(std::span<const SignalEvent> events, BatchMod
   return impl_->ingest(events, mode);
 }
 
-Result<uint64_t> Database::upsert(const EntityWrite& write) {
-  BatchIngestResult r =
-      impl_->upsert(std::span<const EntityWrite>(&write, 1), BatchMode::kApplyValid);
+namespace {
+// The answer to a one-write batch: its error, or its sequence number.
+Result<uint64_t> single_sequence(const BatchIngestResult& r) {
   if (!r.errors[0].ok()) return r.errors[0];
   return r.results[0].sequence;
+}
+}  // namespace
+
+Result<uint64_t> Database::upsert(const EntityWrite& write) {
+  return single_sequence(
+      impl_->upsert(std::span<const EntityWrite>(&write, 1), BatchMode::kApplyValid));
 }
 BatchIngestResult Database::upsert(std::span<const EntityWrite> writes, BatchMode mode) {
   return impl_->upsert(writes, mode);
@@ -841,10 +847,8 @@ Result<std::vector<std::string>> Database::keys(EntityKind kind, const Filter& f
   return impl_->keys(kind, filter, limit);
 }
 Result<uint64_t> Database::relate(const RelationshipWrite& write) {
-  BatchIngestResult r =
-      impl_->relate(std::span<const RelationshipWrite>(&write, 1), BatchMode::kApplyValid);
-  if (!r.errors[0].ok()) return r.errors[0];
-  return r.results[0].sequence;
+  return single_sequence(
+      impl_->relate(std::span<const RelationshipWrite>(&write, 1), BatchMode::kApplyValid));
 }
 BatchIngestResult Database::relate(std::span<const RelationshipWrite> writes, BatchMode mode) {
   return impl_->relate(writes, mode);
