@@ -116,13 +116,15 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
   signals::AppliedRecord record;
   record.type = type;
   record.sequence = sequence;
+  auto malformed = [&]() {
+    return Status::Corruption(Subsystem::kWal, std::string(wal::record_type_name(type)) +
+                                                   " record " + std::to_string(sequence) +
+                                                   " is malformed");
+  };
   switch (type) {
     case wal::RecordType::kSignalEvent: {
       signals::SignalRecord e;
-      if (!signals::decode_signal_record(payload, &e)) {
-        return Status::Corruption(
-            Subsystem::kWal, "signal event record " + std::to_string(sequence) + " is malformed");
-      }
+      if (!signals::decode_signal_record(payload, &e)) return malformed();
       record.signal = &e;
       record.item = items_.assign(e.item);
       record.item_id = entity_id_for(EntityKind::kItem, record.item);
@@ -143,11 +145,7 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
     case wal::RecordType::kEntityPatch:
     case wal::RecordType::kEntityDelete: {
       entities::EntityRecord er;
-      if (!entities::decode_entity_record(type, payload, &er)) {
-        return Status::Corruption(Subsystem::kWal, std::string(wal::record_type_name(type)) +
-                                                       " record " + std::to_string(sequence) +
-                                                       " is malformed");
-      }
+      if (!entities::decode_entity_record(type, payload, &er)) return malformed();
       KeyMap& keys = key_map(er.kind);
       uint32_t index;
       if (type == wal::RecordType::kEntityUpsert) {
@@ -183,10 +181,7 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
     }
     case wal::RecordType::kRelationship: {
       entities::RelationshipRecord rr;
-      if (!entities::decode_relationship_record(payload, &rr)) {
-        return Status::Corruption(
-            Subsystem::kWal, "relationship record " + std::to_string(sequence) + " is malformed");
-      }
+      if (!entities::decode_relationship_record(payload, &rr)) return malformed();
       record.relationship = &rr;
       record.user = key_map(EntityKind::kUser).assign(rr.user);
       record.target = key_map(rr.target_kind).assign(rr.target);

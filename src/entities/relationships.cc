@@ -324,7 +324,10 @@ Status Relationships::checkpoint(WriteBatch* batch) {
 }
 
 Status Relationships::restore(StorageEngine& engine) {
-  auto it = engine.scan_prefix(Keyspace::kEntities, "");
+  // Only users hold relationship state: their EntityIds, and so their keys,
+  // start with the user kind's byte; the (many) items' keys are not read.
+  auto it =
+      engine.scan_prefix(Keyspace::kEntities, std::string(1, static_cast<char>(EntityKind::kUser)));
   for (; it->valid(); it->next()) {
     std::optional<DecodedEntityKey> key = decode_entity_key(it->key());
     if (!key || key->tag != static_cast<uint8_t>(KeyTag::kRelationship)) continue;
