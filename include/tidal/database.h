@@ -22,6 +22,7 @@
 #include "tidal/entity.h"
 #include "tidal/event.h"
 #include "tidal/options.h"
+#include "tidal/query.h"
 #include "tidal/schema.h"
 #include "tidal/status.h"
 
@@ -155,6 +156,17 @@ class Database {
   // The best items by decayed score, window count or velocity; ties by the
   // item's internal id (first seen first).
   Result<std::vector<TrendingEntry>> trending(const TrendingQuery& query) const;
+
+  // ---- Queries (docs/tql.md, docs/sort-modes.md, docs/profiles.md)
+
+  // Runs one TQL statement. Read queries (TRENDING, RANK, EXPLAIN ...) see
+  // every write acknowledged before they start; CREATE PROFILE is a durable
+  // write. Syntax errors name line and column; parts of TQL that later
+  // milestones build (SEARCH, SIMILAR, NEAREST, FEED, cohorts) are
+  // kNotSupported "not supported yet: ...".
+  Result<QueryResult> query(std::string_view tql, const QueryOptions& options = {});
+  // The same with the statement in its JSON form.
+  Result<QueryResult> query_json(std::string_view json, const QueryOptions& options = {});
 
   // Stores all derived state and truncates the WAL behind it.
   Status checkpoint();

@@ -6,6 +6,10 @@
 #include "db/event_validation.h"
 #include "entities/entity_codec.h"
 #include "entities/key_rules.h"
+#include "query/engine.h"
+#include "query/json.h"
+#include "query/parser.h"
+#include "query/printer.h"
 #include "schema/schema_catalog.h"
 #include "signals/record_codec.h"
 
@@ -65,6 +69,9 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   auto relationships = std::make_unique<entities::Relationships>(schema_);
   relationships_ = relationships.get();
   registry_.add(std::move(relationships));
+  auto profiles = std::make_unique<query::ProfileCatalog>();
+  profiles_ = profiles.get();
+  registry_.add(std::move(profiles));
 
   // The last checkpoint...
   TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> cp,
@@ -85,6 +92,7 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
     std::optional<uint32_t> idx = key_map(EntityKind::kCreator).find(creator);
     return idx ? *idx : entities::kNoCreator;
   });
+  rebuild_known_items();
 
   // ...then the WAL after it.
   wal::WalOptions wo;
@@ -116,6 +124,7 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
   signals::AppliedRecord record;
   record.type = type;
   record.sequence = sequence;
+  record.payload = payload;
   auto malformed = [&]() {
     return Status::Corruption(Subsystem::kWal, std::string(wal::record_type_name(type)) +
                                                    " record " + std::to_string(sequence) +
@@ -136,6 +145,7 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
         }
       }
       TIDAL_RETURN_IF_ERROR(registry_.apply(record));
+      known_items_.add(record.item);
       int64_t newest = newest_event_us_.load(std::memory_order_relaxed);
       if (e.time_us > newest) newest_event_us_.store(e.time_us, std::memory_order_relaxed);
       events_applied_.fetch_add(1, std::memory_order_relaxed);
@@ -158,6 +168,10 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
         if (!found) return Status::Ok();
         index = *found;
         if (type == wal::RecordType::kEntityDelete) keys.clear_registered(index);
+      }
+      if (er.kind == EntityKind::kItem) {
+        if (type == wal::RecordType::kEntityUpsert) known_items_.add(index);
+        if (type == wal::RecordType::kEntityDelete) known_items_.remove(index);
       }
       record.entity = &er;
       record.entity_index = index;
@@ -187,6 +201,7 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       record.target = key_map(rr.target_kind).assign(rr.target);
       return registry_.apply(record);
     }
+    case wal::RecordType::kProfileDefinition: return registry_.apply(record);
     case wal::RecordType::kCustom:
       return Status::Ok();  // tools' records (e.g. `tidal demo`); never applied
     default:
@@ -702,6 +717,55 @@ DatabaseStats Database::Impl::stats() const {
 // ---------------------------------------------------------------------------
 // Checkpoints and shutdown
 
+// ---------------------------------------------------------------------------
+// Queries
+
+void Database::Impl::rebuild_known_items() {
+  known_items_ = entities::Bitmap();
+  const uint32_t n = static_cast<uint32_t>(items_.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    bool known = items_.registered(i);
+    for (size_t s = 0; !known && s < ledger_->signal_count(); ++s) {
+      known = ledger_->ledger(static_cast<uint16_t>(s)).has_state(i);
+    }
+    if (known) known_items_.add(i);
+  }
+}
+
+Result<QueryResult> Database::Impl::query(const query::Statement& statement,
+                                          const QueryOptions& options) {
+  if (statement.kind == query::StatementKind::kCreateProfile) return create_profile(statement);
+  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  TIDAL_RETURN_IF_ERROR(apply_failed_);
+  query::QueryState st{.schema = &schema_,
+                       .entities = entities_,
+                       .ledger = ledger_,
+                       .keys = {&keys_[0], &keys_[1], &keys_[2]},
+                       .known_items = &known_items_,
+                       .profiles = profiles_,
+                       .trending_capacity = options_.trending_capacity,
+                       .now_us = now_us()};
+  return query::run_read(statement, st, options);
+}
+
+Result<QueryResult> Database::Impl::create_profile(const query::Statement& statement) {
+  bool existed;
+  {
+    std::shared_lock<std::shared_mutex> lk(state_mu_);
+    query::QueryState st{.schema = &schema_, .entities = entities_, .profiles = profiles_};
+    TIDAL_RETURN_IF_ERROR(query::check_profile_definition(statement, st));
+    existed = profiles_->find(statement.name) != nullptr;
+  }
+  TIDAL_ASSIGN_OR_RETURN(uint64_t sequence,
+                         commit_one(wal::RecordType::kProfileDefinition,
+                                    query::ProfileCatalog::encode_record(
+                                        statement.name, query::to_tql(*statement.definition))));
+  QueryResult out;
+  out.message = "profile " + statement.name + (existed ? " replaced" : " created") +
+                " (WAL sequence " + std::to_string(sequence) + ")";
+  return out;
+}
+
 Status Database::Impl::checkpoint() {
   std::lock_guard<std::mutex> cp(checkpoint_mu_);
   if (!wal_) return Status::FailedPrecondition(Subsystem::kStorage, "the database is not open");
@@ -870,6 +934,15 @@ Result<ItemSignals> Database::item_signals(std::string_view item) const {
 Result<std::vector<TrendingEntry>> Database::trending(const TrendingQuery& query) const {
   return impl_->trending(query);
 }
+Result<QueryResult> Database::query(std::string_view tql, const QueryOptions& options) {
+  TIDAL_ASSIGN_OR_RETURN(query::Statement s, query::parse(tql));
+  return impl_->query(s, options);
+}
+Result<QueryResult> Database::query_json(std::string_view json, const QueryOptions& options) {
+  TIDAL_ASSIGN_OR_RETURN(query::Statement s, query::parse_json(json));
+  return impl_->query(s, options);
+}
+
 Status Database::checkpoint() {
   return impl_->checkpoint();
 }

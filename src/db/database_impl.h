@@ -19,6 +19,8 @@
 #include "entities/entity_store.h"
 #include "entities/key_map.h"
 #include "entities/relationships.h"
+#include "query/ast.h"
+#include "query/profile_catalog.h"
 #include "signals/event_store.h"
 #include "signals/global_ledger.h"
 #include "signals/materializer.h"
@@ -51,6 +53,9 @@ class Database::Impl {
   Result<std::vector<AffinityEntry>> top_affinities(std::string_view user, size_t limit) const;
   Result<ItemSignals> item_signals(std::string_view item) const;
   Result<std::vector<TrendingEntry>> trending(const TrendingQuery& query) const;
+  // TQL statements (docs/tql.md): reads under the shared state lock, CREATE
+  // PROFILE through the WAL.
+  Result<QueryResult> query(const query::Statement& statement, const QueryOptions& options);
   Status checkpoint();
   Status close();
   Timestamp now() const { return from_micros(now_us()); }
@@ -89,6 +94,9 @@ class Database::Impl {
   Result<uint32_t> live_index(EntityKind kind, std::string_view key) const;
   std::vector<std::string> keys_of(EntityKind kind, const entities::Bitmap& ids,
                                    size_t limit) const;
+  Result<QueryResult> create_profile(const query::Statement& statement);
+  // Fills known_items_ from the restored key map and ledger (open only).
+  void rebuild_known_items();
   // Appends `requests` and applies the new ones in WAL order.
   Result<std::vector<wal::AppendResult>> commit(std::span<const wal::AppendRequest> requests);
   void background_loop();
@@ -109,6 +117,10 @@ class Database::Impl {
   signals::EventStore* events_ = nullptr;
   entities::EntityStore* entities_ = nullptr;
   entities::Relationships* relationships_ = nullptr;
+  query::ProfileCatalog* profiles_ = nullptr;
+  // Items a query can rank: registered or known from signals, not deleted
+  // (state lock).
+  entities::Bitmap known_items_;
 
   mutable std::shared_mutex state_mu_;
   std::mutex order_mu_;

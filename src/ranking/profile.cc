@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -27,6 +28,7 @@ std::string_view feature_kind_name(FeatureKind k) {
     case FeatureKind::kSum: return "sum";
     case FeatureKind::kVelocity: return "velocity";
     case FeatureKind::kPrevCount: return "prev_count";
+    case FeatureKind::kGaussian: return "gaussian";
     case FeatureKind::kAttribute: return "attribute";
     case FeatureKind::kCreatedAt: return "created_at";
   }
@@ -40,6 +42,21 @@ std::string_view op_name(Op op) {
       "abs", "log", "log1p", "sqrt", "exp", "copy", "age",    "freshness", "select"};
   const auto i = static_cast<size_t>(op);
   return i < kNames.size() ? kNames[i] : "unknown";
+}
+
+double gaussian_draw(uint64_t seed, uint32_t item) {
+  auto splitmix = [](uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  const uint64_t a = splitmix(seed * 0x100000001b3ULL ^ item);
+  const uint64_t b = splitmix(a);
+  // Two uniforms in (0, 1] and [0, 1) from the top 53 bits.
+  const double u1 = (static_cast<double>(a >> 11) + 1.0) * 0x1.0p-53;
+  const double u2 = static_cast<double>(b >> 11) * 0x1.0p-53;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
 int op_arity(Op op) {
@@ -135,6 +152,7 @@ enum class FunctionKind : uint8_t {
   kMinMax,  // n-ary
   kClamp,
   kIf,
+  kGaussian,
 };
 
 struct FunctionSpec {
@@ -151,7 +169,7 @@ constexpr size_t kAnyArgs = SIZE_MAX;
 
 // The function registry: adding a function is adding a row (and, for a new
 // kind, a case in Resolver::call).
-constexpr std::array<FunctionSpec, 18> kFunctions = {{
+constexpr std::array<FunctionSpec, 19> kFunctions = {{
     {"decay", FunctionKind::kDecay, 1, 1, Op::kCopy, FeatureKind::kDecay, "decay(signal)"},
     {"count", FunctionKind::kWindowed, 2, 2, Op::kCopy, FeatureKind::kCount,
      "count(signal, window)"},
@@ -176,6 +194,8 @@ constexpr std::array<FunctionSpec, 18> kFunctions = {{
     {"max", FunctionKind::kMinMax, 2, kAnyArgs, Op::kMax, FeatureKind::kCount, "max(x, y, ...)"},
     {"clamp", FunctionKind::kClamp, 3, 3, Op::kCopy, FeatureKind::kCount, "clamp(x, lo, hi)"},
     {"if", FunctionKind::kIf, 3, 3, Op::kSelect, FeatureKind::kCount, "if(cond, then, else)"},
+    {"gaussian", FunctionKind::kGaussian, 1, 1, Op::kCopy, FeatureKind::kGaussian,
+     "gaussian(seed)"},
 }};
 
 const FunctionSpec* find_function(std::string_view name) {
@@ -206,7 +226,7 @@ std::optional<Op> binary_op(ExprOp op) {
 // Resolves names and checks the rules; produces the folded Node tree.
 class Resolver {
  public:
-  explicit Resolver(const Schema& schema) : schema_(schema) {}
+  Resolver(const Schema& schema, EntityKind kind) : schema_(schema), kind_(kind) {}
 
   Result<Node> node(const Expr& e, size_t depth) {
     if (depth > kMaxExprDepth) {
@@ -231,6 +251,21 @@ class Resolver {
 
  private:
   Result<Node> identifier(const Expr& e) {
+    if (kind_ != EntityKind::kItem) {
+      const AttributeDefinition* a = schema_.find_attribute(kind_, e.text);
+      if (a == nullptr) {
+        return error(e, e.text,
+                     "unknown name: not an attribute of " +
+                         std::string(kind_ == EntityKind::kUser ? "users" : "creators") +
+                         " (signals, age and created_at belong to items)");
+      }
+      if (!is_numeric(a->type)) {
+        return error(e, e.text,
+                     "attribute of type " + std::string(attribute_type_name(a->type)) +
+                         " is not a number (only int, float, bool and timestamp are)");
+      }
+      return feature_node({.kind = FeatureKind::kAttribute, .attribute = a->id});
+    }
     if (e.text == "age") {
       return make_op(Op::kAge, feature_node({.kind = FeatureKind::kCreatedAt}));
     }
@@ -314,6 +349,9 @@ class Resolver {
   }
 
   Result<const SignalTypeDefinition*> signal_arg(const FunctionSpec& f, const Expr& arg) {
+    if (kind_ != EntityKind::kItem) {
+      return error(arg, std::string(f.name), "signals belong to items, not to users or creators");
+    }
     if (arg.kind != ExprKind::kIdentifier) {
       return error(arg, arg.text.empty() ? "expression" : arg.text,
                    std::string(f.signature) + ": the first argument must be a signal type name");
@@ -321,6 +359,16 @@ class Resolver {
     const SignalTypeDefinition* s = schema_.find_signal(arg.text);
     if (!s) return error(arg, arg.text, "unknown signal type");
     return s;
+  }
+
+  // gaussian(seed): a whole number literal, 0 <= seed < 2^53.
+  Result<uint64_t> seed_arg(const Expr& arg) {
+    if (arg.kind != ExprKind::kNumber || arg.number < 0 || arg.number >= 9007199254740992.0 ||
+        arg.number != std::floor(arg.number)) {
+      return error(arg, arg.kind == ExprKind::kNumber ? std::to_string(arg.number) : "expression",
+                   "gaussian(seed): the seed must be a whole number literal from 0 to 2^53 - 1");
+    }
+    return static_cast<uint64_t>(arg.number);
   }
 
   Result<Node> call(const Expr& e, size_t depth) {
@@ -338,7 +386,15 @@ class Resolver {
         return feature_node({.kind = FeatureKind::kDecay, .signal = s->id});
       }
       case FunctionKind::kWindowed: return windowed(*f, e);
+      case FunctionKind::kGaussian: {
+        TIDAL_ASSIGN_OR_RETURN(uint64_t seed, seed_arg(e.args[0]));
+        return feature_node({.kind = FeatureKind::kGaussian, .seed = seed});
+      }
       case FunctionKind::kFreshness: {
+        if (kind_ != EntityKind::kItem) {
+          return error(e, "freshness",
+                       "freshness is about an item's age; users and creators have none");
+        }
         const Expr& hl = e.args[0];
         if (hl.kind != ExprKind::kDuration || hl.duration.count() <= 0) {
           return error(
@@ -414,6 +470,7 @@ class Resolver {
   }
 
   const Schema& schema_;
+  EntityKind kind_;
 };
 
 }  // namespace
@@ -526,7 +583,7 @@ Result<Program> compile(const Expr& e, const CompileContext& ctx) {
   if (ctx.schema == nullptr) {
     return Status::Internal(Subsystem::kQuery, "profile compile without a schema");
   }
-  Resolver resolver(*ctx.schema);
+  Resolver resolver(*ctx.schema, ctx.kind);
   TIDAL_ASSIGN_OR_RETURN(Node root, resolver.node(e, 1));
   return ProgramBuilder().build(root, e);
 }

@@ -41,6 +41,7 @@ enum class FeatureKind : uint8_t {
   kPrevCount,  // events in the window before `window` (velocity signals)
   kAttribute,  // the item attribute with id `attribute`, as a number (0 when missing)
   kCreatedAt,  // the item's created_at, in seconds since the Unix epoch
+  kGaussian,   // a standard normal draw fixed by (seed, item): gaussian_draw()
 };
 
 std::string_view feature_kind_name(FeatureKind k);
@@ -51,12 +52,21 @@ struct FeatureRef {
   uint16_t signal = 0;     // signal type id (decay, count, sum, velocity, prev_count)
   uint8_t window = 0;      // index into the signal type's windows (count .. prev_count)
   uint16_t attribute = 0;  // item attribute id (kAttribute)
+  uint64_t seed = 0;       // kGaussian
   bool operator==(const FeatureRef&) const = default;
 };
+
+// The value of gaussian(seed) for the item with dense index `item`: a
+// standard normal variate (Box–Muller over two uniforms from a SplitMix64
+// hash of seed and item), the same every time for the same pair.
+double gaussian_draw(uint64_t seed, uint32_t item);
 
 // What names resolve against. `schema` must outlive the compile() call.
 struct CompileContext {
   const Schema* schema = nullptr;
+  // Whose attributes names resolve to. Signals, age, created_at and
+  // freshness exist for items only.
+  EntityKind kind = EntityKind::kItem;
 };
 
 // The inputs of one evaluation: columns[i] holds the values of

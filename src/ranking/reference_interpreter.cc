@@ -121,6 +121,10 @@ class Walker {
                       .signal = s->id,
                       .window = static_cast<uint8_t>(window_index(*s, args[1].duration))});
     }
+    if (fn == "gaussian") {
+      return lookup_(
+          {.kind = FeatureKind::kGaussian, .seed = static_cast<uint64_t>(args[0].number)});
+    }
     if (fn == "freshness") {
       return std::exp2(-age() / seconds(args[0].duration));
     }

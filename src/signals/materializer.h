@@ -33,6 +33,7 @@ enum class MaterializerScope : uint8_t { kGlobal, kUser, kCohort, kRelationship 
 struct AppliedRecord {
   wal::RecordType type;
   uint64_t sequence = 0;
+  std::string_view payload;              // the record's payload as logged
   const SignalRecord* signal = nullptr;  // kSignalEvent
   uint32_t item = 0;                     // the item's dense index (signal events, item writes)
   EntityId item_id;

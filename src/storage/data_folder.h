@@ -75,8 +75,7 @@ class DataFolder {
   Result<std::unique_ptr<RocksDbEngine>> open_storage(const RocksDbOptions& options = {}) const;
 
  private:
-  DataFolder(std::string path, int lock_fd, uint32_t format_version, DatabaseId id,
-             bool read_only);
+  DataFolder(std::string path, int lock_fd, uint32_t format_version, DatabaseId id, bool read_only);
 
   std::string path_;
   int lock_fd_;  // -1 when a read-only open found no LOCK file

@@ -1,0 +1,912 @@
+#include "query/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/coding.h"
+#include "core/duration.h"
+#include "core/hash.h"
+#include "entities/attribute_catalog.h"
+#include "entities/entity_codec.h"
+#include "entities/filter_index.h"
+#include "query/filter.h"
+#include "query/limits.h"
+#include "query/printer.h"
+#include "query/sort_modes.h"
+#include "ranking/profile.h"
+
+namespace tidal::query {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using entities::Bitmap;
+
+constexpr size_t kBatch = ranking::kEvalBatch;
+constexpr uint8_t kCursorVersion = 1;
+constexpr double kMaxSeed = 9007199254740992.0;  // 2^53
+
+double micros_since(SteadyClock::time_point t) {
+  return std::chrono::duration<double, std::micro>(SteadyClock::now() - t).count();
+}
+
+std::string with_commas(uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+Status not_supported(const Statement& s, std::string_view what) {
+  return Status::NotSupported(Subsystem::kQuery, "line " + std::to_string(s.pos.line) +
+                                                     ", column " + std::to_string(s.pos.column) +
+                                                     ": not supported yet: " + std::string(what));
+}
+
+// ---------------------------------------------------------------------------
+// Order and cursor
+
+// Candidates are ordered by key descending (the score, negated for an
+// ascending sort; NaN last), then by dense index ascending (first seen first).
+struct Ranked {
+  double key;
+  uint32_t id;
+};
+
+inline bool before(const Ranked& a, const Ranked& b) {
+  return a.key != b.key ? a.key > b.key : a.id < b.id;
+}
+
+inline double order_key(double score, bool ascending) {
+  if (std::isnan(score)) return -std::numeric_limits<double>::infinity();
+  return ascending ? -score : score;
+}
+
+struct Cursor {
+  uint64_t fingerprint = 0;  // of the query it belongs to
+  Ranked last{};             // the last row returned
+  uint64_t seed = 0;         // explore's seed, kept across pages
+};
+
+char base64url(uint32_t v) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  return kAlphabet[v & 63];
+}
+
+std::string encode_cursor(const Cursor& c) {
+  std::string raw;
+  raw.push_back(static_cast<char>(kCursorVersion));
+  put_fixed64_le(&raw, c.fingerprint);
+  put_double_le(&raw, c.last.key);
+  put_fixed32_le(&raw, c.last.id);
+  put_fixed64_le(&raw, c.seed);
+  put_fixed32_le(&raw, static_cast<uint32_t>(blake3_64(raw)));
+  std::string out;
+  for (size_t i = 0; i < raw.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(raw[i]) << 16;
+    if (i + 1 < raw.size()) v |= static_cast<uint8_t>(raw[i + 1]) << 8;
+    if (i + 2 < raw.size()) v |= static_cast<uint8_t>(raw[i + 2]);
+    const size_t chars = std::min<size_t>(4, raw.size() - i + 1);
+    for (size_t k = 0; k < chars; ++k) out.push_back(base64url(v >> (18 - 6 * k)));
+  }
+  return out;
+}
+
+Result<Cursor> decode_cursor(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return Status::Invalid(
+        Subsystem::kQuery, "cursor",
+        text.size() > 64 ? std::string(text.substr(0, 64)) + "..." : std::string(text),
+        "is not a cursor this database issued (" + std::string(why) +
+            "); pass the cursor of the previous page unchanged");
+  };
+  std::string raw;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : text) {
+    int v;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '-')
+      v = 62;
+    else if (ch == '_')
+      v = 63;
+    else
+      return bad("a character outside base64url");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      raw.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  constexpr size_t kSize = 1 + 8 + 8 + 4 + 8 + 4;
+  if (raw.size() != kSize) return bad("wrong length");
+  if (static_cast<uint32_t>(blake3_64(std::string_view(raw).substr(0, kSize - 4))) !=
+      decode_fixed32_le(raw.data() + kSize - 4)) {
+    return bad("checksum mismatch");
+  }
+  ByteReader r(raw);
+  uint8_t version = 0;
+  Cursor c;
+  r.read_u8(&version);
+  if (version != kCursorVersion) return bad("unknown version");
+  r.read_fixed64_le(&c.fingerprint);
+  r.read_double_le(&c.last.key);
+  r.read_fixed32_le(&c.last.id);
+  r.read_fixed64_le(&c.seed);
+  return c;
+}
+
+// The query a cursor belongs to: the statement without its cursor and limit
+// (a page size may change between pages).
+uint64_t fingerprint_of(const Statement& s) {
+  Statement t = s;
+  t.cursor.reset();
+  t.limit.reset();
+  t.explain = false;
+  return blake3_64(to_tql(t));
+}
+
+// ---------------------------------------------------------------------------
+// Plan
+
+struct Plan {
+  EntityKind target = EntityKind::kItem;
+  std::string sort_text;   // the sort as the user sees it (a mode's full call)
+  std::string score_text;  // the expression actually scored
+  ranking::Program program;
+  bool ascending = false;
+  SortIndex index = SortIndex::kNone;
+  uint16_t index_signal = 0;
+  uint8_t index_window = 0;
+
+  std::optional<Filter> filter;
+  std::string filter_text;
+  std::optional<std::vector<std::string>> keys;  // WHERE key IN (...)
+
+  std::optional<Diversify> diversify;
+  const AttributeDefinition* diversify_attr = nullptr;
+
+  size_t limit = 20;
+  std::optional<Ranked> after;
+  uint64_t fingerprint = 0;
+  uint64_t seed = 0;
+};
+
+uint64_t fresh_seed() {
+  static std::atomic<uint64_t> counter{std::random_device{}()};
+  uint64_t x = counter.fetch_add(0x9e3779b97f4a7c15ULL) + 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ULL;
+  return (x ^ (x >> 29)) % static_cast<uint64_t>(kMaxSeed);
+}
+
+bool is_key_name(const Expr& e, const Schema& schema, EntityKind kind) {
+  return e.kind == ExprKind::kIdentifier && e.text == "key" &&
+         schema.find_attribute(kind, "key") == nullptr;
+}
+
+void flatten_and(const Expr& e, std::vector<const Expr*>* out) {
+  if (e.kind == ExprKind::kBinary && e.op == ExprOp::kAnd) {
+    flatten_and(e.args[0], out);
+    flatten_and(e.args[1], out);
+  } else {
+    out->push_back(&e);
+  }
+}
+
+// Splits `key = 'x'` and `key IN ('a', 'b')` conjuncts (the explicit-keys
+// source) from the rest of a WHERE predicate.
+Status split_keys(const Expr& where, const Schema& schema, EntityKind kind,
+                  std::optional<std::vector<std::string>>* keys, std::optional<Expr>* rest) {
+  std::vector<const Expr*> conjuncts;
+  flatten_and(where, &conjuncts);
+  for (const Expr* c : conjuncts) {
+    std::vector<std::string> these;
+    bool is_keys = false;
+    if (c->kind == ExprKind::kBinary && c->op == ExprOp::kEq && c->args.size() == 2) {
+      const Expr* name = &c->args[0];
+      const Expr* value = &c->args[1];
+      if (!is_key_name(*name, schema, kind)) std::swap(name, value);
+      if (is_key_name(*name, schema, kind)) {
+        if (value->kind != ExprKind::kString) {
+          return Status::Invalid(Subsystem::kQuery, "where.key", to_tql(*value),
+                                 "keys are strings: key = 'k' or key IN ('a', 'b')");
+        }
+        these.push_back(value->text);
+        is_keys = true;
+      }
+    } else if (c->kind == ExprKind::kBinary && c->op == ExprOp::kIn &&
+               is_key_name(c->args[0], schema, kind) && c->args[1].kind == ExprKind::kList) {
+      for (const Expr& v : c->args[1].args) {
+        if (v.kind != ExprKind::kString) {
+          return Status::Invalid(Subsystem::kQuery, "where.key", to_tql(v),
+                                 "keys are strings: key = 'k' or key IN ('a', 'b')");
+        }
+        these.push_back(v.text);
+      }
+      is_keys = true;
+    }
+    if (is_keys) {
+      if (!*keys) {
+        *keys = std::move(these);
+      } else {  // two key conjuncts: their intersection
+        std::vector<std::string> both;
+        for (const std::string& k : **keys) {
+          if (std::find(these.begin(), these.end(), k) != these.end()) both.push_back(k);
+        }
+        **keys = std::move(both);
+      }
+      continue;
+    }
+    if (!*rest) {
+      *rest = *c;
+    } else {
+      Expr conj{.kind = ExprKind::kBinary, .op = ExprOp::kAnd, .pos = (*rest)->pos};
+      conj.args.push_back(std::move(**rest));
+      conj.args.push_back(*c);
+      *rest = std::move(conj);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOptions&) {
+  const Schema& schema = *st.schema;
+  Plan p;
+  p.target = s.target;
+  p.limit = static_cast<size_t>(s.limit.value_or(20));
+  p.fingerprint = fingerprint_of(s);
+  p.seed = fresh_seed();
+  if (s.cursor) {
+    TIDAL_ASSIGN_OR_RETURN(Cursor c, decode_cursor(*s.cursor));
+    if (c.fingerprint != p.fingerprint) {
+      return Status::Invalid(Subsystem::kQuery, "cursor", *s.cursor,
+                             "belongs to a different query; a cursor continues only the query "
+                             "that returned it (its LIMIT may change)");
+    }
+    p.after = c.last;
+    p.seed = c.seed;
+  }
+
+  // The sort.
+  Expr sort;
+  std::optional<bool> ascending;
+  switch (s.kind) {
+    case StatementKind::kTrending: {
+      if (!s.cohort.empty()) return not_supported(s, "TRENDING ... FOR COHORT (cohorts)");
+      sort = Expr{.kind = ExprKind::kCall, .pos = s.pos, .text = "top"};
+      if (!s.signal.empty()) {
+        sort.args.push_back(Expr{.kind = ExprKind::kIdentifier, .pos = s.pos, .text = s.signal});
+      }
+      sort.args.push_back(Expr{.kind = ExprKind::kDuration, .pos = s.pos, .duration = *s.window});
+      break;
+    }
+    case StatementKind::kRank: sort = *s.rank_by; break;
+    case StatementKind::kSearch: return not_supported(s, "SEARCH (full-text search)");
+    case StatementKind::kSimilar: return not_supported(s, "SIMILAR (vector search)");
+    case StatementKind::kNearest: return not_supported(s, "NEAREST (vector search)");
+    case StatementKind::kFeed: return not_supported(s, "FEED (personalized feeds)");
+    case StatementKind::kCreateCohort: return not_supported(s, "CREATE COHORT (cohorts)");
+    case StatementKind::kCreateProfile:
+      return Status::Internal(Subsystem::kQuery, "CREATE PROFILE is not a read query");
+  }
+  if (s.order != SortOrder::kDefault) ascending = s.order == SortOrder::kAsc;
+
+  const ProfileLookup profiles = [&](std::string_view name) -> const Expr* {
+    const StoredProfile* sp = st.profiles ? st.profiles->find(name) : nullptr;
+    return sp ? &sp->expr : nullptr;
+  };
+  const bool names_mode = (sort.kind == ExprKind::kIdentifier || sort.kind == ExprKind::kCall) &&
+                          is_sort_mode(sort.text);
+  Expr scored;
+  if (names_mode) {
+    if (p.target != EntityKind::kItem) {
+      return Status::Invalid(Subsystem::kQuery, "sort", sort.text,
+                             "sort modes rank items; rank users and creators by an attribute "
+                             "or an expression over their attributes");
+    }
+    TIDAL_ASSIGN_OR_RETURN(ResolvedMode m, resolve_mode(sort, schema, p.seed));
+    p.sort_text = s.kind == StatementKind::kTrending ? "trending window count " + m.call : m.call;
+    scored = std::move(m.expr);
+    if (!ascending) ascending = m.ascending;
+  } else {
+    if (sort.kind == ExprKind::kIdentifier && !profiles(sort.text)) {
+      // RANK BY <attribute>: the schema must declare it sortable.
+      const AttributeDefinition* a = st.entities->catalog(p.target).find(sort.text);
+      if (a != nullptr && !a->sortable) {
+        return Status::Invalid(Subsystem::kQuery, "sort", sort.text,
+                               "attribute is not sortable; declare it with sortable = true");
+      }
+      if (a != nullptr && a->type == AttributeType::kKeyword) {
+        return Status::NotSupported(
+            Subsystem::kQuery, "not supported yet: sorting by keyword attribute \"" + sort.text +
+                                   "\" (numbers, bools and timestamps sort)");
+      }
+    }
+    TIDAL_ASSIGN_OR_RETURN(scored, expand_names(sort, schema, profiles, p.seed));
+    p.sort_text = to_tql(sort);
+  }
+  p.ascending = ascending.value_or(false);
+  p.score_text = to_tql(scored);
+  Result<ranking::Program> program =
+      ranking::compile(scored, {.schema = &schema, .kind = p.target});
+  if (!program.ok()) {
+    const Status& e = program.status();
+    return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,
+                           "does not compile: " + e.message());
+  }
+  p.program = std::move(*program);
+
+  // A trending index serves a descending sort by exactly one of its scores.
+  if (p.target == EntityKind::kItem && !p.ascending && p.program.features().size() == 1 &&
+      p.program.instruction_count() == 1 && !p.program.is_constant()) {
+    const ranking::FeatureRef& f = p.program.features()[0];
+    p.index_signal = f.signal;
+    p.index_window = f.window;
+    if (f.kind == ranking::FeatureKind::kDecay) p.index = SortIndex::kHot;
+    if (f.kind == ranking::FeatureKind::kCount) p.index = SortIndex::kCount;
+    if (f.kind == ranking::FeatureKind::kVelocity) p.index = SortIndex::kRising;
+  }
+
+  // WHERE: explicit keys, then the attribute filter.
+  if (s.where) {
+    std::optional<Expr> rest;
+    TIDAL_RETURN_IF_ERROR(split_keys(*s.where, schema, p.target, &p.keys, &rest));
+    if (rest) {
+      TIDAL_ASSIGN_OR_RETURN(Filter f, to_filter(*rest));
+      TIDAL_RETURN_IF_ERROR(st.entities->check(p.target, f));
+      p.filter = std::move(f);
+      p.filter_text = to_tql(*rest);
+    }
+  }
+
+  if (s.diversify) {
+    p.diversify = s.diversify;
+    const entities::AttributeCatalog& catalog = st.entities->catalog(p.target);
+    p.diversify_attr = catalog.find(s.diversify->attribute);
+    if (p.diversify_attr == nullptr) {
+      return Status::Invalid(Subsystem::kQuery, "diversify", s.diversify->attribute,
+                             "is not an attribute of " + std::string(target_name(p.target)));
+    }
+    const AttributeType t = p.diversify_attr->type;
+    if (t != AttributeType::kKeyword && t != AttributeType::kInt && t != AttributeType::kBool) {
+      return Status::Invalid(Subsystem::kQuery, "diversify", s.diversify->attribute,
+                             "is of type " + std::string(attribute_type_name(t)) +
+                                 "; DIVERSIFY BY takes a keyword, int or bool attribute");
+    }
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------------------
+// Features
+
+// Fetches the columns of a program's features for batches of candidates.
+class FeatureFetcher {
+ public:
+  FeatureFetcher(const ranking::Program& program, const QueryState& st, EntityKind kind)
+      : st_(st), kind_(kind), now_us_(st.now_us) {
+    for (const ranking::FeatureRef& f : program.features()) sources_.push_back(source_of(f));
+  }
+
+  size_t size() const { return sources_.size(); }
+
+  // out[i] = feature f of candidate ids[i], 0 <= i < n.
+  void fetch(size_t f, const uint32_t* ids, size_t n, double* out) const {
+    const Source& src = sources_[f];
+    switch (src.ref.kind) {
+      case ranking::FeatureKind::kDecay:
+        for (size_t i = 0; i < n; ++i) out[i] = src.ledger->hot(ids[i], now_us_);
+        return;
+      case ranking::FeatureKind::kCount:
+        for (size_t i = 0; i < n; ++i) {
+          out[i] = static_cast<double>(src.ledger->count(ids[i], src.ref.window, now_us_));
+        }
+        return;
+      case ranking::FeatureKind::kSum:
+        for (size_t i = 0; i < n; ++i) out[i] = src.ledger->sum(ids[i], src.ref.window, now_us_);
+        return;
+      case ranking::FeatureKind::kVelocity:
+        for (size_t i = 0; i < n; ++i) {
+          out[i] = src.ledger->velocity(ids[i], src.ref.window, now_us_);
+        }
+        return;
+      case ranking::FeatureKind::kPrevCount:
+        for (size_t i = 0; i < n; ++i) {
+          out[i] = static_cast<double>(src.ledger->prev_count(ids[i], src.ref.window, now_us_));
+        }
+        return;
+      case ranking::FeatureKind::kGaussian:
+        for (size_t i = 0; i < n; ++i) out[i] = ranking::gaussian_draw(src.ref.seed, ids[i]);
+        return;
+      case ranking::FeatureKind::kAttribute:
+      case ranking::FeatureKind::kCreatedAt:
+        for (size_t i = 0; i < n; ++i) out[i] = attribute(src, ids[i]);
+        return;
+    }
+  }
+
+ private:
+  struct Source {
+    ranking::FeatureRef ref;
+    const signals::SignalLedger* ledger = nullptr;
+    // Attributes: read from the filter index when there is one.
+    uint16_t slot = 0;
+    AttributeType type = AttributeType::kInt;
+    const entities::NumericIndex<int64_t>* ints = nullptr;
+    const entities::NumericIndex<double>* floats = nullptr;
+    const entities::ValueBitmapIndex* bools = nullptr;
+  };
+
+  Source source_of(const ranking::FeatureRef& f) const {
+    Source s{.ref = f};
+    switch (f.kind) {
+      case ranking::FeatureKind::kDecay:
+      case ranking::FeatureKind::kCount:
+      case ranking::FeatureKind::kSum:
+      case ranking::FeatureKind::kVelocity:
+      case ranking::FeatureKind::kPrevCount: s.ledger = &st_.ledger->ledger(f.signal); break;
+      case ranking::FeatureKind::kGaussian: break;
+      case ranking::FeatureKind::kAttribute:
+      case ranking::FeatureKind::kCreatedAt: {
+        s.slot =
+            f.kind == ranking::FeatureKind::kCreatedAt ? entities::kCreatedAtSlot : f.attribute;
+        const AttributeDefinition* def = st_.entities->catalog(kind_).at_slot(s.slot);
+        s.type = def ? def->type : AttributeType::kInt;
+        const entities::AttributeIndex* index = st_.entities->index(kind_, s.slot);
+        if (index != nullptr) {
+          s.ints = dynamic_cast<const entities::NumericIndex<int64_t>*>(index);
+          s.floats = dynamic_cast<const entities::NumericIndex<double>*>(index);
+          s.bools = dynamic_cast<const entities::ValueBitmapIndex*>(index);
+        }
+        break;
+      }
+    }
+    return s;
+  }
+
+  double attribute(const Source& s, uint32_t id) const {
+    const double scale = s.type == AttributeType::kTimestamp ? 1e-6 : 1.0;
+    if (s.ints != nullptr) {
+      return s.ints->present().contains(id) ? static_cast<double>(s.ints->value(id)) * scale : 0;
+    }
+    if (s.floats != nullptr) return s.floats->present().contains(id) ? s.floats->value(id) : 0;
+    if (s.bools != nullptr) {
+      const Bitmap* yes = s.bools->find("true");
+      return yes != nullptr && yes->contains(id) ? 1 : 0;
+    }
+    // Not filterable: decode the stored list.
+    entities::AttributeReader r(st_.entities->catalog(kind_), st_.entities->attributes(kind_, id));
+    uint16_t slot;
+    entities::ValueView v;
+    while (r.next(&slot, &v)) {
+      if (slot != s.slot) continue;
+      switch (v.type) {
+        case AttributeType::kInt: return static_cast<double>(v.i);
+        case AttributeType::kTimestamp: return static_cast<double>(v.i) * 1e-6;
+        case AttributeType::kFloat: return v.f;
+        case AttributeType::kBool: return v.b ? 1 : 0;
+        default: return 0;
+      }
+    }
+    return 0;
+  }
+
+  const QueryState& st_;
+  EntityKind kind_;
+  int64_t now_us_;
+  std::vector<Source> sources_;
+};
+
+// ---------------------------------------------------------------------------
+// Execution
+
+class Execution {
+ public:
+  Execution(const Plan& plan, const QueryState& st, const QueryOptions& options)
+      : plan_(plan),
+        st_(st),
+        start_(SteadyClock::now()),
+        deadline_(start_ + options.time_budget),
+        budget_(options.time_budget),
+        fetcher_(plan.program, st, plan.target),
+        evaluator_(plan.program),
+        columns_(fetcher_.size(), std::vector<double>(kBatch)),
+        column_ptrs_(fetcher_.size()) {
+    for (size_t f = 0; f < columns_.size(); ++f) column_ptrs_[f] = columns_[f].data();
+  }
+
+  Result<QueryResult> run() {
+    TIDAL_RETURN_IF_ERROR(build_candidates());
+    bool done = false;
+    if (plan_.index != SortIndex::kNone) {
+      TIDAL_ASSIGN_OR_RETURN(done, run_index_source());
+    }
+    if (!done) TIDAL_RETURN_IF_ERROR(run_scan());
+    TIDAL_RETURN_IF_ERROR(diversify_and_page());
+    result_.total_micros = micros_since(start_);
+    return std::move(result_);
+  }
+
+ private:
+  // How many accepted rows prove whether another page follows.
+  size_t wanted() const { return plan_.limit + 1; }
+
+  Status check_deadline(std::string_view stage, uint64_t done, uint64_t of) const {
+    if (SteadyClock::now() <= deadline_) return Status::Ok();
+    return Status::Aborted(
+        Subsystem::kQuery,
+        "query stopped at its time budget of " +
+            format_duration(std::chrono::duration_cast<Duration>(budget_)) + " in stage " +
+            std::string(stage) + " after " + with_commas(done) + " of " + with_commas(of) +
+            " candidates; narrow it with WHERE or raise QueryOptions::time_budget");
+  }
+
+  void stage(std::string name, std::string detail, uint64_t in, uint64_t out,
+             SteadyClock::time_point since) {
+    result_.plan.push_back(PlanStage{.name = std::move(name),
+                                     .detail = std::move(detail),
+                                     .rows_in = in,
+                                     .rows_out = out,
+                                     .micros = micros_since(since)});
+  }
+
+  const Bitmap& universe() const {
+    return plan_.target == EntityKind::kItem ? *st_.known_items
+                                             : st_.entities->live_set(plan_.target);
+  }
+
+  // The candidate set of the source and filter stages: `candidates_` points
+  // at the universe itself or at owned_.
+  Status build_candidates() {
+    SteadyClock::time_point t = SteadyClock::now();
+    const Bitmap& all = universe();
+    candidates_ = &all;
+    if (plan_.keys) {
+      const KeyMap& keys = *st_.keys[static_cast<size_t>(plan_.target)];
+      for (const std::string& k : *plan_.keys) {
+        std::optional<uint32_t> id = keys.find(k);
+        if (id && all.contains(*id)) owned_.add(*id);
+      }
+      candidates_ = &owned_;
+      stage("source",
+            "explicit keys: " + with_commas(plan_.keys->size()) + " given, " +
+                with_commas(owned_.cardinality()) + " found",
+            plan_.keys->size(), owned_.cardinality(), t);
+    } else if (plan_.index == SortIndex::kNone) {
+      stage("source", "all " + std::string(target_name(plan_.target)), all.cardinality(),
+            all.cardinality(), t);
+    }
+    if (plan_.filter) {
+      t = SteadyClock::now();
+      const uint64_t in = candidates_->cardinality();
+      TIDAL_ASSIGN_OR_RETURN(Bitmap f, st_.entities->evaluate(plan_.target, *plan_.filter));
+      if (plan_.keys) {
+        owned_ &= f;
+      } else {
+        owned_ = std::move(f);
+      }
+      candidates_ = &owned_;
+      stage("filter", "attribute indexes: " + plan_.filter_text, in, owned_.cardinality(), t);
+    }
+    return check_deadline("filter", 0, candidates_->cardinality());
+  }
+
+  bool after_cursor(const Ranked& r) const { return !plan_.after || before(*plan_.after, r); }
+
+  // Scores ids[0..n) into scores_out.
+  void score(const uint32_t* ids, size_t n, double* scores_out) {
+    for (size_t f = 0; f < columns_.size(); ++f) fetcher_.fetch(f, ids, n, columns_[f].data());
+    evaluator_.evaluate({.columns = column_ptrs_}, n, static_cast<double>(st_.now_us) * 1e-6,
+                        scores_out);
+  }
+
+  // The trending index as the source. Its entries with a positive score are
+  // exactly the best items by that score (ties by first seen): an item
+  // outside the index ranks below every entry (TopKSet's invariant), and one
+  // with a score <= 0 below every positive one. So the positive entries that
+  // pass the filter and follow the cursor are, in order, the first rows of
+  // the answer. If they run out before `wanted()` rows are accepted — the
+  // filter is very selective, or the rest of the answer has scores <= 0 —
+  // the executor falls back to scoring every candidate. Returns whether the
+  // index answered.
+  Result<bool> run_index_source() {
+    SteadyClock::time_point t = SteadyClock::now();
+    signals::SignalLedger& ledger = st_.ledger->ledger(plan_.index_signal);
+    const double universe_size = std::max<double>(1, static_cast<double>(universe().cardinality()));
+    const double selectivity =
+        std::max(1e-6, static_cast<double>(candidates_->cardinality()) / universe_size);
+    const size_t per_page = plan_.diversify ? wanted() * 4 : wanted();
+    size_t k = std::clamp<size_t>(
+        static_cast<size_t>(std::ceil(static_cast<double>(per_page) / selectivity * 1.5)) + 16, 64,
+        std::max<size_t>(st_.trending_capacity, 1));
+    const std::string index_name = plan_.index == SortIndex::kHot     ? "hot"
+                                   : plan_.index == SortIndex::kCount ? "window count"
+                                                                      : "rising";
+    while (true) {
+      std::vector<signals::ScoredItem> top;
+      const int64_t now = st_.now_us;
+      switch (plan_.index) {
+        case SortIndex::kHot: top = ledger.top_hot(k, now); break;
+        case SortIndex::kCount: top = ledger.top_count(plan_.index_window, k, now); break;
+        case SortIndex::kRising: top = ledger.top_rising(plan_.index_window, k, now); break;
+        case SortIndex::kNone: return false;
+      }
+      std::vector<uint32_t> ids;
+      bool positive_end = false;
+      for (const signals::ScoredItem& e : top) {
+        if (!(e.score > 0)) {
+          positive_end = true;
+          break;
+        }
+        if (candidates_->contains(e.item)) ids.push_back(e.item);
+      }
+      // Rescore the accepted entries exactly as a scan would.
+      std::vector<double> scores(ids.size());
+      for (size_t i = 0; i < ids.size(); i += kBatch) {
+        score(ids.data() + i, std::min(kBatch, ids.size() - i), scores.data() + i);
+      }
+      ranked_.clear();
+      for (size_t i = 0; i < ids.size(); ++i) {
+        Ranked r{order_key(scores[i], plan_.ascending), ids[i]};
+        if (after_cursor(r) && r.key > 0) ranked_.push_back(r);
+      }
+      std::sort(ranked_.begin(), ranked_.end(), before);
+      const bool exhausted = positive_end || top.size() < k;
+      stage("source",
+            "trending index " + index_name + " of " +
+                st_.ledger->ledger(plan_.index_signal).definition().name + ": top " +
+                with_commas(k) + (exhausted ? " (every item with a positive score)" : ""),
+            top.size(), top.size(), t);
+      if (plan_.filter || plan_.keys) {
+        result_.plan.back().detail += ", kept if in the filtered set";
+      }
+      result_.plan.back().rows_out = ranked_.size();
+      if (enough_rows()) {
+        stage("score", plan_.sort_text + " = " + plan_.score_text, ids.size(), ranked_.size(), t);
+        result_.plan.back().micros = 0;
+        return true;
+      }
+      if (exhausted || k >= st_.trending_capacity) {
+        result_.plan.back().detail += "; too few rows, scoring every candidate instead";
+        return false;
+      }
+      k = std::min(st_.trending_capacity, k * 4);
+      TIDAL_RETURN_IF_ERROR(check_deadline("source", 0, k));
+    }
+  }
+
+  // Whether ranked_ (in order) yields a full page after diversification.
+  bool enough_rows() const {
+    if (!plan_.diversify) return ranked_.size() >= wanted();
+    size_t accepted = 0;
+    std::unordered_map<std::string, int64_t> seen;
+    for (const Ranked& r : ranked_) {
+      if (diversify_accepts(r.id, seen) && ++accepted >= wanted()) return true;
+    }
+    return false;
+  }
+
+  // Scores every candidate and keeps the best (all of them when
+  // diversifying, which may skip many).
+  Status run_scan() {
+    SteadyClock::time_point t = SteadyClock::now();
+    const uint64_t total = candidates_->cardinality();
+    if (!plan_.keys && plan_.index != SortIndex::kNone) {  // after the index gave up
+      stage("source", "all " + std::string(target_name(plan_.target)), universe().cardinality(),
+            universe().cardinality(), t);
+    }
+    ranked_.clear();
+    const size_t keep = wanted();
+    auto worse = [](const Ranked& a, const Ranked& b) {
+      return before(a, b);
+    };  // max-heap of worst
+    std::vector<uint32_t> ids(kBatch);
+    std::vector<double> scores(kBatch);
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(&candidates_->roaring, &it);
+    uint64_t scored = 0, after = 0;
+    while (uint32_t n = roaring_read_uint32_iterator(&it, ids.data(), kBatch)) {
+      score(ids.data(), n, scores.data());
+      scored += n;
+      for (uint32_t i = 0; i < n; ++i) {
+        Ranked r{order_key(scores[i], plan_.ascending), ids[i]};
+        if (!after_cursor(r)) continue;
+        ++after;
+        if (plan_.diversify) {
+          ranked_.push_back(r);
+        } else if (ranked_.size() < keep) {
+          ranked_.push_back(r);
+          std::push_heap(ranked_.begin(), ranked_.end(), worse);
+        } else if (before(r, ranked_.front())) {
+          std::pop_heap(ranked_.begin(), ranked_.end(), worse);
+          ranked_.back() = r;
+          std::push_heap(ranked_.begin(), ranked_.end(), worse);
+        }
+      }
+      TIDAL_RETURN_IF_ERROR(check_deadline("score", scored, total));
+    }
+    stage("score",
+          plan_.sort_text + (plan_.ascending ? " ascending" : " descending") + " = " +
+              plan_.score_text + " (" + std::to_string(plan_.program.features().size()) +
+              " features, " + std::to_string(plan_.program.instruction_count()) + " instructions)",
+          total, after, t);
+    t = SteadyClock::now();
+    const uint64_t in = ranked_.size();
+    if (plan_.diversify) {
+      // Sort lazily: the best 8 pages first, everything if that is not enough.
+      const size_t head = std::min(ranked_.size(), wanted() * 8);
+      std::partial_sort(ranked_.begin(), ranked_.begin() + static_cast<ptrdiff_t>(head),
+                        ranked_.end(), before);
+      if (!enough_rows_in(head)) std::sort(ranked_.begin(), ranked_.end(), before);
+    } else {
+      std::sort(ranked_.begin(), ranked_.end(), before);
+    }
+    stage("select", "best " + with_commas(std::min<uint64_t>(in, keep)) + " by score", in,
+          std::min<uint64_t>(in, keep), t);
+    return Status::Ok();
+  }
+
+  bool enough_rows_in(size_t head) const {
+    size_t accepted = 0;
+    std::unordered_map<std::string, int64_t> seen;
+    for (size_t i = 0; i < head; ++i) {
+      if (diversify_accepts(ranked_[i].id, seen) && ++accepted >= wanted()) return true;
+    }
+    return false;
+  }
+
+  // The diversify value of an entity ("" when it has none: never capped).
+  std::string diversify_value(uint32_t id) const {
+    entities::AttributeReader r(st_.entities->catalog(plan_.target),
+                                st_.entities->attributes(plan_.target, id));
+    uint16_t slot;
+    entities::ValueView v;
+    const uint16_t want = entities::AttributeCatalog::slot_of(*plan_.diversify_attr);
+    while (r.next(&slot, &v)) {
+      if (slot != want) continue;
+      switch (v.type) {
+        case AttributeType::kKeyword: return "k" + std::string(v.str);
+        case AttributeType::kInt: return "i" + std::to_string(v.i);
+        case AttributeType::kBool: return v.b ? "b1" : "b0";
+        default: return {};
+      }
+    }
+    return {};
+  }
+
+  bool diversify_accepts(uint32_t id, std::unordered_map<std::string, int64_t>& seen) const {
+    if (!plan_.diversify) return true;
+    std::string v = diversify_value(id);
+    if (v.empty()) return true;
+    return ++seen[v] <= plan_.diversify->max_per_value;
+  }
+
+  Status diversify_and_page() {
+    SteadyClock::time_point t = SteadyClock::now();
+    std::vector<Ranked> page;
+    std::unordered_map<std::string, int64_t> seen;
+    uint64_t examined = 0;
+    for (const Ranked& r : ranked_) {
+      if (page.size() >= wanted()) break;
+      ++examined;
+      if (diversify_accepts(r.id, seen)) page.push_back(r);
+    }
+    if (plan_.diversify) {
+      stage("diversify",
+            "at most " + std::to_string(plan_.diversify->max_per_value) + " per " +
+                plan_.diversify->attribute,
+            examined, page.size(), t);
+      t = SteadyClock::now();
+    }
+    const bool more = page.size() > plan_.limit;
+    if (more) page.resize(plan_.limit);
+    const KeyMap& keys = *st_.keys[static_cast<size_t>(plan_.target)];
+    for (const Ranked& r : page) {
+      const double score = std::isinf(r.key) && r.key < 0 ? std::numeric_limits<double>::quiet_NaN()
+                           : plan_.ascending              ? -r.key
+                                                          : r.key;
+      result_.rows.push_back(QueryRow{.key = keys.key_of(r.id), .score = score});
+    }
+    if (more) {
+      result_.cursor = encode_cursor(
+          Cursor{.fingerprint = plan_.fingerprint, .last = page.back(), .seed = plan_.seed});
+    }
+    stage("page",
+          "limit " + std::to_string(plan_.limit) +
+              (more ? ", cursor to the next page" : ", last page") +
+              (plan_.after ? ", after the cursor" : ""),
+          page.size() + (more ? 1 : 0), result_.rows.size(), t);
+    return Status::Ok();
+  }
+
+  const Plan& plan_;
+  const QueryState& st_;
+  SteadyClock::time_point start_;
+  SteadyClock::time_point deadline_;
+  Duration budget_;
+  FeatureFetcher fetcher_;
+  ranking::Evaluator evaluator_;
+  std::vector<std::vector<double>> columns_;
+  std::vector<const double*> column_ptrs_;
+
+  const Bitmap* candidates_ = nullptr;
+  Bitmap owned_;
+  std::vector<Ranked> ranked_;
+  QueryResult result_;
+};
+
+}  // namespace
+
+Status check_query_options(const QueryOptions& options) {
+  using std::chrono::milliseconds;
+  using std::chrono::minutes;
+  if (options.time_budget < milliseconds(1) || options.time_budget > minutes(10)) {
+    return Status::Invalid(Subsystem::kQuery, "time_budget", format_duration(options.time_budget),
+                           "must be between 1ms and 10m");
+  }
+  return Status::Ok();
+}
+
+Result<QueryResult> run_read(const Statement& s, const QueryState& state,
+                             const QueryOptions& options) {
+  TIDAL_RETURN_IF_ERROR(check_query_options(options));
+  SteadyClock::time_point t = SteadyClock::now();
+  TIDAL_ASSIGN_OR_RETURN(Plan plan, make_plan(s, state, options));
+  const double plan_micros = micros_since(t);
+  Execution exec(plan, state, options);
+  TIDAL_ASSIGN_OR_RETURN(QueryResult result, exec.run());
+  result.plan.insert(result.plan.begin(), PlanStage{.name = "plan",
+                                                    .detail = "parse, resolve and compile the sort",
+                                                    .micros = plan_micros});
+  result.total_micros += plan_micros;
+  result.explain = s.explain;
+  if (plan.seed != 0 && plan.score_text.find("gaussian(") != std::string::npos) {
+    result.plan.front().detail += "; explore seed " + std::to_string(plan.seed);
+  }
+  return result;
+}
+
+Status check_profile_definition(const Statement& s, const QueryState& st) {
+  const Schema& schema = *st.schema;
+  const std::string& name = s.name;
+  auto taken = [&](std::string_view what) {
+    return Status::Invalid(Subsystem::kQuery, "profile", name,
+                           "is the name of " + std::string(what) + "; choose another name");
+  };
+  if (is_sort_mode(name)) return taken("a sort mode");
+  if (schema.find_signal(name) != nullptr) return taken("a signal type");
+  if (schema.find_attribute(EntityKind::kItem, name) != nullptr) return taken("an item attribute");
+  if (name == "age" || name == "created_at" || name == "creator" || name == "key") {
+    return taken("a built-in");
+  }
+  // A profile may not refer to itself, directly or through others: expand
+  // with this definition in place of any stored one.
+  const ProfileLookup profiles = [&](std::string_view n) -> const Expr* {
+    if (n == name) return &*s.definition;
+    const StoredProfile* sp = st.profiles ? st.profiles->find(n) : nullptr;
+    return sp ? &sp->expr : nullptr;
+  };
+  Expr self{.kind = ExprKind::kIdentifier, .pos = s.definition->pos, .text = name};
+  TIDAL_ASSIGN_OR_RETURN(Expr expanded, expand_names(self, schema, profiles, 0));
+  Result<ranking::Program> program = ranking::compile(expanded, {.schema = &schema});
+  if (!program.ok()) {
+    return Status::Invalid(Subsystem::kQuery, "profile", name,
+                           "does not compile: " + program.status().message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace tidal::query

@@ -1,0 +1,52 @@
+// ProfileCatalog: the ranking profiles defined with CREATE PROFILE, kept as
+// a materializer so that they are durable the way every other write is —
+// the definition is a WAL record (kProfileDefinition) applied here, and
+// checkpoints store the catalog in the `meta` keyspace
+// ("profiles/<name>" -> the expression's TQL text).
+//
+// A profile is stored as the text of its expression and parsed again on
+// restore and replay; it is compiled against the schema when a query uses
+// it (its sort-mode and profile references are expanded then).
+//
+// apply() runs under the database's exclusive state lock, reads under the
+// shared one.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "query/expr.h"
+#include "signals/materializer.h"
+
+namespace tidal::query {
+
+struct StoredProfile {
+  std::string text;  // the expression as TQL
+  Expr expr;
+};
+
+class ProfileCatalog final : public signals::Materializer {
+ public:
+  std::string_view name() const override { return "profiles"; }
+  signals::MaterializerScope scope() const override { return signals::MaterializerScope::kGlobal; }
+  Status apply(const signals::AppliedRecord& record) override;
+  Status checkpoint(WriteBatch* batch) override;
+  Status restore(StorageEngine& engine) override;
+
+  // nullptr when no profile has this name.
+  const StoredProfile* find(std::string_view name) const;
+  const std::map<std::string, StoredProfile, std::less<>>& all() const { return profiles_; }
+
+  // The payload of a kProfileDefinition record.
+  static std::string encode_record(std::string_view name, std::string_view text);
+
+ private:
+  Status put(std::string name, std::string text);
+
+  std::map<std::string, StoredProfile, std::less<>> profiles_;
+  std::set<std::string> dirty_;
+};
+
+}  // namespace tidal::query
