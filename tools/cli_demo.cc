@@ -145,24 +145,28 @@ std::string attribute_text(const Entity& e, std::string_view name) {
   return "?";
 }
 
-void print_trending(const Database& db, const char* title, TrendingQuery q) {
-  Result<std::vector<TrendingEntry>> r = db.trending(q);
-  std::printf("\n%s\n", title);
+// Runs one TQL query and prints its rows with the item's title, category
+// and creator.
+void print_query(Database& db, const char* title, const std::string& tql) {
+  Result<QueryResult> r = db.query(tql);
+  std::printf("\n%s\n  %s\n", title, tql.c_str());
   if (!r.ok()) {
     std::printf("  %s\n", r.status().to_string().c_str());
     return;
   }
   std::vector<std::vector<std::string>> rows;
-  for (size_t i = 0; i < r->size(); ++i) {
+  for (size_t i = 0; i < r->rows.size(); ++i) {
+    const QueryRow& row = r->rows[i];
     char score[32];
-    std::snprintf(score, sizeof(score), "%.2f", (*r)[i].score);
-    Result<Entity> e = db.get(EntityKind::kItem, (*r)[i].item);
+    std::snprintf(score, sizeof(score), "%.3g", row.score);
+    Result<Entity> e = db.get(EntityKind::kItem, row.key);
     std::string name = e.ok() ? attribute_text(*e, "title") : "-";
     std::string category = e.ok() ? attribute_text(*e, "category") : "-";
     std::string creator = e.ok() ? attribute_text(*e, "creator") : "-";
-    rows.push_back({std::to_string(i + 1), (*r)[i].item, name, category, creator, score});
+    rows.push_back({std::to_string(i + 1), row.key, name, category, creator, score});
   }
   print_table({"#", "item", "title", "category", "creator", "score"}, rows);
+  if (r->explain) std::printf("%s", r->explain_text().c_str());
 }
 
 }  // namespace
@@ -252,13 +256,20 @@ int run_demo(const Args& args) {
       stream.size() - rejected.load(), static_cast<unsigned long long>(st.items), secs,
       double(stream.size()) / secs, rejected.load());
 
-  using std::chrono::hours;
-  print_trending(db, "Trending now — hot(view), decayed with a 6h half-life:",
-                 {TrendingKind::kHot, "view", {}, 10});
-  print_trending(db, "Rising in the last hour — rising(share, 1h):",
-                 {TrendingKind::kRising, "share", hours(1), 10});
-  print_trending(db, "Most liked in the last 24 hours — top(like, 24h):",
-                 {TrendingKind::kTop, "like", hours(24), 10});
+  print_query(db, "Trending now — views decayed with a 6h half-life:",
+              "RANK items BY hot(view) LIMIT 10");
+  print_query(db, "Rising in the last hour — shares this hour minus the hour before:",
+              "RANK items BY rising(share, 1h) LIMIT 10");
+  print_query(db, "Most liked in the last 24 hours:", "TRENDING items BY like WINDOW 24h LIMIT 10");
+  print_query(db, "Best music — Wilson lower bound of likes against skips, two per creator:",
+              "RANK items BY best WHERE category = 'music' DIVERSIFY BY creator MAX 2 LIMIT 10");
+  Result<QueryResult> created = db.query(
+      "CREATE PROFILE engaging AS 0.5 * log1p(decay(like)) + 0.3 * rate(count(completion, 24h), "
+      "count(view, 24h)) + 0.2 * freshness(6h)");
+  std::printf("\n%s\n", created.ok() ? created->message.c_str()
+                                      : created.status().to_string().c_str());
+  print_query(db, "Ranked by that profile, with its plan:",
+              "EXPLAIN RANK items BY engaging WHERE duration < 300 LIMIT 5");
 
   std::printf("\nFilters over the catalog:\n");
   std::vector<std::vector<std::string>> frows;
