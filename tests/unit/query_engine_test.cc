@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "support/test_support.h"
 #include "tidal/database.h"
@@ -206,6 +208,168 @@ TEST_F(QueryEngineTest, UnbuiltPartsAreNotSupportedYet) {
     EXPECT_EQ(s.code(), StatusCode::kNotSupported) << tql;
     EXPECT_THAT(s.message(), HasSubstr("not supported yet")) << tql;
   }
+}
+
+// Every example of DESIGN.md §6 either runs or names what is not built yet.
+TEST_F(QueryEngineTest, DesignExamplesRunOrAreNotSupportedYet) {
+  item("a", "music", 100);
+  signal("a", "share", 2);
+  const std::vector<std::pair<std::string, bool>> examples = {
+      {"TRENDING items WINDOW 24h LIMIT 20", true},
+      {"TRENDING items FOR COHORT young_us_jazz BY like WINDOW 1h LIMIT 20", false},
+      {"RANK items BY rising(share, 1h) WHERE category = 'music' AND duration < 300 LIMIT 50",
+       true},
+      {"SEARCH items QUERY \"piano\" WITHIN TRENDING FOR COHORT young_us_jazz WINDOW 24h LIMIT "
+       "10",
+       false},
+      {"SIMILAR items TO 'video_8812' USING embedding LIMIT 10", false},
+      {"FEED FOR USER 'u_42' PROFILE for_you DIVERSIFY BY creator MAX 2 LIMIT 30", false},
+      {"CREATE COHORT young_us_jazz WHERE age BETWEEN 18 AND 24 AND country = 'US' AND 'jazz' IN "
+       "interests",
+       false},
+      {"CREATE PROFILE engaging AS 0.5*log1p(decay(like)) + 0.3*rate(completion, view) + "
+       "0.2*freshness(6h)",
+       true},
+      {"EXPLAIN TRENDING items WINDOW 24h LIMIT 20", true},
+  };
+  for (const auto& [tql, runs] : examples) {
+    auto r = db_->query(tql);
+    if (runs) {
+      EXPECT_TRUE(r.ok()) << tql << ": " << r.status().to_string();
+    } else {
+      ASSERT_FALSE(r.ok()) << tql;
+      EXPECT_EQ(r.status().code(), StatusCode::kNotSupported) << tql;
+      EXPECT_THAT(r.status().message(), HasSubstr("not supported yet")) << tql;
+    }
+  }
+  QueryResult rising = q(examples[2].first);
+  ASSERT_EQ(rising.rows.size(), 1u);
+  EXPECT_EQ(rising.rows[0].score, 2);
+}
+
+TEST_F(QueryEngineTest, JsonFormRunsTheSameQuery) {
+  item("a", "music", 100);
+  item("b", "news", 300);
+  auto r = db_->query_json(
+      R"({"statement": "rank", "target": "items", "rank_by": {"ident": "duration"},)"
+      R"( "order": "asc", "limit": 5})");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->rows.size(), 2u);
+  EXPECT_EQ(r->rows[0].key, "a");
+  auto bad = db_->query_json(R"({"statement": "rank", "target": "items", "colour": 1})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().to_string(), HasSubstr("colour"));
+}
+
+TEST_F(QueryEngineTest, ExplicitKeysAndUsers) {
+  item("a", "music", 100);
+  item("b", "music", 300);
+  item("c", "news", 200);
+  EXPECT_THAT(keys("RANK items BY duration WHERE key IN ('a', 'c', 'zz')"), ElementsAre("c", "a"));
+  EXPECT_THAT(keys("RANK items BY duration WHERE key = 'b' AND category = 'news'"), ElementsAre());
+  for (int age : {30, 20, 40}) {
+    ASSERT_TRUE(
+        db_->upsert({EntityKind::kUser, "u" + std::to_string(age), {{"age", int64_t{age}}}}).ok());
+  }
+  EXPECT_THAT(keys("RANK users BY age ASC"), ElementsAre("u20", "u30", "u40"));
+  EXPECT_THAT(keys("RANK users BY age * -1 WHERE age > 25"), ElementsAre("u30", "u40"));
+  EXPECT_THAT(err("RANK users BY hot").message(), HasSubstr("sort modes rank items"));
+  EXPECT_THAT(err("RANK users BY decay(like)").message(), HasSubstr("signals belong to items"));
+}
+
+TEST_F(QueryEngineTest, DeletedItemsLeaveAndSignalOnlyItemsJoin) {
+  item("a", "music", 100);
+  item("b", "music", 300);
+  signal("a", "view", 2);
+  signal("ghost", "view", 5);  // known only from signals
+  EXPECT_THAT(keys("RANK items BY hot"), ElementsAre("ghost", "a", "b"));
+  EXPECT_THAT(keys("RANK items BY hot WHERE category = 'music'"), ElementsAre("a", "b"));
+  ASSERT_TRUE(db_->remove(EntityKind::kItem, "a").ok());
+  EXPECT_THAT(keys("RANK items BY hot"), ElementsAre("ghost", "b"));
+  open();
+  EXPECT_THAT(keys("RANK items BY hot"), ElementsAre("ghost", "b"));
+  ASSERT_TRUE(db_->checkpoint().ok());
+  open();
+  EXPECT_THAT(keys("RANK items BY hot"), ElementsAre("ghost", "b"));
+}
+
+TEST_F(QueryEngineTest, SortModeErrorsNameTheProblem) {
+  EXPECT_THAT(err("RANK items BY top(like, 5d)").message(), HasSubstr("is not a window of"));
+  EXPECT_THAT(err("RANK items BY best(like)").message(), HasSubstr("name all 2 signal types"));
+  EXPECT_THAT(err("RANK items BY rising(skip)").message(), HasSubstr("velocity"));
+  EXPECT_THAT(err("RANK items BY avg_dwell(view, view)").message(), HasSubstr("count signal type"));
+  EXPECT_THAT(err("RANK items BY colour").message(), HasSubstr("unknown name"));
+  EXPECT_THAT(err("RANK items BY hot DIVERSIFY BY rating MAX 1").field(), "diversify");
+  EXPECT_EQ(err("RANK items BY hot WHERE colour = 'red'").field(), "filter.colour");
+}
+
+// Queries run while a writer upserts, signals and deletes: every query
+// succeeds and returns distinct keys in score order.
+TEST_F(QueryEngineTest, QueriesRunConcurrentlyWithWrites) {
+  for (int i = 0; i < 200; ++i) item("i" + std::to_string(i), i % 3 ? "music" : "news", i);
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::thread writer([&] {
+    for (int round = 0; round < 300; ++round) {
+      const std::string key = "i" + std::to_string(round % 200);
+      SignalEvent e;
+      e.item = key;
+      e.user = "w";
+      e.signal = round % 2 ? "like" : "view";
+      e.timestamp = clock_.now();
+      if (!db_->ingest(e).ok()) failures++;
+      if (round % 7 == 0) {
+        const std::string gone = "t" + std::to_string(round);
+        if (!db_->upsert({EntityKind::kItem, gone, {{"category", "music"}}}).ok()) failures++;
+        if (!db_->remove(EntityKind::kItem, gone).ok()) failures++;
+      }
+    }
+    stop = true;
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&, t] {
+      const char* queries[] = {"RANK items BY hot WHERE category = 'music' LIMIT 15",
+                               "RANK items BY best LIMIT 10",
+                               "TRENDING items BY like WINDOW 1h LIMIT 5"};
+      while (!stop) {
+        auto r = db_->query(queries[t % 3]);
+        if (!r.ok()) {
+          failures++;
+          continue;
+        }
+        std::set<std::string> seen;
+        for (size_t i = 0; i < r->rows.size(); ++i) {
+          const QueryRow& row = r->rows[i];
+          if (!seen.insert(row.key).second) failures++;
+          if (i > 0 && row.score > r->rows[i - 1].score) failures++;
+        }
+      }
+    });
+  }
+  writer.join();
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_F(QueryEngineTest, TimeBudgetStopsALongQuery) {
+  std::vector<EntityWrite> writes;
+  for (int i = 0; i < 40000; ++i) {
+    writes.push_back({EntityKind::kItem, "i" + std::to_string(i), {{"duration", int64_t{i}}}});
+  }
+  ASSERT_EQ(db_->upsert(writes).rejected, 0u);
+  std::string heavy = "RANK items BY 0";
+  for (int i = 0; i < 60; ++i) heavy += " + pow(duration + " + std::to_string(i) + ", 0.5)";
+  QueryOptions tight;
+  tight.time_budget = std::chrono::milliseconds(1);
+  auto r = db_->query(heavy, tight);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted);
+  EXPECT_THAT(r.status().message(), HasSubstr("time budget"));
+  EXPECT_TRUE(db_->query(heavy).ok());  // the default budget is enough
+  QueryOptions zero;
+  zero.time_budget = Duration(0);
+  EXPECT_EQ(db_->query("RANK items BY hot", zero).status().field(), "time_budget");
 }
 
 }  // namespace
