@@ -256,8 +256,8 @@ int run_demo(const Args& args) {
       stream.size() - rejected.load(), static_cast<unsigned long long>(st.items), secs,
       double(stream.size()) / secs, rejected.load());
 
-  print_query(db, "Trending now — views decayed with a 6h half-life:",
-              "RANK items BY hot(view) LIMIT 10");
+  print_query(
+      db, "Trending now — views decayed with a 6h half-life:", "RANK items BY hot(view) LIMIT 10");
   print_query(db, "Rising in the last hour — shares this hour minus the hour before:",
               "RANK items BY rising(share, 1h) LIMIT 10");
   print_query(db, "Most liked in the last 24 hours:", "TRENDING items BY like WINDOW 24h LIMIT 10");
@@ -266,8 +266,8 @@ int run_demo(const Args& args) {
   Result<QueryResult> created = db.query(
       "CREATE PROFILE engaging AS 0.5 * log1p(decay(like)) + 0.3 * rate(count(completion, 24h), "
       "count(view, 24h)) + 0.2 * freshness(6h)");
-  std::printf("\n%s\n", created.ok() ? created->message.c_str()
-                                      : created.status().to_string().c_str());
+  std::printf("\n%s\n",
+              created.ok() ? created->message.c_str() : created.status().to_string().c_str());
   print_query(db, "Ranked by that profile, with its plan:",
               "EXPLAIN RANK items BY engaging WHERE duration < 300 LIMIT 5");
 

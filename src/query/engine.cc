@@ -406,27 +406,31 @@ class FeatureFetcher {
   // out[i] = feature f of candidate ids[i], 0 <= i < n.
   void fetch(size_t f, const uint32_t* ids, size_t n, double* out) const {
     const Source& src = sources_[f];
+    const signals::SignalLedger* l = src.ledger;
+    const uint8_t w = src.ref.window;
+    // Warm states are scattered heap blocks: prefetch a few candidates ahead.
+    constexpr size_t kAhead = 8;
+    auto each = [&](auto&& value_of) {
+      for (size_t i = 0; i < n; ++i) {
+        if (i + kAhead < n) l->prefetch(ids[i + kAhead]);
+        out[i] = value_of(ids[i]);
+      }
+    };
     switch (src.ref.kind) {
       case ranking::FeatureKind::kDecay:
-        for (size_t i = 0; i < n; ++i) out[i] = src.ledger->hot(ids[i], now_us_);
+        for (size_t i = 0; i < n; ++i) out[i] = l->hot(ids[i], now_us_);
         return;
       case ranking::FeatureKind::kCount:
-        for (size_t i = 0; i < n; ++i) {
-          out[i] = static_cast<double>(src.ledger->count(ids[i], src.ref.window, now_us_));
-        }
+        each([&](uint32_t id) { return static_cast<double>(l->count(id, w, now_us_)); });
         return;
       case ranking::FeatureKind::kSum:
-        for (size_t i = 0; i < n; ++i) out[i] = src.ledger->sum(ids[i], src.ref.window, now_us_);
+        each([&](uint32_t id) { return l->sum(id, w, now_us_); });
         return;
       case ranking::FeatureKind::kVelocity:
-        for (size_t i = 0; i < n; ++i) {
-          out[i] = src.ledger->velocity(ids[i], src.ref.window, now_us_);
-        }
+        each([&](uint32_t id) { return l->velocity(id, w, now_us_); });
         return;
       case ranking::FeatureKind::kPrevCount:
-        for (size_t i = 0; i < n; ++i) {
-          out[i] = static_cast<double>(src.ledger->prev_count(ids[i], src.ref.window, now_us_));
-        }
+        each([&](uint32_t id) { return static_cast<double>(l->prev_count(id, w, now_us_)); });
         return;
       case ranking::FeatureKind::kGaussian:
         for (size_t i = 0; i < n; ++i) out[i] = ranking::gaussian_draw(src.ref.seed, ids[i]);
@@ -629,9 +633,10 @@ class Execution {
     const double selectivity =
         std::max(1e-6, static_cast<double>(candidates_->cardinality()) / universe_size);
     const size_t per_page = plan_.diversify ? wanted() * 4 : wanted();
+    const size_t capacity = std::max<size_t>(st_.trending_capacity, 1);
     size_t k = std::clamp<size_t>(
-        static_cast<size_t>(std::ceil(static_cast<double>(per_page) / selectivity * 1.5)) + 16, 64,
-        std::max<size_t>(st_.trending_capacity, 1));
+        static_cast<size_t>(std::ceil(static_cast<double>(per_page) / selectivity * 1.5)) + 16,
+        std::min<size_t>(64, capacity), capacity);
     const std::string index_name = plan_.index == SortIndex::kHot     ? "hot"
                                    : plan_.index == SortIndex::kCount ? "window count"
                                                                       : "rising";
@@ -679,11 +684,11 @@ class Execution {
         result_.plan.back().micros = 0;
         return true;
       }
-      if (exhausted || k >= st_.trending_capacity) {
+      if (exhausted || k >= capacity) {
         result_.plan.back().detail += "; too few rows, scoring every candidate instead";
         return false;
       }
-      k = std::min(st_.trending_capacity, k * 4);
+      k = std::min(capacity, k * 4);
       TIDAL_RETURN_IF_ERROR(check_deadline("source", 0, k));
     }
   }
