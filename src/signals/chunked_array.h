@@ -25,13 +25,18 @@ class ChunkedArray {
   ChunkedArray(const ChunkedArray&) = delete;
   ChunkedArray& operator=(const ChunkedArray&) = delete;
 
-  // Makes index `i` valid (value-initialized if new). Callers serialize.
+  // Makes every index up to `i` valid (value-initialized if new): the chunks
+  // below i's are allocated too, so any index under size() can be read.
+  // Callers serialize.
   void ensure(uint32_t i) {
-    size_t c = i >> kChunkBits;
-    if (chunks_[c].load(std::memory_order_acquire) == nullptr) {
-      chunks_[c].store(new T[kChunkSize](), std::memory_order_release);
+    const uint32_t size = size_.load(std::memory_order_relaxed);
+    if (i < size) return;
+    for (size_t c = size >> kChunkBits; c <= (i >> kChunkBits); ++c) {
+      if (chunks_[c].load(std::memory_order_acquire) == nullptr) {
+        chunks_[c].store(new T[kChunkSize](), std::memory_order_release);
+      }
     }
-    if (i >= size_.load(std::memory_order_relaxed)) size_.store(i + 1, std::memory_order_release);
+    size_.store(i + 1, std::memory_order_release);
   }
 
   // Valid for i < size().

@@ -247,6 +247,20 @@ TEST_F(QueryEngineTest, DesignExamplesRunOrAreNotSupportedYet) {
   EXPECT_EQ(rising.rows[0].score, 2);
 }
 
+// Regression: items registered first, then signals for a high index before a
+// low one (the ledger's arrays grew by chunk and skipped the lower chunks).
+TEST_F(QueryEngineTest, SignalsForItemsUpsertedFirstInAnyOrder) {
+  std::vector<EntityWrite> writes;
+  for (int i = 0; i < 70000; ++i) {
+    writes.push_back({EntityKind::kItem, "i" + std::to_string(i), {{"duration", int64_t{i}}}});
+  }
+  ASSERT_EQ(db_->upsert(writes).rejected, 0u);
+  signal("i69999", "like", 2);
+  signal("i5", "like", 1);
+  EXPECT_THAT(keys("RANK items BY most_liked LIMIT 2"), ElementsAre("i69999", "i5"));
+  EXPECT_THAT(keys("RANK items BY best LIMIT 2"), ElementsAre("i69999", "i5"));
+}
+
 TEST_F(QueryEngineTest, JsonFormRunsTheSameQuery) {
   item("a", "music", 100);
   item("b", "news", 300);
