@@ -264,14 +264,15 @@ W1Entities::W1Entities(const W1Config& config)
       countries_(kCountries, 1.0) {}
 
 void W1Entities::declare(SchemaBuilder& b) {
-  auto filterable = [&](EntityKind kind, const char* name, AttributeType type) {
-    b.add_attribute(kind, {.name = name, .type = type, .filterable = true});
+  auto filterable = [&](EntityKind kind, const char* name, AttributeType type,
+                        bool sortable = false) {
+    b.add_attribute(kind, {.name = name, .type = type, .filterable = true, .sortable = sortable});
   };
   b.add_attribute(EntityKind::kItem, {.name = "title", .type = AttributeType::kText});
   filterable(EntityKind::kItem, "category", AttributeType::kKeyword);
-  filterable(EntityKind::kItem, "duration", AttributeType::kInt);
+  filterable(EntityKind::kItem, "duration", AttributeType::kInt, /*sortable=*/true);
   filterable(EntityKind::kItem, "language", AttributeType::kKeyword);
-  filterable(EntityKind::kItem, "rating", AttributeType::kFloat);
+  filterable(EntityKind::kItem, "rating", AttributeType::kFloat, /*sortable=*/true);
   filterable(EntityKind::kItem, "tags", AttributeType::kTags);
   filterable(EntityKind::kUser, "age", AttributeType::kInt);
   filterable(EntityKind::kUser, "country", AttributeType::kKeyword);

@@ -151,7 +151,8 @@ class W1Entities {
   explicit W1Entities(const W1Config& config);
 
   // Declares the item and user attributes above on `builder`; every one is
-  // filterable except title.
+  // filterable except title, and duration and rating are also sortable
+  // (RANK items BY duration).
   static void declare(SchemaBuilder& builder);
 
   W1Item item(size_t n) const;
