@@ -45,6 +45,12 @@ struct DatabaseOptions {
   // How many items each trending index keeps exactly (the deepest LIMIT
   // answered without a scan).
   size_t trending_capacity = 1000;
+  // A query that scores more candidates than this reads windowed counts and
+  // sums from dense per-window columns the ledger builds on first use (8
+  // bytes per item per column; rebuilt when the window's newest bucket
+  // changes, kept exact by every event in between) instead of from each
+  // item's bucket ring. Smaller queries read the rings directly.
+  uint64_t query_column_threshold = 4096;
 
   // Background checkpoints: when this many WAL bytes were written since the
   // last checkpoint, or this much time passed with writes in it.

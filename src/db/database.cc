@@ -744,6 +744,7 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                        .known_items = &known_items_,
                        .profiles = profiles_,
                        .trending_capacity = options_.trending_capacity,
+                       .column_threshold = options_.query_column_threshold,
                        .now_us = now_us()};
   return query::run_read(statement, st, options);
 }

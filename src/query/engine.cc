@@ -53,18 +53,23 @@ Status not_supported(const Statement& s, std::string_view what) {
 // Order and cursor
 
 // Candidates are ordered by key descending (the score, negated for an
-// ascending sort; NaN last), then by dense index ascending (first seen first).
+// ascending sort), NaN last, then by dense index ascending (first seen
+// first).
 struct Ranked {
   double key;
   uint32_t id;
 };
 
 inline bool before(const Ranked& a, const Ranked& b) {
-  return a.key != b.key ? a.key > b.key : a.id < b.id;
+  const bool a_nan = std::isnan(a.key), b_nan = std::isnan(b.key);
+  if (a_nan != b_nan) return b_nan;  // numbers (infinities included) before NaN
+  if (!a_nan && a.key != b.key) return a.key > b.key;
+  return a.id < b.id;
 }
 
+// The key a score sorts by: itself, negated for an ascending sort (NaN
+// stays NaN and sorts last either way).
 inline double order_key(double score, bool ascending) {
-  if (std::isnan(score)) return -std::numeric_limits<double>::infinity();
   return ascending ? -score : score;
 }
 
@@ -396,8 +401,12 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
 // Fetches the columns of a program's features for batches of candidates.
 class FeatureFetcher {
  public:
-  FeatureFetcher(const ranking::Program& program, const QueryState& st, EntityKind kind)
-      : st_(st), kind_(kind), now_us_(st.now_us) {
+  // `columns`: read windowed features from the ledger's dense window
+  // columns (worth it when many candidates are scored; the first use of a
+  // column builds it).
+  FeatureFetcher(const ranking::Program& program, const QueryState& st, EntityKind kind,
+                 bool columns)
+      : st_(st), kind_(kind), now_us_(st.now_us), columns_(columns) {
     for (const ranking::FeatureRef& f : program.features()) sources_.push_back(source_of(f));
   }
 
@@ -408,7 +417,8 @@ class FeatureFetcher {
     const Source& src = sources_[f];
     const signals::SignalLedger* l = src.ledger;
     const uint8_t w = src.ref.window;
-    // Warm states are scattered heap blocks: prefetch a few candidates ahead.
+    // Without columns, read each item's warm state, prefetching a few
+    // candidates ahead (the states are scattered heap blocks).
     constexpr size_t kAhead = 8;
     auto each = [&](auto&& value_of) {
       for (size_t i = 0; i < n; ++i) {
@@ -421,16 +431,32 @@ class FeatureFetcher {
         for (size_t i = 0; i < n; ++i) out[i] = l->hot(ids[i], now_us_);
         return;
       case ranking::FeatureKind::kCount:
-        each([&](uint32_t id) { return static_cast<double>(l->count(id, w, now_us_)); });
+        if (src.column) {
+          for (size_t i = 0; i < n; ++i) out[i] = src.column->at(ids[i]);
+        } else {
+          each([&](uint32_t id) { return static_cast<double>(l->count(id, w, now_us_)); });
+        }
         return;
       case ranking::FeatureKind::kSum:
-        each([&](uint32_t id) { return l->sum(id, w, now_us_); });
-        return;
-      case ranking::FeatureKind::kVelocity:
-        each([&](uint32_t id) { return l->velocity(id, w, now_us_); });
+        if (src.column) {
+          for (size_t i = 0; i < n; ++i) out[i] = src.column->at(ids[i]);
+        } else {
+          each([&](uint32_t id) { return l->sum(id, w, now_us_); });
+        }
         return;
       case ranking::FeatureKind::kPrevCount:
-        each([&](uint32_t id) { return static_cast<double>(l->prev_count(id, w, now_us_)); });
+        if (src.column) {
+          for (size_t i = 0; i < n; ++i) out[i] = src.column->at(ids[i]);
+        } else {
+          each([&](uint32_t id) { return static_cast<double>(l->prev_count(id, w, now_us_)); });
+        }
+        return;
+      case ranking::FeatureKind::kVelocity:
+        if (src.column) {
+          for (size_t i = 0; i < n; ++i) out[i] = src.column->at(ids[i]) - src.prev->at(ids[i]);
+        } else {
+          each([&](uint32_t id) { return l->velocity(id, w, now_us_); });
+        }
         return;
       case ranking::FeatureKind::kGaussian:
         for (size_t i = 0; i < n; ++i) out[i] = ranking::gaussian_draw(src.ref.seed, ids[i]);
@@ -446,6 +472,9 @@ class FeatureFetcher {
   struct Source {
     ranking::FeatureRef ref;
     const signals::SignalLedger* ledger = nullptr;
+    // Windowed features: the ledger's dense columns (velocity: count − prev).
+    std::shared_ptr<const signals::SignalLedger::WindowColumn> column;
+    std::shared_ptr<const signals::SignalLedger::WindowColumn> prev;
     // Attributes: read from the filter index when there is one.
     uint16_t slot = 0;
     AttributeType type = AttributeType::kInt;
@@ -461,7 +490,24 @@ class FeatureFetcher {
       case ranking::FeatureKind::kCount:
       case ranking::FeatureKind::kSum:
       case ranking::FeatureKind::kVelocity:
-      case ranking::FeatureKind::kPrevCount: s.ledger = &st_.ledger->ledger(f.signal); break;
+      case ranking::FeatureKind::kPrevCount: {
+        using Kind = signals::SignalLedger::ColumnKind;
+        signals::SignalLedger& l = st_.ledger->ledger(f.signal);
+        s.ledger = &l;
+        if (!columns_ || f.kind == ranking::FeatureKind::kDecay) break;
+        if (f.kind == ranking::FeatureKind::kCount || f.kind == ranking::FeatureKind::kVelocity) {
+          s.column = l.column(f.window, Kind::kCount, now_us_);
+        }
+        if (f.kind == ranking::FeatureKind::kSum)
+          s.column = l.column(f.window, Kind::kSum, now_us_);
+        if (f.kind == ranking::FeatureKind::kPrevCount) {
+          s.column = l.column(f.window, Kind::kPrevCount, now_us_);
+        }
+        if (f.kind == ranking::FeatureKind::kVelocity) {
+          s.prev = l.column(f.window, Kind::kPrevCount, now_us_);
+        }
+        break;
+      }
       case ranking::FeatureKind::kGaussian: break;
       case ranking::FeatureKind::kAttribute:
       case ranking::FeatureKind::kCreatedAt: {
@@ -511,6 +557,7 @@ class FeatureFetcher {
   const QueryState& st_;
   EntityKind kind_;
   int64_t now_us_;
+  bool columns_;
   std::vector<Source> sources_;
 };
 
@@ -525,10 +572,9 @@ class Execution {
         start_(SteadyClock::now()),
         deadline_(start_ + options.time_budget),
         budget_(options.time_budget),
-        fetcher_(plan.program, st, plan.target),
         evaluator_(plan.program),
-        columns_(fetcher_.size(), std::vector<double>(kBatch)),
-        column_ptrs_(fetcher_.size()) {
+        columns_(plan.program.features().size(), std::vector<double>(kBatch)),
+        column_ptrs_(plan.program.features().size()) {
     for (size_t f = 0; f < columns_.size(); ++f) column_ptrs_[f] = columns_[f].data();
   }
 
@@ -611,8 +657,8 @@ class Execution {
   bool after_cursor(const Ranked& r) const { return !plan_.after || before(*plan_.after, r); }
 
   // Scores ids[0..n) into scores_out.
-  void score(const uint32_t* ids, size_t n, double* scores_out) {
-    for (size_t f = 0; f < columns_.size(); ++f) fetcher_.fetch(f, ids, n, columns_[f].data());
+  void score(const FeatureFetcher& fetcher, const uint32_t* ids, size_t n, double* scores_out) {
+    for (size_t f = 0; f < columns_.size(); ++f) fetcher.fetch(f, ids, n, columns_[f].data());
     evaluator_.evaluate({.columns = column_ptrs_}, n, static_cast<double>(st_.now_us) * 1e-6,
                         scores_out);
   }
@@ -659,9 +705,10 @@ class Execution {
         if (candidates_->contains(e.item)) ids.push_back(e.item);
       }
       // Rescore the accepted entries exactly as a scan would.
+      const FeatureFetcher fetcher(plan_.program, st_, plan_.target, false);
       std::vector<double> scores(ids.size());
       for (size_t i = 0; i < ids.size(); i += kBatch) {
-        score(ids.data() + i, std::min(kBatch, ids.size() - i), scores.data() + i);
+        score(fetcher, ids.data() + i, std::min(kBatch, ids.size() - i), scores.data() + i);
       }
       ranked_.clear();
       for (size_t i = 0; i < ids.size(); ++i) {
@@ -723,8 +770,10 @@ class Execution {
     roaring_uint32_iterator_t it;
     roaring_init_iterator(&candidates_->roaring, &it);
     uint64_t scored = 0, after = 0;
+    // Dense window columns pay off from a few thousand candidates on.
+    const FeatureFetcher fetcher(plan_.program, st_, plan_.target, total > st_.column_threshold);
     while (uint32_t n = roaring_read_uint32_iterator(&it, ids.data(), kBatch)) {
-      score(ids.data(), n, scores.data());
+      score(fetcher, ids.data(), n, scores.data());
       scored += n;
       for (uint32_t i = 0; i < n; ++i) {
         Ranked r{order_key(scores[i], plan_.ascending), ids[i]};
@@ -820,9 +869,7 @@ class Execution {
     if (more) page.resize(plan_.limit);
     const KeyMap& keys = *st_.keys[static_cast<size_t>(plan_.target)];
     for (const Ranked& r : page) {
-      const double score = std::isinf(r.key) && r.key < 0 ? std::numeric_limits<double>::quiet_NaN()
-                           : plan_.ascending              ? -r.key
-                                                          : r.key;
+      const double score = plan_.ascending ? -r.key : r.key;
       result_.rows.push_back(QueryRow{.key = keys.key_of(r.id), .score = score});
     }
     if (more) {
@@ -842,7 +889,6 @@ class Execution {
   SteadyClock::time_point start_;
   SteadyClock::time_point deadline_;
   Duration budget_;
-  FeatureFetcher fetcher_;
   ranking::Evaluator evaluator_;
   std::vector<std::vector<double>> columns_;
   std::vector<const double*> column_ptrs_;
@@ -878,7 +924,9 @@ Result<QueryResult> run_read(const Statement& s, const QueryState& state,
                                                     .micros = plan_micros});
   result.total_micros += plan_micros;
   result.explain = s.explain;
-  if (plan.seed != 0 && plan.score_text.find("gaussian(") != std::string::npos) {
+  // An explore without a seed argument drew one for this query (kept in
+  // the cursor); a given seed shows in the score's formula.
+  if (plan.score_text.find("gaussian(" + std::to_string(plan.seed) + ")") != std::string::npos) {
     result.plan.front().detail += "; explore seed " + std::to_string(plan.seed);
   }
   return result;

@@ -47,6 +47,9 @@ struct QueryState {
   const entities::Bitmap* known_items = nullptr;
   const ProfileCatalog* profiles = nullptr;
   size_t trending_capacity = 0;  // the capacity of the ledger's trending indexes
+  // Scans of more candidates than this read windowed features from the
+  // ledger's dense window columns (DatabaseOptions::query_column_threshold).
+  uint64_t column_threshold = 4096;
   int64_t now_us = 0;
 };
 

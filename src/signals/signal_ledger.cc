@@ -45,6 +45,7 @@ void SignalLedger::erase(uint32_t item) {
     warm_[item] = nullptr;
     active_has_erased_ = true;
   }
+  if (has_columns_) update_columns(item);
   std::lock_guard<std::mutex> lk(index_mu_);
   hot_stale_ = true;
   for (auto& idx : count_top_) idx.bucket = INT64_MIN;
@@ -98,6 +99,7 @@ void SignalLedger::apply(uint32_t item, int64_t t_us, double value) {
     active_.push_back(item);
   }
   if (state) state->add(plan_, t_us, value);
+  if (has_columns_) update_columns(item);
   if (bulk_load_) return;
 
   std::lock_guard<std::mutex> lk(index_mu_);
@@ -251,6 +253,7 @@ void SignalLedger::sweep(int64_t now_us, std::vector<uint32_t>* freed) {
       WarmState::destroy(s);
       warm_[item] = nullptr;
       freed->push_back(item);
+      if (has_columns_) update_columns(item);
     } else {
       active_[kept++] = item;
     }
@@ -281,6 +284,7 @@ Status SignalLedger::restore_item(uint32_t item, std::string_view in) {
                                                        " for \"" + def_.name + "\" is malformed");
   }
   ensure_item(item);
+  if (has_columns_) drop_columns();
   hot_[item].store(score, std::memory_order_release);
   if (has_warm) {
     TIDAL_ASSIGN_OR_RETURN(WarmStatePtr state, WarmState::decode(plan_, r.rest()));
@@ -294,7 +298,62 @@ Status SignalLedger::restore_item(uint32_t item, std::string_view in) {
   return Status::Ok();
 }
 
+double SignalLedger::column_value(const WarmState& s, size_t window, ColumnKind kind,
+                                  int64_t bucket) const {
+  const int64_t at = bucket * plan_.windows[window].width_us;
+  switch (kind) {
+    case ColumnKind::kCount: return static_cast<double>(s.count(plan_, window, at));
+    case ColumnKind::kPrevCount: return static_cast<double>(s.prev_count(plan_, window, at));
+    case ColumnKind::kSum: return s.sum(plan_, window, at);
+  }
+  return 0;
+}
+
+std::shared_ptr<const SignalLedger::WindowColumn> SignalLedger::column(size_t window,
+                                                                       ColumnKind kind,
+                                                                       int64_t now_us) {
+  const int64_t bucket = bucket_of(now_us, plan_.windows[window].width_us);
+  std::lock_guard<std::mutex> lk(column_mu_);
+  if (columns_.empty()) columns_.resize(plan_.windows.size());
+  std::shared_ptr<WindowColumn>& slot = columns_[window][static_cast<size_t>(kind)];
+  if (slot && slot->bucket == bucket) return slot;
+  auto col = std::make_shared<WindowColumn>();
+  col->bucket = bucket;
+  col->values.assign(warm_.size(), 0.0);
+  for (uint32_t item : active_) {
+    const WarmState* s = warm_[item];
+    if (s != nullptr) col->values[item] = column_value(*s, window, kind, bucket);
+  }
+  // Readers of the previous column keep their copy alive until they finish.
+  slot = col;
+  has_columns_ = true;
+  return col;
+}
+
+void SignalLedger::update_columns(uint32_t item) {
+  const WarmState* s = item < warm_.size() ? warm_[item] : nullptr;
+  for (size_t w = 0; w < columns_.size(); ++w) {
+    for (size_t k = 0; k < 3; ++k) {
+      WindowColumn* col = columns_[w][k].get();
+      if (col == nullptr) continue;
+      const double v = s ? column_value(*s, w, static_cast<ColumnKind>(k), col->bucket) : 0.0;
+      if (item >= col->values.size()) {
+        if (v == 0) continue;
+        col->values.resize(std::max<size_t>(item + 1, col->values.size() * 5 / 4), 0.0);
+      }
+      col->values[item] = v;
+    }
+  }
+}
+
+void SignalLedger::drop_columns() {
+  std::lock_guard<std::mutex> lk(column_mu_);
+  columns_.clear();
+  has_columns_ = false;
+}
+
 void SignalLedger::set_bulk_load(bool on) {
+  if (on) drop_columns();  // replay would keep them exact one event at a time
   if (bulk_load_ && !on) rebuild_indexes();
   bulk_load_ = on;
 }

@@ -25,8 +25,10 @@
 // concurrent readers can rebuild them.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -71,6 +73,21 @@ class SignalLedger {
     if (item < warm_.size()) __builtin_prefetch(warm_[item]);
   }
 
+  // Window columns: one windowed value of every item in a dense array, exact
+  // for one bucket of the window (so for any time in it). A query scoring
+  // many items reads the column instead of each item's warm-state block —
+  // a cache miss per item and signal. A column is built on first use and
+  // again when a read's `now` is in a newer bucket (O(active items)); in
+  // between, apply() and erase() keep it exact. Only columns a query asked
+  // for exist. Shared lock held; builders exclude each other.
+  enum class ColumnKind : uint8_t { kCount, kPrevCount, kSum };
+  struct WindowColumn {
+    int64_t bucket = INT64_MIN;
+    std::vector<double> values;  // by item; an item past the end has 0
+    double at(uint32_t item) const { return item < values.size() ? values[item] : 0.0; }
+  };
+  std::shared_ptr<const WindowColumn> column(size_t window, ColumnKind kind, int64_t now_us);
+
   // The best k items, best first, ties by smaller item index. Shared lock held.
   std::vector<ScoredItem> top_hot(size_t k, int64_t now_us);
   std::vector<ScoredItem> top_count(size_t window, size_t k, int64_t now_us);
@@ -113,6 +130,10 @@ class SignalLedger {
   };
 
   void ensure_item(uint32_t item);
+  double column_value(const WarmState& s, size_t window, ColumnKind kind, int64_t bucket) const;
+  // Re-reads `item`'s value into every column (exclusive lock held).
+  void update_columns(uint32_t item);
+  void drop_columns();
   // Drops the entries of erased items from active_.
   void compact_active();
   void rebase(int64_t new_landmark_us);
@@ -135,6 +156,13 @@ class SignalLedger {
   ChunkedArray<WarmState*> warm_;
   std::vector<uint32_t> active_;    // items with a warm state, any order
   bool active_has_erased_ = false;  // active_ may name items erase() freed
+
+  // Per window, per ColumnKind. Builders hold column_mu_ (under the shared
+  // lock); apply() and erase() update the columns in place under the
+  // exclusive lock, when no reader can hold one.
+  std::mutex column_mu_;
+  std::vector<std::array<std::shared_ptr<WindowColumn>, 3>> columns_;
+  bool has_columns_ = false;
 
   std::mutex index_mu_;  // guards the trending indexes
   TopKSet hot_top_;

@@ -28,17 +28,6 @@ using namespace tidal::profile_test;  // NOLINT(google-build-using-namespace)
 constexpr double kNow = 1.7e9;
 constexpr int kMaxDepth = 7;
 
-// Reads choices in order; 0 once they run out (which picks leaves).
-class Choices {
- public:
-  explicit Choices(const std::vector<uint32_t>& c) : c_(c) {}
-  uint32_t next(uint32_t bound) { return i_ < c_.size() ? c_[i_++] % bound : 0; }
-
- private:
-  const std::vector<uint32_t>& c_;
-  size_t i_ = 0;
-};
-
 Expr random_leaf(Choices& ch) {
   static const double kNumbers[] = {0, 1, -1, 2, 0.5, -2.5, 3, 10, 1e-3, 1e6, 100, -0.0};
   static const char* kNames[] = {"duration",   "quality", "premium", "published", "age",
@@ -58,70 +47,6 @@ Expr random_leaf(Choices& ch) {
                   {id("share"), hours(ch.next(2) ? 1 : 24)});
     case 7: return call("freshness", {hours(1 + ch.next(48))});
     default: return ch.next(2) ? hours(ch.next(10)) : boolean(ch.next(2) != 0);
-  }
-}
-
-Expr random_expr(Choices& ch, int depth) {
-  if (depth >= kMaxDepth) return random_leaf(ch);
-  auto sub = [&] { return random_expr(ch, depth + 1); };
-  static const ExprOp kBinary[] = {ExprOp::kAdd, ExprOp::kSub, ExprOp::kMul, ExprOp::kDiv,
-                                   ExprOp::kLt,  ExprOp::kLe,  ExprOp::kGt,  ExprOp::kGe,
-                                   ExprOp::kEq,  ExprOp::kNe,  ExprOp::kAnd, ExprOp::kOr};
-  static const char* kMath[] = {"log1p", "log", "sqrt", "exp", "abs"};
-  switch (ch.next(14)) {
-    case 0:
-    case 1: return random_leaf(ch);
-    case 2:
-    case 3: {
-      const ExprOp op = kBinary[ch.next(std::size(kBinary))];
-      Expr a = sub();
-      return bin(op, std::move(a), sub());
-    }
-    case 4: return un(ch.next(2) ? ExprOp::kNeg : ExprOp::kNot, sub());
-    case 5: {
-      Expr c = sub();
-      Expr a = sub();
-      return ch.next(2) ? iff(std::move(c), std::move(a), sub())
-                        : call("if", {std::move(c), std::move(a), sub()});
-    }
-    case 6: return call(kMath[ch.next(std::size(kMath))], {sub()});
-    case 7: {
-      Expr a = sub();
-      return call("pow", {std::move(a), sub()});
-    }
-    case 8: {
-      std::vector<Expr> args;
-      const uint32_t n = 2 + ch.next(3);
-      for (uint32_t i = 0; i < n; ++i) args.push_back(sub());
-      return call(ch.next(2) ? "min" : "max", std::move(args));
-    }
-    case 9: {
-      Expr x = sub();
-      Expr lo = sub();
-      return call("clamp", {std::move(x), std::move(lo), sub()});
-    }
-    case 10: {
-      std::vector<Expr> args;
-      const uint32_t n = ch.next(2) ? 4 : 2;
-      for (uint32_t i = 0; i < n; ++i) args.push_back(sub());
-      return call("rate", std::move(args));
-    }
-    case 11: {
-      Expr a = sub();
-      return call("wilson", {std::move(a), sub()});
-    }
-    case 12: {
-      Expr x = sub();
-      Expr lo = sub();
-      return between(std::move(x), std::move(lo), sub());
-    }
-    default: {
-      Expr x = sub();
-      std::vector<Expr> items;
-      const uint32_t n = 1 + ch.next(3);
-      for (uint32_t i = 0; i < n; ++i) items.push_back(random_leaf(ch));
-      return bin(ExprOp::kIn, std::move(x), list(std::move(items)));
-    }
   }
 }
 
@@ -155,7 +80,7 @@ RC_GTEST_PROP(RankingProfileProp, CompiledBatchEqualsTreeWalk, ()) {
   const auto n = *rc::gen::inRange<size_t>(1, kEvalBatch + 80);
 
   Choices ch(choices);
-  const Expr e = random_expr(ch, 0);
+  const Expr e = random_expr(ch, 0, kMaxDepth, random_leaf);
   auto program = compile(e, CompileContext{&schema});
   RC_ASSERT(program.ok());
   const Program& p = *program;

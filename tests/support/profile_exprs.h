@@ -1,8 +1,12 @@
 // Builders for query::Expr trees (the tests of ranking/ run before the TQL
-// parser exists) and the schema those tests compile against.
+// parser exists), a random expression generator, and the schema the profile
+// tests compile against.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +62,86 @@ inline Expr between(Expr x, Expr lo, Expr hi) {
 inline Expr at(Expr e, uint32_t line, uint32_t column) {
   e.pos = {line, column};
   return e;
+}
+
+// Reads choices in order (a rapidcheck-generated vector); 0 once they run
+// out, which picks leaves, so every expression is finite.
+class Choices {
+ public:
+  explicit Choices(const std::vector<uint32_t>& c) : c_(c) {}
+  uint32_t next(uint32_t bound) { return i_ < c_.size() ? c_[i_++] % bound : 0; }
+
+ private:
+  const std::vector<uint32_t>& c_;
+  size_t i_ = 0;
+};
+
+// A random expression using every operator and function of the profile
+// language, up to `max_depth` deep, with leaves (and IN-list values) from
+// `leaf`: each test picks leaves that fit its schema.
+inline Expr random_expr(Choices& ch, int depth, int max_depth,
+                        const std::function<Expr(Choices&)>& leaf) {
+  if (depth >= max_depth) return leaf(ch);
+  auto sub = [&] { return random_expr(ch, depth + 1, max_depth, leaf); };
+  static const ExprOp kBinary[] = {ExprOp::kAdd, ExprOp::kSub, ExprOp::kMul, ExprOp::kDiv,
+                                   ExprOp::kLt,  ExprOp::kLe,  ExprOp::kGt,  ExprOp::kGe,
+                                   ExprOp::kEq,  ExprOp::kNe,  ExprOp::kAnd, ExprOp::kOr};
+  static const char* const kMath[] = {"log1p", "log", "sqrt", "exp", "abs"};
+  switch (ch.next(14)) {
+    case 0:
+    case 1: return leaf(ch);
+    case 2:
+    case 3: {
+      const ExprOp op = kBinary[ch.next(std::size(kBinary))];
+      Expr a = sub();
+      return bin(op, std::move(a), sub());
+    }
+    case 4: return un(ch.next(2) ? ExprOp::kNeg : ExprOp::kNot, sub());
+    case 5: {
+      Expr c = sub();
+      Expr a = sub();
+      return ch.next(2) ? iff(std::move(c), std::move(a), sub())
+                        : call("if", {std::move(c), std::move(a), sub()});
+    }
+    case 6: return call(kMath[ch.next(std::size(kMath))], {sub()});
+    case 7: {
+      Expr a = sub();
+      return call("pow", {std::move(a), sub()});
+    }
+    case 8: {
+      std::vector<Expr> args;
+      const uint32_t n = 2 + ch.next(3);
+      for (uint32_t i = 0; i < n; ++i) args.push_back(sub());
+      return call(ch.next(2) ? "min" : "max", std::move(args));
+    }
+    case 9: {
+      Expr x = sub();
+      Expr lo = sub();
+      return call("clamp", {std::move(x), std::move(lo), sub()});
+    }
+    case 10: {
+      std::vector<Expr> args;
+      const uint32_t n = ch.next(2) ? 4 : 2;
+      for (uint32_t i = 0; i < n; ++i) args.push_back(sub());
+      return call("rate", std::move(args));
+    }
+    case 11: {
+      Expr a = sub();
+      return call("wilson", {std::move(a), sub()});
+    }
+    case 12: {
+      Expr x = sub();
+      Expr lo = sub();
+      return between(std::move(x), std::move(lo), sub());
+    }
+    default: {
+      Expr x = sub();
+      std::vector<Expr> items;
+      const uint32_t n = 1 + ch.next(3);
+      for (uint32_t i = 0; i < n; ++i) items.push_back(leaf(ch));
+      return bin(ExprOp::kIn, std::move(x), list(std::move(items)));
+    }
+  }
 }
 
 // The default signal types plus numeric and non-numeric item attributes:
