@@ -146,38 +146,18 @@ void ingest_all(Database& db, std::span<const SignalEvent> events) {
   });
 }
 
-// Every event, then the items (counting categories) and the users, in chunks.
-//
-// The events go first because of a bug in src/signals: SignalLedger's
-// ChunkedArray::ensure(i) allocates only the chunk (65,536 items) holding i
-// but raises size() to i + 1, so when registered items get their first
-// signal out of id order (W1 draws items by popularity rank, not number),
-// the next signal for an item in a lower, never-allocated chunk dereferences
-// a null chunk (SIGSEGV in SignalLedger::apply at 1M items). Signals first give items ids in
-// arrival order, which never skips a chunk; the upserts then register those
-// items (keeping their signal state) and add the items no event named.
+// The items (counting categories) and users, then every event, in chunks:
+// a catalog is registered before its signals arrive.
 State build_state(const std::string& dir, const RunConfig& rc) {
   State st;
   Result<std::unique_ptr<Database>> db = Database::open(dir, bench_schema(), bench_options());
   if (!db.ok()) die("open " + dir + ": " + db.status().to_string());
   st.db = std::move(*db);
 
-  W1Generator gen(rc.w1);
-  std::vector<SignalEvent> events;
-  double t0 = now_seconds();
-  while (gen.next(&events, kChunk) > 0) {
-    ingest_all(*st.db, events);
-    st.events += events.size();
-  }
-  st.ingest_s = now_seconds() - t0;
-  std::printf("  ingested %llu events (%d days) in %.1f s (%.0f events/s)\n",
-              static_cast<unsigned long long>(st.events), rc.w1.days, st.ingest_s,
-              static_cast<double>(st.events) / st.ingest_s);
-
   st.category_counts.assign(W1Entities::kCategories, 0);
   W1Entities entities(rc.w1);
   std::vector<EntityWrite> writes;
-  t0 = now_seconds();
+  double t0 = now_seconds();
   for (size_t first = 0; first < rc.w1.items; first += kChunk) {
     writes.clear();
     for (size_t n = first; n < std::min(rc.w1.items, first + kChunk); ++n) {
@@ -191,6 +171,18 @@ State build_state(const std::string& dir, const RunConfig& rc) {
   for (size_t n = 0; n < rc.users; ++n) writes.push_back(W1Entities::write(entities.user(n)));
   upsert_all(*st.db, writes);
   st.upsert_s = now_seconds() - t0;
+  W1Generator gen(rc.w1);
+  std::vector<SignalEvent> events;
+  t0 = now_seconds();
+  while (gen.next(&events, kChunk) > 0) {
+    ingest_all(*st.db, events);
+    st.events += events.size();
+  }
+  st.ingest_s = now_seconds() - t0;
+  std::printf("  ingested %llu events (%d days) in %.1f s (%.0f events/s)\n",
+              static_cast<unsigned long long>(st.events), rc.w1.days, st.ingest_s,
+              static_cast<double>(st.events) / st.ingest_s);
+
   st.load = host_load();
   std::printf("  upserted %zu items and %zu users in %.1f s, load %.2f\n", rc.w1.items, rc.users,
               st.upsert_s, st.load);

@@ -57,8 +57,8 @@ struct FeatureRef {
 };
 
 // The value of gaussian(seed) for the item with dense index `item`: a
-// standard normal variate (Box–Muller over two uniforms from a SplitMix64
-// hash of seed and item), the same every time for the same pair.
+// standard normal variate — the normal quantile (AS 241) of a uniform from a
+// SplitMix64 hash of seed and item — the same every time for the same pair.
 double gaussian_draw(uint64_t seed, uint32_t item);
 
 // What names resolve against. `schema` must outlive the compile() call.

@@ -443,3 +443,33 @@ TEST_F(ProfileTest, NoSchemaIsAnInternalError) {
 
 }  // namespace
 }  // namespace tidal::ranking
+
+namespace tidal::ranking {
+namespace {
+
+// gaussian(seed): fixed per (seed, item), and standard normal over items.
+TEST(GaussianDraw, IsDeterministicAndStandardNormal) {
+  EXPECT_EQ(gaussian_draw(7, 123), gaussian_draw(7, 123));
+  EXPECT_NE(gaussian_draw(7, 123), gaussian_draw(8, 123));
+  constexpr uint32_t kN = 400000;
+  double sum = 0, sum_sq = 0;
+  uint32_t below_196 = 0, below_minus_1 = 0, beyond_4 = 0;
+  for (uint32_t i = 0; i < kN; ++i) {
+    const double z = gaussian_draw(42, i);
+    ASSERT_TRUE(std::isfinite(z));
+    sum += z;
+    sum_sq += z * z;
+    below_196 += z < 1.959963984540054;
+    below_minus_1 += z < -1;
+    beyond_4 += std::fabs(z) > 4;
+  }
+  const double mean = sum / kN;
+  EXPECT_NEAR(mean, 0, 0.01);
+  EXPECT_NEAR(sum_sq / kN - mean * mean, 1, 0.01);
+  EXPECT_NEAR(static_cast<double>(below_196) / kN, 0.975, 0.0015);
+  EXPECT_NEAR(static_cast<double>(below_minus_1) / kN, 0.158655, 0.0025);
+  EXPECT_LT(beyond_4, 60u);  // P(|z| > 4) = 6.3e-5: about 25
+}
+
+}  // namespace
+}  // namespace tidal::ranking
