@@ -51,6 +51,12 @@ struct DatabaseOptions {
   // changes, kept exact by every event in between) instead of from each
   // item's bucket ring. Smaller queries read the rings directly.
   uint64_t query_column_threshold = 4096;
+  // A query that scores at least query_parallel_scan candidates splits them
+  // by id range over query_scan_threads threads (1: the calling thread only).
+  // It lowers one query's latency; a server already using every core gains
+  // no throughput from it.
+  size_t query_scan_threads = 2;
+  uint64_t query_parallel_scan = 32768;
 
   // Background checkpoints: when this many WAL bytes were written since the
   // last checkpoint, or this much time passed with writes in it.

@@ -745,6 +745,8 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                        .profiles = profiles_,
                        .trending_capacity = options_.trending_capacity,
                        .column_threshold = options_.query_column_threshold,
+                       .parallel_scan_threshold = options_.query_parallel_scan,
+                       .scan_threads = options_.query_scan_threads,
                        .now_us = now_us()};
   return query::run_read(statement, st, options);
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -753,6 +754,64 @@ class Execution {
 
   // Scores every candidate and keeps the best (all of them when
   // diversifying, which may skip many).
+  // One thread's share of a scan: the candidates with ids in [lo, hi).
+  struct ScanPart {
+    uint64_t lo = 0, hi = 0;
+    std::vector<Ranked> ranked;  // a heap of the best (all, when diversifying)
+    uint64_t scored = 0, after = 0;
+    Status status;
+  };
+
+  // Scores the candidates of `part` with its own evaluator and buffers.
+  void scan_part(const FeatureFetcher& fetcher, uint64_t total, ScanPart* part) const {
+    const size_t keep = wanted();
+    auto worse = [](const Ranked& a, const Ranked& b) { return before(a, b); };  // max-heap
+    ranking::Evaluator evaluator(plan_.program);
+    std::vector<std::vector<double>> columns(fetcher.size(), std::vector<double>(kBatch));
+    std::vector<const double*> column_ptrs(fetcher.size());
+    for (size_t f = 0; f < columns.size(); ++f) column_ptrs[f] = columns[f].data();
+    std::vector<uint32_t> ids(kBatch);
+    std::vector<double> scores(kBatch);
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(&candidates_->roaring, &it);
+    if (part->lo > 0)
+      roaring_move_uint32_iterator_equalorlarger(&it, static_cast<uint32_t>(part->lo));
+    const double now_seconds = static_cast<double>(st_.now_us) * 1e-6;
+    while (uint32_t n = roaring_read_uint32_iterator(&it, ids.data(), kBatch)) {
+      bool last = false;
+      if (ids[n - 1] >= part->hi) {  // the batch runs past this part
+        n = static_cast<uint32_t>(std::lower_bound(ids.begin(), ids.begin() + n, part->hi) -
+                                  ids.begin());
+        last = true;
+      }
+      for (size_t f = 0; f < columns.size(); ++f)
+        fetcher.fetch(f, ids.data(), n, columns[f].data());
+      evaluator.evaluate({.columns = column_ptrs}, n, now_seconds, scores.data());
+      part->scored += n;
+      for (uint32_t i = 0; i < n; ++i) {
+        Ranked r{order_key(scores[i], plan_.ascending), ids[i]};
+        if (!after_cursor(r)) continue;
+        ++part->after;
+        std::vector<Ranked>& heap = part->ranked;
+        if (plan_.diversify) {
+          heap.push_back(r);
+        } else if (heap.size() < keep) {
+          heap.push_back(r);
+          std::push_heap(heap.begin(), heap.end(), worse);
+        } else if (before(r, heap.front())) {
+          std::pop_heap(heap.begin(), heap.end(), worse);
+          heap.back() = r;
+          std::push_heap(heap.begin(), heap.end(), worse);
+        }
+      }
+      part->status = check_deadline("score", part->scored, total);
+      if (!part->status.ok() || last) return;
+    }
+  }
+
+  // Scores every candidate and keeps the best (all of them when
+  // diversifying, which may skip many). A large scan is split by id range
+  // over DatabaseOptions::query_scan_threads threads.
   Status run_scan() {
     SteadyClock::time_point t = SteadyClock::now();
     const uint64_t total = candidates_->cardinality();
@@ -760,42 +819,43 @@ class Execution {
       stage("source", "all " + std::string(target_name(plan_.target)), universe().cardinality(),
             universe().cardinality(), t);
     }
-    ranked_.clear();
-    const size_t keep = wanted();
-    auto worse = [](const Ranked& a, const Ranked& b) {
-      return before(a, b);
-    };  // max-heap of worst
-    std::vector<uint32_t> ids(kBatch);
-    std::vector<double> scores(kBatch);
-    roaring_uint32_iterator_t it;
-    roaring_init_iterator(&candidates_->roaring, &it);
-    uint64_t scored = 0, after = 0;
     // Dense window columns pay off from a few thousand candidates on.
     const FeatureFetcher fetcher(plan_.program, st_, plan_.target, total > st_.column_threshold);
-    while (uint32_t n = roaring_read_uint32_iterator(&it, ids.data(), kBatch)) {
-      score(fetcher, ids.data(), n, scores.data());
-      scored += n;
-      for (uint32_t i = 0; i < n; ++i) {
-        Ranked r{order_key(scores[i], plan_.ascending), ids[i]};
-        if (!after_cursor(r)) continue;
-        ++after;
-        if (plan_.diversify) {
-          ranked_.push_back(r);
-        } else if (ranked_.size() < keep) {
-          ranked_.push_back(r);
-          std::push_heap(ranked_.begin(), ranked_.end(), worse);
-        } else if (before(r, ranked_.front())) {
-          std::pop_heap(ranked_.begin(), ranked_.end(), worse);
-          ranked_.back() = r;
-          std::push_heap(ranked_.begin(), ranked_.end(), worse);
-        }
-      }
-      TIDAL_RETURN_IF_ERROR(check_deadline("score", scored, total));
+    const size_t threads =
+        total >= st_.parallel_scan_threshold ? std::max<size_t>(1, st_.scan_threads) : 1;
+    std::vector<ScanPart> parts(threads);
+    for (size_t k = 0; k < threads; ++k) {
+      // Part k starts at the candidate of rank k·total/threads.
+      uint32_t first = 0;
+      if (k > 0) candidates_->select(static_cast<uint32_t>(k * total / threads), &first);
+      parts[k].lo = k == 0 ? 0 : first;
+      if (k > 0) parts[k - 1].hi = first;
+    }
+    parts.back().hi = uint64_t{UINT32_MAX} + 1;
+    std::vector<std::thread> workers;
+    for (size_t k = 1; k < threads; ++k) {
+      workers.emplace_back([&, k] { scan_part(fetcher, total, &parts[k]); });
+    }
+    scan_part(fetcher, total, &parts[0]);
+    for (std::thread& w : workers) w.join();
+    ranked_.clear();
+    uint64_t after = 0;
+    for (ScanPart& part : parts) {
+      TIDAL_RETURN_IF_ERROR(part.status);
+      after += part.after;
+      ranked_.insert(ranked_.end(), part.ranked.begin(), part.ranked.end());
+    }
+    const size_t keep = wanted();
+    if (!plan_.diversify && ranked_.size() > keep) {
+      std::nth_element(ranked_.begin(), ranked_.begin() + static_cast<ptrdiff_t>(keep) - 1,
+                       ranked_.end(), before);
+      ranked_.resize(keep);
     }
     stage("score",
           plan_.sort_text + (plan_.ascending ? " ascending" : " descending") + " = " +
               plan_.score_text + " (" + std::to_string(plan_.program.features().size()) +
-              " features, " + std::to_string(plan_.program.instruction_count()) + " instructions)",
+              " features, " + std::to_string(plan_.program.instruction_count()) + " instructions" +
+              (threads > 1 ? ", " + std::to_string(threads) + " threads" : "") + ")",
           total, after, t);
     t = SteadyClock::now();
     const uint64_t in = ranked_.size();

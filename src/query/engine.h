@@ -50,6 +50,10 @@ struct QueryState {
   // Scans of more candidates than this read windowed features from the
   // ledger's dense window columns (DatabaseOptions::query_column_threshold).
   uint64_t column_threshold = 4096;
+  // Scans of at least this many candidates are split over scan_threads
+  // threads (DatabaseOptions::query_scan_threads).
+  uint64_t parallel_scan_threshold = 32768;
+  size_t scan_threads = 1;
   int64_t now_us = 0;
 };
 

@@ -48,13 +48,14 @@
 // category, explicit keys) do the same.
 //
 // Case counts are set per property (kModeCases ... below, 25 each) to keep
-// the file near 10 s; RC_PARAMS="max_success=N" overrides them, and
-// RC_PARAMS="seed=N" picks the seed as usual. Each property prints the
+// the file near 10 s; TIDAL_ORACLE_CASES=N overrides them, RC_PARAMS's
+// max_success can only lower them, and RC_PARAMS="seed=N" picks the seed. Each property prints the
 // distribution of the paths the engine took (index answered, index fell back
 // to a scan, scan).
 //
 // Some cases set query_column_threshold to 0, so every scan reads windowed
-// features from the ledger's dense window columns instead of the rings.
+// features from the ledger's dense window columns instead of the rings, and
+// query_parallel_scan to 0, so every scan is split over 1-3 threads.
 //
 // Two engine bugs the oracle found (since fixed) are pinned by tests at the
 // end.
@@ -123,13 +124,16 @@ const Schema& oracle_schema() {
   return schema;
 }
 
-// Runs `testable` kCases times, unless RC_PARAMS names max_success.
+// Runs `testable` `cases` times. Each case builds and queries a database, so
+// the count is this file's own: RC_PARAMS's max_success (ctest sets 1,000
+// for every property test) may only lower it; TIDAL_ORACLE_CASES=N sets it.
 template <typename Testable>
 void check_cases(int cases, Testable&& testable) {
   rc::detail::TestParams params = rc::detail::configuration().testParams;
-  const char* env = std::getenv("RC_PARAMS");
-  if (env == nullptr || std::string(env).find("max_success") == std::string::npos) {
-    params.maxSuccess = cases;
+  if (const char* env = std::getenv("TIDAL_ORACLE_CASES")) {
+    params.maxSuccess = std::max(1, std::atoi(env));
+  } else {
+    params.maxSuccess = std::min(params.maxSuccess, cases);
   }
   rc::detail::TestResult result = rc::detail::checkTestable(std::forward<Testable>(testable),
                                                             rc::detail::TestMetadata(), params);
@@ -230,7 +234,9 @@ struct WorldShape {
   int steps = 0;
   size_t trending_capacity = 1000;
   uint64_t column_threshold = 4096;  // 0: every scan reads the ledger's window columns
-  int reopen_after_step = -1;        // close and reopen the database after this step
+  uint64_t parallel_scan = 32768;    // 0: every scan is split over scan_threads threads
+  size_t scan_threads = 2;
+  int reopen_after_step = -1;  // close and reopen the database after this step
 };
 
 WorldShape gen_shape() {
@@ -241,6 +247,8 @@ WorldShape gen_shape() {
   s.steps = *rc::gen::inRange(1, 7);
   s.trending_capacity = *rc::gen::element<size_t>(8, 16, 1000, 1000);
   s.column_threshold = *rc::gen::element<uint64_t>(0, 4096);
+  s.parallel_scan = *rc::gen::element<uint64_t>(0, 32768);
+  s.scan_threads = *rc::gen::element<size_t>(1, 2, 3);
   s.reopen_after_step = *rc::gen::inRange(-s.steps, s.steps);
   return s;
 }
@@ -301,6 +309,8 @@ class World {
     o.background_checkpoints = false;
     o.trending_capacity = shape_.trending_capacity;
     o.query_column_threshold = shape_.column_threshold;
+    o.query_parallel_scan = shape_.parallel_scan;
+    o.query_scan_threads = shape_.scan_threads;
     o.max_past_skew = std::chrono::hours(24 * 10);
     auto db = Database::open(dir_.str(), oracle_schema(), o);
     if (!db.ok()) RC_FAIL("open: " + db.status().to_string());
