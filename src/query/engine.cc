@@ -485,7 +485,8 @@ class FeatureFetcher {
   };
 
   Source source_of(const ranking::FeatureRef& f) const {
-    Source s{.ref = f};
+    Source s;
+    s.ref = f;
     switch (f.kind) {
       case ranking::FeatureKind::kDecay:
       case ranking::FeatureKind::kCount:
