@@ -488,6 +488,17 @@ int run_main(int argc, char** argv) {
                                     "  --tql: time only these statements ({10pct} in WHERE\n"
                                     "  names the measured 10% filter) and print their plans.");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  // --tql STATEMENT pairs first: what is left is the folder.
+  std::vector<std::string> statements;
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args.rest.size(); ++i) {
+    if (args.rest[i] == "--tql" && i + 1 < args.rest.size()) {
+      statements.push_back(args.rest[++i]);
+    } else {
+      rest.push_back(args.rest[i]);
+    }
+  }
+  args.rest = rest;
   std::string base;
   if (!args.rest.empty()) {
     base = args.rest[0] + "/query-bench";
@@ -499,16 +510,6 @@ int run_main(int argc, char** argv) {
     if (mkdtemp(tmpl.data()) == nullptr) die("mkdtemp");
     base = tmpl;
   }
-  std::vector<std::string> statements;
-  std::vector<std::string> rest;
-  for (size_t i = 0; i < args.rest.size(); ++i) {
-    if (args.rest[i] == "--tql" && i + 1 < args.rest.size()) {
-      statements.push_back(args.rest[++i]);
-    } else {
-      rest.push_back(args.rest[i]);
-    }
-  }
-  args.rest = rest;
   const RunConfig rc = run_config(args.quick);
   std::printf("query_bench: W1%s, %zu items, %zu users, %llu events, folder %s, load %.2f\n",
               args.quick ? " --quick" : "", rc.w1.items, rc.users,
