@@ -594,17 +594,7 @@ int run_main(int argc, char** argv) {
                                     "  W1 items: upserts, get, filters, reopen.\n"
                                     "  --quick: 10k items (seconds); default: 1M items.");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  std::string base;
-  if (!args.rest.empty()) {
-    base = args.rest[0] + "/entity-bench";
-    std::filesystem::remove_all(base);
-    std::filesystem::create_directories(base);
-  } else {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/tidal-entity-bench-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) die("mkdtemp");
-    base = tmpl;
-  }
+  const std::string base = bench_folder(args, "entity-bench");
   W1Config config = args.quick ? W1Config::quick(kSeed) : W1Config::full(kSeed);
   Results results;
   results.users = args.quick ? config.users / 10 : config.users;

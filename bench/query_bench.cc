@@ -499,17 +499,7 @@ int run_main(int argc, char** argv) {
     }
   }
   args.rest = rest;
-  std::string base;
-  if (!args.rest.empty()) {
-    base = args.rest[0] + "/query-bench";
-    std::filesystem::remove_all(base);
-    std::filesystem::create_directories(base);
-  } else {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/tidal-query-bench-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) die("mkdtemp");
-    base = tmpl;
-  }
+  const std::string base = bench_folder(args, "query-bench");
   const RunConfig rc = run_config(args.quick);
   std::printf("query_bench: W1%s, %zu items, %zu users, %llu events, folder %s, load %.2f\n",
               args.quick ? " --quick" : "", rc.w1.items, rc.users,

@@ -1,11 +1,15 @@
 #include "support/bench_report.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 namespace tidal::bench {
@@ -105,6 +109,23 @@ void BenchReport::print() const {
                 bench_.c_str(), r.metric.c_str(), r.value, r.unit.c_str());
   }
   std::fflush(stdout);
+}
+
+std::string bench_folder(const BenchArgs& args, const std::string& name) {
+  if (!args.rest.empty()) {
+    std::string base = args.rest[0] + "/" + name;
+    std::filesystem::remove_all(base);
+    std::filesystem::create_directories(base);
+    return base;
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/tidal-" + name + "-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    std::fprintf(stderr, "%s: cannot make a folder from %s: %s\n", name.c_str(), tmpl.c_str(),
+                 std::strerror(errno));
+    std::exit(1);
+  }
+  return tmpl;
 }
 
 }  // namespace tidal::bench

@@ -20,6 +20,11 @@ struct BenchArgs {
 // Understands --quick and --help (prints `usage` and exits).
 BenchArgs parse_bench_args(int argc, char** argv, const std::string& usage);
 
+// The data folder of a run: <folder>/<name> (emptied first) when the
+// arguments name a folder, else a fresh tidal-<name>-XXXXXX under $TMPDIR
+// or /tmp. Exits with a message when it cannot be made.
+std::string bench_folder(const BenchArgs& args, const std::string& name);
+
 // Seconds since an arbitrary point, monotonic, double precision.
 double now_seconds();
 
