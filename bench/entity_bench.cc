@@ -89,14 +89,6 @@ std::vector<EntityWrite> generate_users(const W1Config& config, size_t count) {
   return out;
 }
 
-Schema bench_schema() {
-  SchemaBuilder b = SchemaBuilder::with_default_signals();
-  W1Entities::declare(b);
-  Result<Schema> s = b.build();
-  if (!s.ok()) die("schema: " + s.status().to_string());
-  return *s;
-}
-
 // ---------------------------------------------------------------------------
 // (a) Upserts
 
@@ -515,7 +507,7 @@ void run_reads(const std::string& main_dir, const Schema& schema, const Items& i
 
 void run(const std::string& base, const W1Config& config, Results& out,
          std::vector<NamedFilter>& filters) {
-  const Schema schema = bench_schema();
+  const Schema schema = W1Entities::schema();
   double t0 = now_seconds();
   Items items = generate_items(config);
   std::vector<EntityWrite> users = generate_users(config, out.users);

@@ -100,23 +100,6 @@ RunConfig run_config(bool quick) {
 // ---------------------------------------------------------------------------
 // W1 state
 
-Schema bench_schema() {
-  SchemaBuilder b = SchemaBuilder::with_default_signals();
-  W1Entities::declare(b);
-  Result<Schema> s = b.build();
-  if (!s.ok()) die("schema: " + s.status().to_string());
-  return *s;
-}
-
-DatabaseOptions bench_options() {
-  DatabaseOptions o;
-  o.durability = Durability::kFsync;
-  o.historical_import = true;  // the generated days lie in the past
-  o.background_checkpoints = false;
-  o.trending_capacity = 1000;
-  return o;
-}
-
 void check_batch(const BatchIngestResult& r, const char* what) {
   if (r.rejected == 0) return;
   for (const Status& s : r.errors) {
@@ -150,7 +133,8 @@ void ingest_all(Database& db, std::span<const SignalEvent> events) {
 // a catalog is registered before its signals arrive.
 State build_state(const std::string& dir, const RunConfig& rc) {
   State st;
-  Result<std::unique_ptr<Database>> db = Database::open(dir, bench_schema(), bench_options());
+  Result<std::unique_ptr<Database>> db =
+      Database::open(dir, W1Entities::schema(), w1_load_options());
   if (!db.ok()) die("open " + dir + ": " + db.status().to_string());
   st.db = std::move(*db);
 

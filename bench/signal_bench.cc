@@ -85,17 +85,8 @@ std::vector<QueryKind> query_kinds() {
 // ---------------------------------------------------------------------------
 // tidalDB
 
-DatabaseOptions bench_options() {
-  DatabaseOptions o;
-  o.durability = Durability::kFsync;
-  o.historical_import = true;  // the generated week lies in the past
-  o.background_checkpoints = false;
-  o.trending_capacity = 1000;
-  return o;
-}
-
 std::unique_ptr<Database> open_db(const std::string& path, const Schema& schema) {
-  Result<std::unique_ptr<Database>> db = Database::open(path, schema, bench_options());
+  Result<std::unique_ptr<Database>> db = Database::open(path, schema, w1_load_options());
   if (!db.ok()) die("open " + path + ": " + db.status().to_string());
   return std::move(*db);
 }

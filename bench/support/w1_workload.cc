@@ -263,6 +263,21 @@ W1Entities::W1Entities(const W1Config& config)
       tags_(kItemTags, 1.0),
       countries_(kCountries, 1.0) {}
 
+Schema W1Entities::schema() {
+  SchemaBuilder b = SchemaBuilder::with_default_signals();
+  declare(b);
+  return b.build().value();  // a fixed, valid schema
+}
+
+DatabaseOptions w1_load_options() {
+  DatabaseOptions o;
+  o.durability = Durability::kFsync;
+  o.historical_import = true;
+  o.background_checkpoints = false;
+  o.trending_capacity = 1000;
+  return o;
+}
+
 void W1Entities::declare(SchemaBuilder& b) {
   auto filterable = [&](EntityKind kind, const char* name, AttributeType type,
                         bool sortable = false) {

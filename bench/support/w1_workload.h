@@ -19,6 +19,7 @@
 
 #include "tidal/entity.h"
 #include "tidal/event.h"
+#include "tidal/options.h"
 #include "tidal/schema.h"
 #include "tidal/types.h"
 
@@ -154,6 +155,8 @@ class W1Entities {
   // filterable except title, and duration and rating are also sortable
   // (RANK items BY duration).
   static void declare(SchemaBuilder& builder);
+  // The default signal types plus declare()'s attributes.
+  static Schema schema();
 
   W1Item item(size_t n) const;
   W1User user(size_t n) const;
@@ -177,6 +180,11 @@ class W1Entities {
 
 // The creator of item n under `config`: what W1Generator::creator_of and
 // W1Entities agree on. `creators` samples Zipf(config.creator_zipf).
+// Options for loading W1's generated days: fsync durability, historical
+// import (the days lie in the past), checkpoints only when asked, the
+// default trending capacity (1,000).
+DatabaseOptions w1_load_options();
+
 size_t w1_creator_of(const W1Config& config, const ZipfSampler& creators, size_t item);
 
 }  // namespace tidal::bench
