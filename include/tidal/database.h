@@ -78,19 +78,30 @@ struct DatabaseStats {
   uint64_t entity_bytes = 0;  // attributes and filter indexes in memory
   uint64_t last_sequence = 0;
   uint64_t checkpoint_sequence = 0;
-  uint64_t active_states = 0;  // (item, signal type) pairs with windowed state
-  uint64_t warm_bytes = 0;     // memory of those states
-  uint64_t hot_bytes = 0;      // memory of the decayed scores
+  uint64_t wal_bytes = 0;                   // WAL segment files on disk
+  uint64_t wal_bytes_since_checkpoint = 0;  // written since the last checkpoint
+  uint64_t active_states = 0;               // (item, signal type) pairs with windowed state
+  uint64_t warm_bytes = 0;                  // memory of those states
+  uint64_t hot_bytes = 0;                   // memory of the decayed scores
 };
 
 class Database {
  public:
   // Opens (or creates) the database in `path`. A new database stores
   // `schema`; an existing one must hold the same schema, or the open fails
-  // listing every difference. Recovery (the last checkpoint plus a replay of
-  // the WAL after it) happens here.
+  // (kFailedPrecondition) listing every difference. A schema that only adds
+  // signal types or attributes is a migration, stored as the next version
+  // when options.allow_schema_additions is set (docs/schema.md). Recovery
+  // (the last checkpoint plus a replay of the WAL after it) happens here.
   static Result<std::unique_ptr<Database>> open(const std::string& path, const Schema& schema,
                                                 const DatabaseOptions& options = {});
+
+  // The schema stored in the data folder `path`, read without opening the
+  // database (no recovery), e.g. to reopen a folder with its own schema.
+  // kNotFound when `path` holds no database. It takes the folder's lock for
+  // the duration of the read, so it fails with kBusy while the database is
+  // open, in this process or another.
+  static Result<Schema> stored_schema(const std::string& path);
 
   // Closes cleanly (checkpoint included).
   ~Database();
@@ -167,6 +178,8 @@ class Database {
   Result<QueryResult> query(std::string_view tql, const QueryOptions& options = {});
   // The same with the statement in its JSON form.
   Result<QueryResult> query_json(std::string_view json, const QueryOptions& options = {});
+  // The stored ranking profiles, by name.
+  std::vector<ProfileDefinition> profiles() const;
 
   // Stores all derived state and truncates the WAL behind it.
   Status checkpoint();

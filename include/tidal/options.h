@@ -28,6 +28,19 @@ struct DatabaseOptions {
   bool create_if_missing = true;
   Durability durability = Durability::kFsync;
 
+  // Schema migrations on open. When true, opening an existing database with
+  // a schema that extends the stored one (every stored signal type and
+  // attribute present with the same id and identical fields, plus new ones
+  // after them) is a migration: the additions are stored as the next schema
+  // version (the stored version + 1) and the open proceeds; data written
+  // before reads as it did, and the new signal types and attributes start
+  // empty. Any other difference still fails the open (kFailedPrecondition,
+  // every difference listed). When false, an extension fails like any other
+  // difference, the message saying that it is a migration and naming this
+  // option. Reopening after a migration needs the extended schema, with or
+  // without this option.
+  bool allow_schema_additions = false;
+
   // Reject signals naming an item that was never upserted (instead of
   // creating it implicitly, marked unregistered).
   bool strict_items = false;

@@ -52,4 +52,10 @@ struct QueryResult {
   std::string explain_text() const;
 };
 
+// A stored ranking profile (CREATE PROFILE name AS expression).
+struct ProfileDefinition {
+  std::string name;
+  std::string expression;  // as TQL
+};
+
 }  // namespace tidal

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <filesystem>
 
 #include "core/coding.h"
 #include "core/duration.h"
@@ -51,7 +52,7 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   fo.create_if_missing = options_.create_if_missing;
   TIDAL_ASSIGN_OR_RETURN(folder_, DataFolder::open(path, fo));
   TIDAL_ASSIGN_OR_RETURN(storage_, folder_->open_storage());
-  TIDAL_ASSIGN_OR_RETURN(schema_, open_schema(*storage_, given));
+  TIDAL_ASSIGN_OR_RETURN(schema_, open_schema(*storage_, given, options_.allow_schema_additions));
 
   // Events may lie max_future_skew ahead of the present, except in historical
   // import, where the present is the newest event time.
@@ -694,6 +695,14 @@ Result<std::vector<AffinityEntry>> Database::Impl::top_affinities(std::string_vi
   return out;
 }
 
+std::vector<ProfileDefinition> Database::Impl::profiles() const {
+  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  std::vector<ProfileDefinition> out;
+  if (profiles_ == nullptr) return out;
+  for (const auto& [name, p] : profiles_->all()) out.push_back({name, p.text});
+  return out;
+}
+
 DatabaseStats Database::Impl::stats() const {
   std::shared_lock<std::shared_mutex> lk(state_mu_);
   DatabaseStats s;
@@ -708,6 +717,15 @@ DatabaseStats Database::Impl::stats() const {
   }
   s.last_sequence = wal_ ? wal_->last_sequence() : 0;
   s.checkpoint_sequence = checkpoint_seq_.load();
+  if (wal_) {
+    uint64_t written = wal_->stats().bytes_written;
+    uint64_t at_checkpoint = wal_bytes_at_checkpoint_.load();
+    s.wal_bytes_since_checkpoint = written - std::min(written, at_checkpoint);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(folder_->wal_dir(), ec)) {
+      if (entry.is_regular_file(ec)) s.wal_bytes += entry.file_size(ec);
+    }
+  }
   s.active_states = ledger_ ? ledger_->active_states() : 0;
   s.warm_bytes = ledger_ ? ledger_->warm_bytes() : 0;
   s.hot_bytes = ledger_ ? ledger_->hot_bytes() : 0;
@@ -866,6 +884,29 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, const 
   return std::unique_ptr<Database>(new Database(std::move(impl)));
 }
 
+Result<Schema> Database::stored_schema(const std::string& path) {
+  // Without its marker a folder holds no database; DataFolder::open would
+  // initialize an empty one, which a read must not do.
+  std::error_code ec;
+  if (!std::filesystem::exists(path + "/TIDAL", ec)) {
+    return Status::NotFound(Subsystem::kStorage, "no tidalDB database at " + path);
+  }
+  DataFolderOptions fo;
+  fo.create_if_missing = false;
+  TIDAL_ASSIGN_OR_RETURN(std::unique_ptr<DataFolder> folder, DataFolder::open(path, fo));
+  RocksDbOptions ro;
+  ro.create_if_missing = false;
+  ro.block_cache_bytes = size_t{8} << 20;  // one small read
+  // Declared after `folder`, so destroyed before it releases the lock.
+  TIDAL_ASSIGN_OR_RETURN(std::unique_ptr<RocksDbEngine> storage, folder->open_storage(ro));
+  TIDAL_ASSIGN_OR_RETURN(std::optional<Schema> schema, load_schema(*storage));
+  if (!schema) {
+    return Status::NotFound(Subsystem::kStorage,
+                            "no tidalDB database at " + path + ": it has no stored schema");
+  }
+  return *std::move(schema);
+}
+
 Result<IngestResult> Database::ingest(const SignalEvent& event) {
   BatchIngestResult r =
       impl_->ingest(std::span<const SignalEvent>(&event, 1), BatchMode::kApplyValid);
@@ -960,6 +1001,10 @@ const Schema& Database::schema() const {
 }
 DatabaseStats Database::stats() const {
   return impl_->stats();
+}
+
+std::vector<ProfileDefinition> Database::profiles() const {
+  return impl_->profiles();
 }
 
 }  // namespace tidal

@@ -62,6 +62,7 @@ class Database::Impl {
   int64_t now_us() const;
   const Schema& schema() const { return schema_; }
   DatabaseStats stats() const;
+  std::vector<ProfileDefinition> profiles() const;
 
   // For tests and tools inside the project.
   signals::EventStore* event_store() { return events_; }
@@ -133,7 +134,7 @@ class Database::Impl {
   std::atomic<uint64_t> duplicates_{0};
 
   std::mutex checkpoint_mu_;  // one checkpoint at a time; guards the two below
-  uint64_t wal_bytes_at_checkpoint_ = 0;
+  std::atomic<uint64_t> wal_bytes_at_checkpoint_{0};  // read by stats() without the lock
   std::chrono::steady_clock::time_point last_checkpoint_;
   std::atomic<uint64_t> checkpoint_seq_{0};
 

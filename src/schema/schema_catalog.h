@@ -22,7 +22,24 @@ Status store_schema(StorageEngine& engine, const Schema& schema);
 // What opening a database does with the application's schema: a new database
 // stores `given`; an existing one must hold the same content, or the open
 // fails (kFailedPrecondition) with every difference listed, one per line.
+//
+// When `given` extends the stored schema (is_extension) it is a migration:
+// with `allow_additions` the additions are stored as version
+// stored.version() + 1 and that schema is returned; without it the open fails
+// as for any other difference, the message ending with a hint that names
+// DatabaseOptions::allow_schema_additions.
+//
 // Returns the schema in force (the stored one, with its version).
-Result<Schema> open_schema(StorageEngine& engine, const Schema& given);
+Result<Schema> open_schema(StorageEngine& engine, const Schema& given,
+                           bool allow_additions = false);
+
+// Whether `given` extends `stored`: it holds every signal type and attribute
+// of `stored` with the same id and fields, and at least one more after them.
+bool is_extension(const Schema& stored, const Schema& given);
+
+// The migration of `stored` that adds what `given` has beyond it, built with
+// SchemaBuilder(stored): the content of `given` at version
+// stored.version() + 1. `given` must extend `stored` (is_extension).
+Result<Schema> migrate_schema(const Schema& stored, const Schema& given);
 
 }  // namespace tidal
