@@ -10,10 +10,14 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
   # storage, hashing, bitmaps, JSON
   librocksdb-dev libroaring-dev librust-blake3-dev libsimdjson-dev
+  # the server (Boost.Beast/Asio) and the shell (GNU readline)
+  libboost-dev libreadline-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # peers the benchmarks run side by side
   redis-server libhiredis-dev
+  # HTTP load generator for bench/http_bench; curl for the documented HTTP examples
+  wrk curl
 )
 
 missing=()

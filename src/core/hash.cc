@@ -26,4 +26,13 @@ uint64_t blake3_64(std::string_view a, std::string_view b) {
   return decode_fixed64_le(out);
 }
 
+Hash256 blake3_256(std::string_view a) {
+  blake3_hasher h;
+  blake3_hasher_init(&h);
+  blake3_hasher_update(&h, a.data(), a.size());
+  Hash256 out;
+  blake3_hasher_finalize(&h, out.data(), out.size());
+  return out;
+}
+
 }  // namespace tidal

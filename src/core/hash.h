@@ -10,6 +10,10 @@
 namespace tidal {
 
 using Hash128 = std::array<uint8_t, 16>;
+using Hash256 = std::array<uint8_t, 32>;
+
+// The full 32-byte BLAKE3 of `a` (API key hashes).
+Hash256 blake3_256(std::string_view a);
 
 // The first 16 bytes of BLAKE3(a || b); `b` may be empty.
 Hash128 blake3_128(std::string_view a, std::string_view b = {});

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/duration.h"
+#include "core/json_text.h"
 #include "query/limits.h"
 
 namespace tidal::query {
@@ -18,37 +19,11 @@ namespace {
 // --- writing ----------------------------------------------------------------
 
 void put_string(std::string* out, std::string_view s) {
-  *out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\t': *out += "\\t"; break;
-      case '\r': *out += "\\r"; break;
-      default:
-        if (u < 0x20) {
-          char esc[8];
-          std::snprintf(esc, sizeof esc, "\\u%04x", u);
-          *out += esc;
-        } else {
-          *out += c;
-        }
-    }
-  }
-  *out += '"';
+  append_json_string(out, s);
 }
 
-// A double as JSON that reads back exactly. Whole numbers beyond 2^53 print
-// in exponent form: JSON parsers (simdjson among them) reject integers
-// wider than 64 bits, and "333333333333333311488" is one.
 void put_number(std::string* out, double v) {
-  char buf[64];
-  auto fmt = std::fabs(v) >= 9007199254740992.0 ? std::chars_format::scientific
-                                                : std::chars_format::general;
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v, fmt);
-  out->append(buf, ec == std::errc() ? p : buf);
+  append_json_number(out, v);
 }
 
 void put_key(std::string* out, std::string_view key) {

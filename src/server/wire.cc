@@ -1,0 +1,637 @@
+#include "server/wire.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <optional>
+
+#include "core/json_text.h"
+#include "db/event_validation.h"
+#include "schema/value_text.h"
+
+namespace tidal::server {
+
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+Status wire_error(std::string_view field, std::string_view rule) {
+  return Status(Subsystem::kServer, StatusCode::kInvalidArgument,
+                std::string(field) + ": " + std::string(rule), std::string(field));
+}
+
+std::string sub(std::string_view field, std::string_view name) {
+  std::string s(field);
+  if (!s.empty()) s += '.';
+  s += name;
+  return s;
+}
+
+std::string indexed(std::string_view field, size_t i) {
+  return std::string(field) + "[" + std::to_string(i) + "]";
+}
+
+std::string_view type_name(element_type t) {
+  switch (t) {
+    case element_type::ARRAY: return "an array";
+    case element_type::OBJECT: return "an object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE: return "a number";
+    case element_type::STRING: return "a string";
+    case element_type::BOOL: return "a bool";
+    case element_type::NULL_VALUE: return "null";
+  }
+  return "a value";
+}
+
+Status expected(JsonElement v, std::string_view field, std::string_view what) {
+  return wire_error(
+      field, "expected " + std::string(what) + ", found " + std::string(type_name(v.type())));
+}
+
+Status get_string(JsonElement v, std::string_view field, std::string* out) {
+  std::string_view s;
+  if (v.get_string().get(s) != simdjson::SUCCESS) return expected(v, field, "a string");
+  out->assign(s);
+  return Status::Ok();
+}
+
+Status get_object(JsonElement v, std::string_view field, object* out) {
+  if (v.get_object().get(*out) != simdjson::SUCCESS) return expected(v, field, "an object");
+  return Status::Ok();
+}
+
+Status get_number(JsonElement v, std::string_view field, double* out) {
+  if (v.get_double().get(*out) != simdjson::SUCCESS) return expected(v, field, "a number");
+  return Status::Ok();
+}
+
+Status get_bool(JsonElement v, std::string_view field, bool* out) {
+  if (v.get_bool().get(*out) != simdjson::SUCCESS) return expected(v, field, "a bool");
+  return Status::Ok();
+}
+
+Status unknown_field(std::string_view field, std::string_view key, std::string_view known) {
+  return wire_error(sub(field, key), "unknown field (known: " + std::string(known) + ")");
+}
+
+Status missing_field(std::string_view field, std::string_view key) {
+  return wire_error(sub(field, key), "is required");
+}
+
+int parse_digits(std::string_view s, size_t pos, size_t n, bool* ok) {
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') {
+      *ok = false;
+      return 0;
+    }
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+Status read_tags(JsonElement v, std::string_view field, std::vector<std::string>* out) {
+  array arr;
+  if (v.get_array().get(arr) != simdjson::SUCCESS) {
+    return expected(v, field, "an array of strings");
+  }
+  size_t i = 0;
+  for (JsonElement x : arr) {
+    out->emplace_back();
+    TIDAL_RETURN_IF_ERROR(get_string(x, indexed(field, i++), &out->back()));
+  }
+  return Status::Ok();
+}
+
+Status read_vector(JsonElement v, std::string_view field, std::vector<float>* out) {
+  array arr;
+  if (v.get_array().get(arr) != simdjson::SUCCESS) {
+    return expected(v, field, "an array of numbers");
+  }
+  size_t i = 0;
+  for (JsonElement x : arr) {
+    double d = 0;
+    TIDAL_RETURN_IF_ERROR(get_number(x, indexed(field, i++), &d));
+    out->push_back(static_cast<float>(d));
+  }
+  return Status::Ok();
+}
+
+// A value of an attribute the schema does not declare: its natural type.
+Status read_untyped_value(JsonElement v, std::string_view field, AttributeValue* out) {
+  switch (v.type()) {
+    case element_type::NULL_VALUE: *out = std::monostate{}; return Status::Ok();
+    case element_type::STRING:
+      *out = std::string(v.get_string().value_unsafe());
+      return Status::Ok();
+    case element_type::INT64: *out = v.get_int64().value_unsafe(); return Status::Ok();
+    case element_type::UINT64:
+    case element_type::DOUBLE: *out = v.get_double().value_unsafe(); return Status::Ok();
+    case element_type::BOOL: *out = v.get_bool().value_unsafe(); return Status::Ok();
+    case element_type::ARRAY: {
+      std::vector<std::string> tags;
+      if (read_tags(v, field, &tags).ok()) {
+        *out = std::move(tags);
+        return Status::Ok();
+      }
+      std::vector<float> vec;
+      TIDAL_RETURN_IF_ERROR(read_vector(v, field, &vec));
+      *out = std::move(vec);
+      return Status::Ok();
+    }
+    case element_type::OBJECT: return expected(v, field, "an attribute value");
+  }
+  return expected(v, field, "an attribute value");
+}
+
+Status read_typed_value(JsonElement v, std::string_view field, AttributeType type,
+                        AttributeValue* out) {
+  if (v.type() == element_type::NULL_VALUE) {
+    *out = std::monostate{};
+    return Status::Ok();
+  }
+  switch (type) {
+    case AttributeType::kKeyword:
+    case AttributeType::kText: {
+      std::string s;
+      TIDAL_RETURN_IF_ERROR(get_string(v, field, &s));
+      *out = std::move(s);
+      return Status::Ok();
+    }
+    case AttributeType::kInt: {
+      int64_t i;
+      if (v.get_int64().get(i) == simdjson::SUCCESS) {
+        *out = i;
+        return Status::Ok();
+      }
+      if (v.is_number()) {
+        double d = v.get_double().value_unsafe();
+        return Status::Invalid(Subsystem::kServer, field, number_text(d),
+                               "an int attribute takes a whole number between -2^63 and 2^63-1");
+      }
+      return expected(v, field, "a whole number");
+    }
+    case AttributeType::kFloat: {
+      double d = 0;
+      TIDAL_RETURN_IF_ERROR(get_number(v, field, &d));
+      *out = d;
+      return Status::Ok();
+    }
+    case AttributeType::kBool: {
+      bool b;
+      TIDAL_RETURN_IF_ERROR(get_bool(v, field, &b));
+      *out = b;
+      return Status::Ok();
+    }
+    case AttributeType::kTimestamp: {
+      Timestamp t;
+      TIDAL_RETURN_IF_ERROR(read_timestamp(v, field, &t));
+      *out = t;
+      return Status::Ok();
+    }
+    case AttributeType::kTags: {
+      std::vector<std::string> tags;
+      TIDAL_RETURN_IF_ERROR(read_tags(v, field, &tags));
+      *out = std::move(tags);
+      return Status::Ok();
+    }
+    case AttributeType::kVector: {
+      std::vector<float> vec;
+      TIDAL_RETURN_IF_ERROR(read_vector(v, field, &vec));
+      *out = std::move(vec);
+      return Status::Ok();
+    }
+  }
+  return read_untyped_value(v, field, out);
+}
+
+}  // namespace
+
+Result<Timestamp> parse_rfc3339(std::string_view s, std::string_view field) {
+  auto bad = [&] {
+    return Status::Invalid(Subsystem::kServer, field, s,
+                           "expected an RFC 3339 time such as 2026-11-24T12:00:00Z or "
+                           "2026-11-24T12:00:00.250+01:00");
+  };
+  bool ok = true;
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':') {
+    return bad();
+  }
+  int year = parse_digits(s, 0, 4, &ok);
+  int month = parse_digits(s, 5, 2, &ok);
+  int day = parse_digits(s, 8, 2, &ok);
+  int hour = parse_digits(s, 11, 2, &ok);
+  int minute = parse_digits(s, 14, 2, &ok);
+  int second = parse_digits(s, 17, 2, &ok);
+  if (!ok || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) {
+    return bad();
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (day > kDays[month - 1] || (month == 2 && day == 29 && !leap)) return bad();
+  size_t pos = 19;
+  int64_t micros = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return bad();
+    for (int d = digits; d < 6; ++d) micros *= 10;
+  }
+  int64_t offset_s = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
+    int oh = parse_digits(s, pos + 1, 2, &ok);
+    int om = parse_digits(s, pos + 4, 2, &ok);
+    if (!ok || oh > 23 || om > 59) return bad();
+    offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    pos += 6;
+  } else {
+    return bad();
+  }
+  if (pos != s.size()) return bad();
+  int64_t secs =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+      hour * 3600 + minute * 60 + std::min(second, 59) - offset_s;
+  return from_micros(secs * 1000000 + micros);
+}
+
+Status read_timestamp(JsonElement v, std::string_view field, Timestamp* out) {
+  if (v.type() == element_type::STRING) {
+    TIDAL_ASSIGN_OR_RETURN(*out, parse_rfc3339(v.get_string().value_unsafe(), field));
+    return Status::Ok();
+  }
+  double secs;
+  if (v.get_double().get(secs) != simdjson::SUCCESS) {
+    return expected(v, field, "an RFC 3339 time string or a number of seconds since the epoch");
+  }
+  // Whole microseconds within what a Timestamp holds (±292,000 years).
+  if (!std::isfinite(secs) || std::fabs(secs) > 9.2e12) {
+    return Status::Invalid(Subsystem::kServer, field, number_text(secs),
+                           "seconds since the epoch must be within ±9.2e12");
+  }
+  *out = from_micros(static_cast<int64_t>(std::llround(secs * 1e6)));
+  return Status::Ok();
+}
+
+Status read_event(JsonElement v, std::string_view field, SignalEvent* out) {
+  object obj;
+  TIDAL_RETURN_IF_ERROR(get_object(v, field, &obj));
+  bool has_item = false, has_signal = false;
+  for (auto [key, value] : obj) {
+    if (key == "item") {
+      TIDAL_RETURN_IF_ERROR(get_string(value, sub(field, key), &out->item));
+      has_item = true;
+    } else if (key == "signal") {
+      TIDAL_RETURN_IF_ERROR(get_string(value, sub(field, key), &out->signal));
+      has_signal = true;
+    } else if (key == "user") {
+      if (value.type() != element_type::NULL_VALUE) {
+        TIDAL_RETURN_IF_ERROR(get_string(value, sub(field, key), &out->user));
+      }
+    } else if (key == "timestamp") {
+      TIDAL_RETURN_IF_ERROR(read_timestamp(value, sub(field, key), &out->timestamp));
+    } else if (key == "value") {
+      TIDAL_RETURN_IF_ERROR(get_number(value, sub(field, key), &out->value));
+    } else if (key == "idempotency_key") {
+      TIDAL_RETURN_IF_ERROR(get_string(value, sub(field, key), &out->idempotency_key));
+    } else {
+      return unknown_field(field, key, "item, signal, user, timestamp, value, idempotency_key");
+    }
+  }
+  if (!has_item) return missing_field(field, "item");
+  if (!has_signal) return missing_field(field, "signal");
+  return Status::Ok();
+}
+
+Status read_entity(JsonElement v, std::string_view field, const Schema& schema, EntityKind kind,
+                   std::string_view key, EntityWrite* out) {
+  object obj;
+  TIDAL_RETURN_IF_ERROR(get_object(v, field, &obj));
+  out->kind = kind;
+  out->key.assign(key);
+  bool has_key = !key.empty();
+  std::optional<object> attributes;
+  for (auto [name, value] : obj) {
+    if (name == "key") {
+      std::string body_key;
+      TIDAL_RETURN_IF_ERROR(get_string(value, sub(field, name), &body_key));
+      if (has_key && body_key != key) {
+        return Status::Invalid(Subsystem::kServer, sub(field, name), body_key,
+                               "differs from the key in the URL (\"" + std::string(key) + "\")");
+      }
+      out->key = std::move(body_key);
+      has_key = true;
+    } else if (name == "attributes") {
+      object attrs;
+      TIDAL_RETURN_IF_ERROR(get_object(value, sub(field, name), &attrs));
+      attributes = attrs;
+    } else if (name == "kind") {
+      std::string text;
+      TIDAL_RETURN_IF_ERROR(get_string(value, sub(field, name), &text));
+      // Plural forms name the kind as the URL does.
+      if (text.size() > 1 && text.back() == 's') text.pop_back();
+      TIDAL_ASSIGN_OR_RETURN(EntityKind k, parse_entity_kind(text, sub(field, name)));
+      if (k != kind) {
+        return Status::Invalid(Subsystem::kServer, sub(field, name), text,
+                               "differs from the kind this request writes (" +
+                                   std::string(entity_kind_name(kind)) + ")");
+      }
+    } else {
+      return unknown_field(field, name, "key, attributes, kind");
+    }
+  }
+  if (!has_key) return missing_field(field, "key");
+  if (!attributes) return Status::Ok();
+  std::string afield = sub(field, "attributes");
+  for (auto [name, value] : *attributes) {
+    std::string f = sub(afield, name);
+    AttributeValue val;
+    if (kind == EntityKind::kItem && name == "creator") {
+      TIDAL_RETURN_IF_ERROR(read_typed_value(value, f, AttributeType::kKeyword, &val));
+    } else if (kind == EntityKind::kItem && name == "created_at") {
+      TIDAL_RETURN_IF_ERROR(read_typed_value(value, f, AttributeType::kTimestamp, &val));
+    } else if (const AttributeDefinition* def = schema.find_attribute(kind, name)) {
+      TIDAL_RETURN_IF_ERROR(read_typed_value(value, f, def->type, &val));
+    } else {
+      TIDAL_RETURN_IF_ERROR(read_untyped_value(value, f, &val));
+    }
+    out->attributes.emplace_back(std::string(name), std::move(val));
+  }
+  return Status::Ok();
+}
+
+Status read_relationship(JsonElement v, std::string_view field, RelationshipWrite* out) {
+  object obj;
+  TIDAL_RETURN_IF_ERROR(get_object(v, field, &obj));
+  bool has_user = false, has_relation = false, has_target = false, has_kind = false;
+  for (auto [key, value] : obj) {
+    std::string f = sub(field, key);
+    if (key == "user") {
+      TIDAL_RETURN_IF_ERROR(get_string(value, f, &out->user));
+      has_user = true;
+    } else if (key == "relation") {
+      std::string text;
+      TIDAL_RETURN_IF_ERROR(get_string(value, f, &text));
+      if (text == "follow") {
+        out->relation = Relation::kFollow;
+      } else if (text == "block") {
+        out->relation = Relation::kBlock;
+      } else if (text == "mute") {
+        out->relation = Relation::kMute;
+      } else {
+        return Status::Invalid(Subsystem::kServer, f, text, "must be follow, block or mute");
+      }
+      has_relation = true;
+    } else if (key == "target_kind") {
+      std::string text;
+      TIDAL_RETURN_IF_ERROR(get_string(value, f, &text));
+      TIDAL_ASSIGN_OR_RETURN(out->target_kind, parse_entity_kind(text, f));
+      has_kind = true;
+    } else if (key == "target") {
+      TIDAL_RETURN_IF_ERROR(get_string(value, f, &out->target));
+      has_target = true;
+    } else if (key == "active") {
+      TIDAL_RETURN_IF_ERROR(get_bool(value, f, &out->active));
+    } else {
+      return unknown_field(field, key, "user, relation, target_kind, target, active");
+    }
+  }
+  if (!has_user) return missing_field(field, "user");
+  if (!has_relation) return missing_field(field, "relation");
+  if (!has_kind) return missing_field(field, "target_kind");
+  if (!has_target) return missing_field(field, "target");
+  return Status::Ok();
+}
+
+Status read_batch_mode(JsonElement v, std::string_view field, BatchMode* out) {
+  std::string text;
+  TIDAL_RETURN_IF_ERROR(get_string(v, field, &text));
+  if (text == "apply_valid") {
+    *out = BatchMode::kApplyValid;
+  } else if (text == "all_or_nothing") {
+    *out = BatchMode::kAllOrNothing;
+  } else {
+    return Status::Invalid(Subsystem::kServer, field, text,
+                           "must be apply_valid or all_or_nothing");
+  }
+  return Status::Ok();
+}
+
+Status for_each_ndjson_line(std::string_view body,
+                            const std::function<Status(size_t, std::string_view)>& fn) {
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t end = body.find('\n', pos);
+    if (end == std::string_view::npos) end = body.size();
+    std::string_view line = body.substr(pos, end - pos);
+    ++line_no;
+    pos = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    TIDAL_RETURN_IF_ERROR(fn(line_no, line));
+  }
+  return Status::Ok();
+}
+
+// ---- writing
+
+std::string_view error_code_name(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return "ok";
+    case StatusCode::kInvalidArgument: return "invalid_argument";
+    case StatusCode::kNotFound: return "not_found";
+    case StatusCode::kAlreadyExists: return "already_exists";
+    case StatusCode::kFailedPrecondition: return "failed_precondition";
+    case StatusCode::kCorruption: return "corruption";
+    case StatusCode::kIoError: return "io_error";
+    case StatusCode::kNotSupported: return "not_supported";
+    case StatusCode::kResourceExhausted: return "resource_exhausted";
+    case StatusCode::kBusy: return "busy";
+    case StatusCode::kAborted: return "aborted";
+    case StatusCode::kInternal: return "internal";
+  }
+  return "unknown";
+}
+
+void write_error_object(std::string* out, const Status& status) {
+  *out += "{\"code\":";
+  append_json_string(out, error_code_name(status.code()));
+  *out += ",\"message\":";
+  append_json_string(out, status.message());
+  if (!status.field().empty()) {
+    *out += ",\"field\":";
+    append_json_string(out, status.field());
+  }
+  *out += '}';
+}
+
+std::string error_body(const Status& status) {
+  std::string out = "{\"error\":";
+  write_error_object(&out, status);
+  out += "}\n";
+  return out;
+}
+
+void write_timestamp(std::string* out, Timestamp t) {
+  append_json_string(out, db::format_timestamp(to_micros(t)));
+}
+
+void write_attribute_value(std::string* out, const AttributeValue& v) {
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          *out += "null";
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          append_json_string(out, x);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          *out += std::to_string(x);
+        } else if constexpr (std::is_same_v<T, double>) {
+          append_json_number(out, x);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          *out += x ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, Timestamp>) {
+          write_timestamp(out, x);
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          *out += '[';
+          for (size_t i = 0; i < x.size(); ++i) {
+            if (i > 0) *out += ',';
+            append_json_string(out, x[i]);
+          }
+          *out += ']';
+        } else {
+          *out += '[';
+          for (size_t i = 0; i < x.size(); ++i) {
+            if (i > 0) *out += ',';
+            append_json_number(out, static_cast<double>(x[i]));
+          }
+          *out += ']';
+        }
+      },
+      v);
+}
+
+void write_entity(std::string* out, const Entity& e) {
+  *out += "{\"kind\":";
+  append_json_string(out, entity_kind_name(e.kind));
+  *out += ",\"key\":";
+  append_json_string(out, e.key);
+  *out += ",\"attributes\":{";
+  for (size_t i = 0; i < e.attributes.size(); ++i) {
+    if (i > 0) *out += ',';
+    append_json_string(out, e.attributes[i].name);
+    *out += ':';
+    write_attribute_value(out, e.attributes[i].value);
+  }
+  *out += "}}";
+}
+
+void write_query_result(std::string* out, const QueryResult& r, bool with_plan) {
+  *out += "{\"rows\":[";
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    if (i > 0) *out += ',';
+    *out += "{\"key\":";
+    append_json_string(out, r.rows[i].key);
+    *out += ",\"score\":";
+    append_json_number(out, r.rows[i].score);
+    *out += '}';
+  }
+  *out += ']';
+  if (!r.cursor.empty()) {
+    *out += ",\"cursor\":";
+    append_json_string(out, r.cursor);
+  }
+  if (!r.message.empty()) {
+    *out += ",\"message\":";
+    append_json_string(out, r.message);
+  }
+  *out += ",\"took_ms\":";
+  append_json_number(out, std::round(r.total_micros) / 1000.0);
+  if (r.explain || with_plan) {
+    *out += ",\"plan\":[";
+    for (size_t i = 0; i < r.plan.size(); ++i) {
+      const PlanStage& p = r.plan[i];
+      if (i > 0) *out += ',';
+      *out += "{\"stage\":";
+      append_json_string(out, p.name);
+      *out += ",\"detail\":";
+      append_json_string(out, p.detail);
+      *out += ",\"rows_in\":" + std::to_string(p.rows_in);
+      *out += ",\"rows_out\":" + std::to_string(p.rows_out);
+      *out += ",\"micros\":";
+      append_json_number(out, std::round(p.micros * 10) / 10);
+      *out += '}';
+    }
+    *out += ']';
+  }
+  if (r.explain) {
+    *out += ",\"explain\":";
+    append_json_string(out, r.explain_text());
+  }
+  *out += "}\n";
+}
+
+void add_batch_result(BatchOutcome* o, const BatchIngestResult& r,
+                      const std::vector<size_t>& positions) {
+  o->accepted += r.accepted;
+  o->rejected += r.rejected;
+  for (size_t i = 0; i < r.errors.size(); ++i) {
+    if (!r.errors[i].ok()) {
+      o->errors.emplace_back(i < positions.size() ? positions[i] : i, r.errors[i]);
+    } else if (i < r.results.size()) {
+      if (r.results[i].duplicate) ++o->duplicates;
+      o->last_sequence = std::max(o->last_sequence, r.results[i].sequence);
+    }
+  }
+}
+
+void write_batch_outcome(std::string* out, const BatchOutcome& o, std::string_view position_name) {
+  constexpr size_t kMaxListed = 1000;
+  *out += "{\"accepted\":" + std::to_string(o.accepted);
+  *out += ",\"rejected\":" + std::to_string(o.rejected);
+  *out += ",\"duplicates\":" + std::to_string(o.duplicates);
+  *out += ",\"last_sequence\":" + std::to_string(o.last_sequence);
+  *out += ",\"errors\":[";
+  std::vector<std::pair<size_t, const Status*>> sorted;
+  for (const auto& [pos, st] : o.errors) sorted.emplace_back(pos, &st);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < sorted.size() && i < kMaxListed; ++i) {
+    if (i > 0) *out += ',';
+    *out += '{';
+    append_json_string(out, position_name);
+    *out += ':' + std::to_string(sorted[i].first) + ",\"error\":";
+    write_error_object(out, *sorted[i].second);
+    *out += '}';
+  }
+  *out += ']';
+  if (sorted.size() > kMaxListed) {
+    *out += ",\"errors_omitted\":" + std::to_string(sorted.size() - kMaxListed);
+  }
+  *out += "}\n";
+}
+
+}  // namespace tidal::server

@@ -1,0 +1,90 @@
+// The server's JSON wire format: reading events, entities and relationships
+// from request bodies (simdjson DOM), and writing entities, query results,
+// batch outcomes and errors. `tidal import` reads its NDJSON files with the
+// same functions, so a line means the same thing in a file and over HTTP.
+// docs/http-api.md describes every shape.
+//
+// Reading never half-fills: on error the output may hold partial data but
+// the caller discards it. Every error is kInvalidArgument naming the JSON
+// path of the offending field (`events[3].timestamp`), the value when there
+// is one, and the rule.
+#pragma once
+
+#include <simdjson.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "tidal/database.h"
+
+namespace tidal::server {
+
+using JsonElement = simdjson::dom::element;
+
+// An RFC 3339 time ("2026-11-24T12:00:00Z", "2026-11-24T12:00:00.250+01:00")
+// or a JSON number of seconds since the Unix epoch (fractions allowed).
+Status read_timestamp(JsonElement v, std::string_view field, Timestamp* out);
+Result<Timestamp> parse_rfc3339(std::string_view text, std::string_view field);
+
+// {"item", "signal", "user"?, "timestamp"?, "value"?, "idempotency_key"?}
+Status read_event(JsonElement v, std::string_view field, SignalEvent* out);
+
+// {"key", "attributes": {...}} (the key may instead come from the URL: pass
+// it as `key` and the body's "key", if present, must agree). Attribute
+// values are converted by the schema's type for `kind`: keyword and text
+// from strings, int from whole numbers, float from numbers, bool, timestamp
+// as for read_timestamp, tags from arrays of strings, vector from arrays of
+// numbers; null is "no value" (in a patch: remove). An attribute the schema
+// does not declare is passed on as its natural type, for the database to
+// reject or ignore (DatabaseOptions::unknown_attributes).
+Status read_entity(JsonElement v, std::string_view field, const Schema& schema, EntityKind kind,
+                   std::string_view key, EntityWrite* out);
+
+// {"user", "relation": "follow"|"block"|"mute", "target_kind": "creator"|"user"|"item",
+//  "target", "active"?}
+Status read_relationship(JsonElement v, std::string_view field, RelationshipWrite* out);
+
+// "apply_valid" (the default) or "all_or_nothing".
+Status read_batch_mode(JsonElement v, std::string_view field, BatchMode* out);
+
+// Calls `fn(line_number, line)` for every non-blank line of an NDJSON body
+// (line numbers from 1; a trailing '\r' is dropped). Stops at the first
+// non-OK status fn returns and returns it.
+Status for_each_ndjson_line(std::string_view body,
+                            const std::function<Status(size_t, std::string_view)>& fn);
+
+// ---- writing
+
+// "invalid_argument", "not_found", ...: StatusCode as an identifier.
+std::string_view error_code_name(StatusCode code);
+// {"code": ..., "message": ..., "field": ...} (field omitted when empty).
+void write_error_object(std::string* out, const Status& status);
+// {"error": {...}}
+std::string error_body(const Status& status);
+
+void write_timestamp(std::string* out, Timestamp t);  // a JSON string, RFC 3339, UTC
+void write_attribute_value(std::string* out, const AttributeValue& v);
+// {"kind", "key", "attributes": {...}}
+void write_entity(std::string* out, const Entity& e);
+// {"rows": [{"key", "score"}...], "cursor"?, "took_ms", "message"?, "plan"?, "explain"?}
+// `plan` is written for EXPLAIN statements or when `with_plan` is set.
+void write_query_result(std::string* out, const QueryResult& r, bool with_plan);
+// What a batch or bulk request did, in the order of its events or lines:
+// parse errors found by the server and rejections by the database together.
+struct BatchOutcome {
+  size_t accepted = 0;
+  size_t duplicates = 0;  // accepted retries of events already ingested
+  size_t rejected = 0;
+  uint64_t last_sequence = 0;
+  std::vector<std::pair<size_t, Status>> errors;  // position (index or line), error
+};
+// Folds the database's result in; positions[i] is result i's position.
+void add_batch_result(BatchOutcome* outcome, const BatchIngestResult& r,
+                      const std::vector<size_t>& positions);
+// {"accepted", "rejected", "duplicates", "last_sequence",
+//  "errors": [{"<position_name>": n, "code", "message", "field"}...]}
+// (at most 1,000 errors are listed; "errors_omitted" counts the rest).
+void write_batch_outcome(std::string* out, const BatchOutcome& o, std::string_view position_name);
+
+}  // namespace tidal::server
