@@ -28,5 +28,11 @@ class Args {
 int run_demo(const Args& args);
 int run_info(const Args& args);
 int run_check(const Args& args);
+int run_serve(const Args& args);
+int run_key(const Args& args);
+int run_query(const Args& args);
+int run_shell(const Args& args);
+int run_import(const Args& args);
+int run_bench(const Args& args);
 
 }  // namespace tidal::cli

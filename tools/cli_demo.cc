@@ -11,6 +11,7 @@
 
 #include "cli_commands.h"
 #include "cli_folder.h"
+#include "cli_serve.h"
 #include "core/clock.h"
 #include "core/coding.h"
 #include "core/duration.h"
@@ -173,18 +174,32 @@ void print_query(Database& db, const char* title, const std::string& tql) {
 
 int run_demo(const Args& args) {
   static const char* kUsage =
-      "usage: tidal demo [--data DIR] [--events N]\n"
+      "usage: tidal demo [--data DIR] [--events N] [--port N] [--no-serve]\n"
       "\n"
       "Creates a fresh database in DIR, ingests N generated signal events (views,\n"
       "likes, skips, shares, completions, dwell times over the last two days, with\n"
       "three items breaking out in the last hour) and prints what is trending.\n"
+      "Then it serves the database over HTTP (as `tidal serve` does) and prints\n"
+      "commands to try, until Ctrl-C or SIGTERM.\n"
       "An existing tidalDB data folder at DIR is replaced; any other folder is left\n"
       "alone and the demo refuses to run.\n"
       "\n"
       "  --data DIR   the data folder (default: ./tidal-demo-data)\n"
-      "  --events N   events to ingest (default: 200000)\n";
+      "  --events N   events to ingest (default: 200000)\n"
+      "  --port N     the HTTP port (default: 8080; 0 picks a free one)\n"
+      "  --no-serve   close the database and exit instead of serving it\n";
   if (wants_help(args, kUsage)) return 0;
-  if (reject_unknown(args, {"--data", "--events", "--help", "-h"})) return 2;
+  if (reject_unknown(args, {"--data", "--events", "--port", "--no-serve", "--help", "-h"})) {
+    return 2;
+  }
+  bool serve = !args.has("--no-serve");
+  long port = std::strtol(args.value("--port").value_or("8080").c_str(), nullptr, 10);
+  if (port < 0 || port > 65535) {
+    std::fprintf(stderr, "tidal: --port must be between 0 and 65535\n");
+    return 2;
+  }
+  // Before the database starts its threads: SIGTERM and SIGINT end the server.
+  if (serve) block_shutdown_signals();
   std::string dir = args.value("--data").value_or(kDefaultDemoDir);
   long events = std::strtol(args.value("--events").value_or("200000").c_str(), nullptr, 10);
   if (events <= 0 || events > 10'000'000) {
@@ -201,7 +216,8 @@ int run_demo(const Args& args) {
     std::fprintf(stderr, "tidal: %s\n", opened.status().to_string().c_str());
     return 1;
   }
-  Database& db = **opened;
+  std::unique_ptr<Database> owned = std::move(opened).value();
+  Database& db = *owned;
   print_schema(db.schema());
 
   std::vector<EntityWrite> catalog = demo_catalog(2000, 5000);
@@ -314,11 +330,29 @@ int run_demo(const Args& args) {
     }
     print_table({"signal", "decayed", "window", "count", "velocity", "sum"}, rows);
   }
-  Status closed = db.close();
-  std::printf("\nCheckpointed and closed: %s.\n", closed.ok() ? "ok" : closed.to_string().c_str());
-  std::printf("\nNext:\n  ./build/tidal info --data %s\n  ./build/tidal check --data %s\n",
-              dir.c_str(), dir.c_str());
-  return closed.ok() && rejected.load() == 0 ? 0 : 1;
+  if (rejected.load() != 0) return 1;
+  if (!serve) {
+    Status closed = db.close();
+    std::printf("\nCheckpointed and closed: %s.\n",
+                closed.ok() ? "ok" : closed.to_string().c_str());
+    std::printf("\nNext:\n  ./build/tidal serve --data %s\n  ./build/tidal shell --data %s\n",
+                dir.c_str(), dir.c_str());
+    return closed.ok() ? 0 : 1;
+  }
+  ServeSettings settings;
+  settings.data_dir = dir;
+  settings.http.port = static_cast<uint16_t>(port);
+  return serve_until_signal(std::move(owned), std::move(settings), [&](uint16_t bound) {
+    std::string url = "http://127.0.0.1:" + std::to_string(bound);
+    std::printf(
+        "\ntidal demo: listening on %s (loopback only, no API key needed). Try:\n\n"
+        "  curl -s '%s/v1/query' -d '{\"tql\": \"RANK items BY hot LIMIT 5\"}'\n"
+        "  curl -s -X POST '%s/v1/events' -d '{\"item\": \"video_0042\", \"user\": "
+        "\"user_7\", \"signal\": \"like\"}'\n"
+        "  curl -s '%s/v1/items/video_0042'\n\n"
+        "Docs: docs/getting-started.md, docs/http-api.md. Ctrl-C checkpoints and stops.\n",
+        url.c_str(), url.c_str(), url.c_str(), url.c_str());
+  });
 }
 
 int run_info(const Args& args) {

@@ -44,6 +44,32 @@ std::optional<OpenFolder> open_folder(const std::string& path, bool create,
   return f;
 }
 
+std::unique_ptr<Database> open_database(const std::string& dir, DatabaseOptions options,
+                                        bool create) {
+  Result<Schema> stored = Database::stored_schema(dir);
+  std::optional<Schema> schema;
+  if (stored.ok()) {
+    schema = std::move(stored).value();
+    options.create_if_missing = false;
+  } else if (stored.status().code() == StatusCode::kNotFound && create) {
+    std::fprintf(stderr,
+                 "tidal: %s holds no database yet: creating one with the default schema "
+                 "(`tidal info --data %s` shows it)\n",
+                 dir.c_str(), dir.c_str());
+    schema = demo_schema();
+    options.create_if_missing = true;
+  } else {
+    std::fprintf(stderr, "tidal: %s\n", stored.status().to_string().c_str());
+    return nullptr;
+  }
+  Result<std::unique_ptr<Database>> db = Database::open(dir, *schema, options);
+  if (!db.ok()) {
+    std::fprintf(stderr, "tidal: %s\n", db.status().to_string().c_str());
+    return nullptr;
+  }
+  return std::move(db).value();
+}
+
 Schema demo_schema() {
   SchemaBuilder b = SchemaBuilder::with_default_signals();
   auto attr = [](std::string name, AttributeType type, bool filterable, bool sortable) {

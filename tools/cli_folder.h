@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "storage/data_folder.h"
+#include "tidal/database.h"
 #include "tidal/schema.h"
 #include "wal/wal.h"
 
@@ -23,6 +24,14 @@ struct OpenFolder {
 // new folder. Prints the error and returns nullopt on failure.
 std::optional<OpenFolder> open_folder(const std::string& path, bool create,
                                       wal::Durability durability = wal::Durability::kFsync);
+
+// Opens the database in `dir` with the schema stored in it (recovery
+// included). When `dir` holds no database yet, creates one with
+// demo_schema() if `create` is set (saying so on stderr) and fails otherwise.
+// Prints the error (no database there, the folder locked by another
+// process, ...) and returns null on failure.
+std::unique_ptr<Database> open_database(const std::string& dir, DatabaseOptions options,
+                                        bool create = false);
 
 // The schema the demo (and a new database by default) uses: the six default
 // signal types plus the W1 item and user attributes.

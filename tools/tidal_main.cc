@@ -15,6 +15,12 @@ void print_usage() {
       "  demo     create a data folder with the default schema and show what it holds\n"
       "  info     show a data folder's format, schema and storage\n"
       "  check    verify a data folder's WAL and storage; exit status 0 when intact\n"
+      "  serve    serve a data folder over HTTP (docs/http-api.md)\n"
+      "  key      make an API key for `serve`\n"
+      "  query    run one TQL statement and print its rows (table or JSON)\n"
+      "  shell    an interactive TQL shell with line editing and history\n"
+      "  import   write NDJSON or CSV files of events, entities or relationships\n"
+      "  bench    run the benchmark programs and gather their figures\n"
       "  version  print the version\n"
       "\n"
       "Run `tidal <command> --help` for a command's options.\n");
@@ -32,6 +38,12 @@ int main(int argc, char** argv) {
   if (command == "demo") return tidal::cli::run_demo(args);
   if (command == "info") return tidal::cli::run_info(args);
   if (command == "check") return tidal::cli::run_check(args);
+  if (command == "serve") return tidal::cli::run_serve(args);
+  if (command == "key") return tidal::cli::run_key(args);
+  if (command == "query") return tidal::cli::run_query(args);
+  if (command == "shell") return tidal::cli::run_shell(args);
+  if (command == "import") return tidal::cli::run_import(args);
+  if (command == "bench") return tidal::cli::run_bench(args);
   if (command == "version" || command == "--version") {
     std::printf("tidal %s\n", tidal::cli::kVersion);
     return 0;

@@ -1,0 +1,352 @@
+// The real `tidal serve` over loopback: ingest and query over HTTP, API key
+// scopes, request limits and client errors, kill -9 with every acknowledged
+// event kept, and a clean SIGTERM shutdown that finishes a request in flight.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "cli_runner.h"
+#include "server_process.h"
+
+namespace tidal::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+simdjson::dom::element parse(simdjson::dom::parser& p, const std::string& body) {
+  simdjson::dom::element doc;
+  auto err = p.parse(body).get(doc);
+  EXPECT_EQ(err, simdjson::SUCCESS) << body;
+  return doc;
+}
+
+// The count of `signal` in its `window` window for `item`, from GET signals.
+int64_t window_count(uint16_t port, const std::string& item, const std::string& signal,
+                     const std::string& window) {
+  HttpReply r = http(port, "GET", "/v1/items/" + item + "/signals");
+  if (r.status == 404) return 0;  // never seen
+  if (r.status != 200) return -1;
+  simdjson::dom::parser p;
+  simdjson::dom::element doc = parse(p, r.body);
+  for (simdjson::dom::element s : doc["signals"].get_array()) {
+    if (std::string_view(s["signal"].get_string().value()) != signal) continue;
+    for (simdjson::dom::element w : s["windows"].get_array()) {
+      if (std::string_view(w["window"].get_string().value()) == window) {
+        return w["count"].get_int64().value();
+      }
+    }
+  }
+  return 0;
+}
+
+// The error code of a 4xx body, checking the shape {"error": {"code", "message"}}.
+std::string error_code(const HttpReply& r) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  if (p.parse(r.body).get(doc) != simdjson::SUCCESS) return "(not JSON: " + r.body + ")";
+  std::string_view code, message;
+  if (doc["error"]["code"].get_string().get(code) != simdjson::SUCCESS ||
+      doc["error"]["message"].get_string().get(message) != simdjson::SUCCESS) {
+    return "(no error.code/message: " + r.body + ")";
+  }
+  return std::string(code);
+}
+
+std::string error_field(const HttpReply& r) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  std::string_view field;
+  if (p.parse(r.body).get(doc) != simdjson::SUCCESS ||
+      doc["error"]["field"].get_string().get(field) != simdjson::SUCCESS) {
+    return "";
+  }
+  return std::string(field);
+}
+
+TEST(Server, IngestsOverHttpAndAnswersQueries) {
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << server.output();
+  EXPECT_NE(server.output().find("no API keys configured"), std::string::npos);
+  uint16_t port = server.port();
+
+  EXPECT_EQ(http(port, "GET", "/health").status, 200);
+  HttpReply put = http(port, "PUT", "/v1/items/video_1",
+                       R"({"attributes": {"title": "Cats", "category": "music", "duration": 95}})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  ASSERT_EQ(
+      http(port, "PUT", "/v1/items/video_2", R"({"attributes": {"category": "news"}})").status,
+      200);
+  HttpReply got = http(port, "GET", "/v1/items/video_1");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_NE(got.body.find(R"("title":"Cats")"), std::string::npos) << got.body;
+  EXPECT_NE(got.body.find(R"("duration":95)"), std::string::npos) << got.body;
+
+  std::string batch = R"({"events": [)";
+  for (int i = 0; i < 30; ++i) {
+    if (i > 0) batch += ',';
+    batch += R"({"item": "video_1", "signal": "view", "user": "u)" + std::to_string(i) + "\"}";
+  }
+  for (int i = 0; i < 10; ++i) {
+    batch += R"(,{"item": "video_2", "signal": "view", "user": "v)" + std::to_string(i) + "\"}";
+  }
+  batch += "]}";
+  HttpReply ingested = http(port, "POST", "/v1/events/batch", batch);
+  ASSERT_EQ(ingested.status, 200) << ingested.body;
+  EXPECT_NE(ingested.body.find(R"("accepted":40)"), std::string::npos) << ingested.body;
+  EXPECT_EQ(window_count(port, "video_1", "view", "1h"), 30);
+
+  HttpReply q = http(port, "POST", "/v1/query", R"({"tql": "RANK items BY most_viewed LIMIT 2"})");
+  ASSERT_EQ(q.status, 200) << q.body;
+  simdjson::dom::parser p;
+  simdjson::dom::element doc = parse(p, q.body);
+  simdjson::dom::array rows = doc["rows"].get_array();
+  ASSERT_EQ(rows.size(), 2u) << q.body;
+  EXPECT_EQ(std::string_view(rows.at(0)["key"].get_string().value()), "video_1");
+  EXPECT_EQ(rows.at(0)["score"].get_double().value(), 30.0);
+
+  // The same query as GET, filtered, and the JSON form.
+  HttpReply filtered =
+      http(port, "GET", "/v1/query?q=RANK+items+BY+most_viewed+WHERE+category+%3D+%27news%27");
+  ASSERT_EQ(filtered.status, 200) << filtered.body;
+  EXPECT_NE(filtered.body.find("video_2"), std::string::npos);
+  EXPECT_EQ(filtered.body.find("video_1"), std::string::npos) << filtered.body;
+  HttpReply json_form = http(port, "POST", "/v1/query",
+                             R"({"query": {"statement": "rank", "target": "items",
+                                 "rank_by": {"ident": "most_viewed"}, "limit": 1}})");
+  ASSERT_EQ(json_form.status, 200) << json_form.body;
+  EXPECT_NE(json_form.body.find("video_1"), std::string::npos) << json_form.body;
+
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(30s), 0) << server.output();
+}
+
+TEST(Server, ApiKeyScopesAreEnforced) {
+  TempDir dir;
+  std::string keys = dir.sub("keys.txt");
+  auto make_key = [&](const char* scope) {
+    CliRun r = run_tidal({"key", "--scope", scope, "--file", keys});
+    EXPECT_EQ(r.status, 0) << r.output;
+    size_t at = r.output.find("key:  ");
+    return r.output.substr(at + 6, r.output.find('\n', at) - at - 6);
+  };
+  std::string search = make_key("search");
+  std::string write = make_key("write");
+  std::ifstream in(keys);
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(file.find(search), std::string::npos) << "the keys file must hold hashes only";
+  EXPECT_NE(file.find("search blake3:"), std::string::npos) << file;
+
+  ServerProcess server;
+  ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0", "--keys", keys},
+                           {"TIDAL_API_KEYS=admin:the-admin-key"}))
+      << server.output();
+  EXPECT_NE(server.output().find("3 API key(s) configured"), std::string::npos) << server.output();
+  uint16_t port = server.port();
+  const std::string event = R"({"item": "a", "signal": "view"})";
+  auto auth = [](const std::string& key) {
+    return std::vector<std::string>{"Authorization: Bearer " + key};
+  };
+
+  HttpReply none = http(port, "POST", "/v1/events", event);
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(error_code(none), "unauthenticated");
+  EXPECT_EQ(http(port, "POST", "/v1/events", event, auth("not-a-key")).status, 401);
+  EXPECT_EQ(http(port, "GET", "/health").status, 200) << "health needs no key";
+
+  // search: reads only.
+  HttpReply denied = http(port, "POST", "/v1/events", event, auth(search));
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(error_code(denied), "permission_denied");
+  EXPECT_EQ(http(port, "PUT", "/v1/items/a", R"({"attributes": {}})", auth(search)).status, 403);
+  EXPECT_EQ(http(port, "GET", "/v1/query?q=RANK+items+BY+hot", {}, auth(search)).status, 200);
+  EXPECT_EQ(http(port, "GET", "/metrics", {}, auth(search)).status, 200);
+  EXPECT_EQ(http(port, "GET", "/metrics").status, 401);
+
+  // write: ingest yes, admin no (also through X-API-Key).
+  EXPECT_EQ(http(port, "POST", "/v1/events", event, {"X-API-Key: " + write}).status, 200);
+  EXPECT_EQ(http(port, "POST", "/v1/checkpoint", "", auth(write)).status, 403);
+  HttpReply create = http(port, "POST", "/v1/query",
+                          R"j({"tql": "CREATE PROFILE p AS decay(view)"})j", auth(write));
+  EXPECT_EQ(create.status, 403) << create.body;
+
+  // admin (from the environment): everything.
+  EXPECT_EQ(http(port, "POST", "/v1/checkpoint", "", auth("the-admin-key")).status, 200);
+  EXPECT_EQ(http(port, "PUT", "/v1/profiles/p", R"j({"expression": "decay(view)"})j",
+                 auth("the-admin-key"))
+                .status,
+            200);
+  EXPECT_EQ(http(port, "GET", "/v1/profiles/p", {}, auth(search)).status, 200);
+
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(30s), 0) << server.output();
+}
+
+TEST(Server, RefusesAPublicAddressWithoutKeys) {
+  TempDir dir;
+  CliRun r = run_tidal({"serve", "--data", dir.sub("db"), "--bind", "0.0.0.0", "--port", "0"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("without API keys"), std::string::npos) << r.output;
+}
+
+TEST(Server, ClientErrorsAre4xxWithAJsonErrorNamingTheField) {
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0", "--max-body", "4KiB"}))
+      << server.output();
+  uint16_t port = server.port();
+  struct Case {
+    std::string method, target, body;
+    int status;
+    std::string code, field;
+  };
+  std::vector<Case> cases = {
+      {"POST", "/v1/events", "{bad json", 400, "invalid_argument", "body"},
+      {"POST", "/v1/events", R"({"item": "a", "signal": "view", "colour": 1})", 400,
+       "invalid_argument", "colour"},
+      {"POST", "/v1/events", R"({"item": 7, "signal": "view"})", 400, "invalid_argument", "item"},
+      {"POST", "/v1/events", R"({"signal": "view"})", 400, "invalid_argument", "item"},
+      {"POST", "/v1/events", R"({"item": "a", "signal": "nope"})", 400, "invalid_argument",
+       "signal"},
+      {"POST", "/v1/events", R"({"item": "a", "signal": "view", "timestamp": "yesterday"})", 400,
+       "invalid_argument", "timestamp"},
+      {"PUT", "/v1/items/a", R"({"attributes": {"duration": "long"}})", 400, "invalid_argument",
+       "attributes.duration"},
+      {"PUT", "/v1/items/a", R"({"attributes": {"shoe_size": 3}})", 400, "invalid_argument", ""},
+      {"POST", "/v1/events/batch", R"({"events": {}})", 400, "invalid_argument", "events"},
+      {"POST", "/v1/query", R"({"tql": "RANK items BY"})", 400, "invalid_argument", ""},
+      {"POST", "/v1/query", R"({"tql": "SEARCH items QUERY 'cats'"})", 400, "not_supported", ""},
+      {"GET", "/v1/items/never-written", "", 404, "not_found", ""},
+      {"GET", "/v1/nowhere", "", 404, "not_found", ""},
+      {"GET", "/v2/items/a", "", 404, "not_found", ""},
+      {"DELETE", "/v1/query", "", 405, "method_not_allowed", ""},
+      {"POST", "/v1/events", std::string(5000, ' '), 413, "resource_exhausted", "body"},
+      {"GET", "/v1/users/u/followers?limit=0", "", 400, "invalid_argument", "limit"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.method + " " + c.target + " " + c.body.substr(0, 80));
+    HttpReply r = http(port, c.method, c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << r.body;
+    EXPECT_EQ(error_code(r), c.code) << r.body;
+    if (!c.field.empty()) {
+      EXPECT_EQ(error_field(r), c.field) << r.body;
+    }
+  }
+  // Not HTTP at all, and a header block past 64 KiB.
+  EXPECT_EQ(http_raw(port, "HELLO\r\n\r\n").status, 400);
+  HttpReply big_header = http(port, "GET", "/health", "", {"X-Big: " + std::string(70000, 'x')});
+  EXPECT_EQ(big_header.status, 413);
+  // Nothing above crashed the server or left anything half-written.
+  EXPECT_EQ(http(port, "GET", "/health").status, 200);
+  EXPECT_EQ(http(port, "GET", "/v1/items/a").status, 404);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(30s), 0) << server.output();
+}
+
+TEST(Server, KillNineKeepsEveryAcknowledgedEvent) {
+  TempDir dir;
+  int64_t acknowledged = 0;
+  for (int round = 0; round < 3; ++round) {
+    ServerProcess server;
+    ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << server.output();
+    uint16_t port = server.port();
+    int64_t present = window_count(port, "k9", "view", "1d");
+    EXPECT_GE(present, acknowledged) << "round " << round << ": acknowledged events were lost";
+    acknowledged = std::max(acknowledged, present);
+
+    std::atomic<bool> stop{false};
+    std::atomic<int64_t> acked{0};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 3; ++t) {
+      writers.emplace_back([&, t] {
+        for (int b = 0; !stop.load(); ++b) {
+          std::string body = R"({"events": [)";
+          for (int i = 0; i < 20; ++i) {
+            if (i > 0) body += ',';
+            body += R"({"item": "k9", "signal": "view", "idempotency_key": ")" +
+                    std::to_string(round) + "-" + std::to_string(t) + "-" + std::to_string(b) +
+                    "-" + std::to_string(i) + "\"}";
+          }
+          body += "]}";
+          HttpReply r = http(port, "POST", "/v1/events/batch", body);
+          if (r.status == 200 && r.body.find(R"("accepted":20,)") != std::string::npos) {
+            acked.fetch_add(20);
+          }
+        }
+      });
+    }
+    std::this_thread::sleep_for(300ms + round * 200ms);
+    server.signal(SIGKILL);
+    std::this_thread::sleep_for(50ms);
+    stop.store(true);
+    for (std::thread& w : writers) w.join();
+    server.wait(10s);
+    ASSERT_GT(acked.load(), 0) << server.output();
+    acknowledged += acked.load();
+  }
+  ServerProcess server;
+  ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << server.output();
+  EXPECT_GE(window_count(server.port(), "k9", "view", "1d"), acknowledged);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(30s), 0);
+}
+
+TEST(Server, SigtermFinishesTheRequestInFlightThenCheckpoints) {
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << server.output();
+  uint16_t port = server.port();
+  // A bulk request big enough to be in flight when SIGTERM arrives.
+  constexpr int kEvents = 150000;
+  std::string ndjson;
+  for (int i = 0; i < kEvents; ++i) {
+    ndjson += R"({"item": "s)" + std::to_string(i % 500) + R"(", "signal": "view", "user": "u)" +
+              std::to_string(i) + "\"}\n";
+  }
+  HttpReply reply;
+  std::thread client([&] { reply = http(port, "POST", "/v1/events/bulk", ndjson); });
+  // Wait until the server is working on it.
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(5ms);
+    HttpReply m = http(port, "GET", "/metrics");
+    if (m.body.find("tidal_http_requests_in_flight 2") != std::string::npos) break;
+  }
+  server.signal(SIGTERM);
+  client.join();
+  EXPECT_EQ(reply.status, 200) << reply.body.substr(0, 500);
+  EXPECT_NE(reply.body.find("\"accepted\":" + std::to_string(kEvents)), std::string::npos)
+      << reply.body.substr(0, 500);
+  EXPECT_EQ(server.wait(60s), 0) << server.output();
+  EXPECT_NE(server.output().find("checkpointed and closed"), std::string::npos) << server.output();
+  // After a clean shutdown the WAL holds nothing to replay, and the events are there.
+  ServerProcess again;
+  ASSERT_TRUE(again.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << again.output();
+  HttpReply health = http(again.port(), "GET", "/health");
+  simdjson::dom::parser p;
+  simdjson::dom::element doc = parse(p, health.body);
+  EXPECT_EQ(doc["last_sequence"].get_uint64().value(),
+            doc["checkpoint_sequence"].get_uint64().value())
+      << health.body;
+  EXPECT_EQ(window_count(again.port(), "s7", "view", "1h"), kEvents / 500);
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait(30s), 0);
+}
+
+TEST(Server, DemoServesItsDatabase) {
+  TempDir dir;
+  ServerProcess demo;
+  ASSERT_TRUE(demo.start({"demo", "--data", dir.sub("demo"), "--port", "0", "--events", "20000"}))
+      << demo.output();
+  EXPECT_NE(demo.output().find("curl -s"), std::string::npos) << demo.output();
+  HttpReply q = http(demo.port(), "POST", "/v1/query", R"({"tql": "RANK items BY hot LIMIT 5"})");
+  EXPECT_EQ(q.status, 200) << q.body;
+  EXPECT_NE(q.body.find("video_"), std::string::npos) << q.body;
+  demo.signal(SIGINT);
+  EXPECT_EQ(demo.wait(30s), 0) << demo.output();
+}
+
+}  // namespace
+}  // namespace tidal::testing

@@ -1,0 +1,102 @@
+#include "cli_results.h"
+
+#include <cstdio>
+
+#include "cli_folder.h"
+#include "db/event_validation.h"
+#include "query/parser.h"
+#include "server/wire.h"
+
+namespace tidal::cli {
+
+namespace {
+
+// The kind of entity a statement's rows name. The query already ran, so the
+// text parses; FEED and anything unexpected list items.
+EntityKind row_kind(std::string_view tql) {
+  Result<query::Statement> stmt = query::parse(tql);
+  return stmt.ok() ? stmt->target : EntityKind::kItem;
+}
+
+std::string score_cell(double score) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.4g", score);
+  return buf;
+}
+
+}  // namespace
+
+std::optional<ResultFormat> parse_result_format(std::string_view text) {
+  if (text == "table") return ResultFormat::kTable;
+  if (text == "json") return ResultFormat::kJson;
+  return std::nullopt;
+}
+
+std::string attribute_cell(const AttributeValue* value) {
+  if (value == nullptr) return "-";
+  return std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return "-";
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return x;
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          return std::to_string(x);
+        } else if constexpr (std::is_same_v<T, double>) {
+          return score_cell(x);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return x ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, Timestamp>) {
+          return db::format_timestamp(to_micros(x));
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          std::string out;
+          for (const std::string& tag : x) out += (out.empty() ? "" : ", ") + tag;
+          return out;
+        } else {
+          return "[" + std::to_string(x.size()) + " numbers]";
+        }
+      },
+      *value);
+}
+
+void print_result(const Database& db, std::string_view tql, const QueryResult& result,
+                  ResultFormat format) {
+  if (format == ResultFormat::kJson) {
+    std::string out;
+    server::write_query_result(&out, result, /*with_plan=*/false);
+    std::fputs(out.c_str(), stdout);
+    return;
+  }
+  if (!result.message.empty() && result.rows.empty() && !result.explain) {
+    std::printf("%s\n", result.message.c_str());
+    return;
+  }
+  std::vector<std::string> header = {"#", "key", "score"};
+  std::vector<std::string> attributes;
+  EntityKind kind = row_kind(tql);
+  if (kind == EntityKind::kItem) {
+    for (const char* name : {"title", "category"}) {
+      if (db.schema().find_attribute(kind, name) != nullptr) attributes.emplace_back(name);
+    }
+    attributes.emplace_back("creator");  // built in for every item
+  }
+  header.insert(header.end(), attributes.begin(), attributes.end());
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < result.rows.size(); ++i) {
+    const QueryRow& row = result.rows[i];
+    std::vector<std::string> cells = {std::to_string(i + 1), row.key, score_cell(row.score)};
+    if (!attributes.empty()) {
+      Result<Entity> e = db.get(kind, row.key);
+      for (const std::string& name : attributes) {
+        cells.push_back(attribute_cell(e.ok() ? e->find(name) : nullptr));
+      }
+    }
+    rows.push_back(std::move(cells));
+  }
+  print_table(header, rows);
+  if (!result.message.empty()) std::printf("%s\n", result.message.c_str());
+  if (result.explain) std::printf("\n%s", result.explain_text().c_str());
+}
+
+}  // namespace tidal::cli

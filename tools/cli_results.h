@@ -1,0 +1,29 @@
+// How `tidal query` and `tidal shell` show what a TQL statement returned.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tidal/database.h"
+
+namespace tidal::cli {
+
+enum class ResultFormat : uint8_t { kTable, kJson };
+
+// "table" or "json".
+std::optional<ResultFormat> parse_result_format(std::string_view text);
+
+// Prints the result of `tql` to stdout. Table: the rows (#, key, score and,
+// when the statement ranks items, the item's title, category and creator
+// where the schema declares them, read with Database::get), then the
+// message of a CREATE statement and the plan of an EXPLAIN. JSON: the HTTP
+// API's form (server::write_query_result), plan included for EXPLAIN.
+void print_result(const Database& db, std::string_view tql, const QueryResult& result,
+                  ResultFormat format);
+
+// One cell of a table: an attribute value as a person reads it ("-" for no
+// value; tags joined with ", ").
+std::string attribute_cell(const AttributeValue* value);
+
+}  // namespace tidal::cli
