@@ -12,6 +12,7 @@
 #include "cli_commands.h"
 #include "cli_folder.h"
 #include "cli_serve.h"
+#include "cli_usage.h"
 #include "core/clock.h"
 #include "core/coding.h"
 #include "core/duration.h"
@@ -23,29 +24,6 @@ namespace tidal::cli {
 namespace {
 
 constexpr const char* kDefaultDemoDir = "tidal-demo-data";
-
-bool wants_help(const Args& args, const char* usage) {
-  if (!args.has("--help") && !args.has("-h")) return false;
-  std::printf("%s", usage);
-  return true;
-}
-
-bool reject_unknown(const Args& args, const std::vector<std::string>& known) {
-  if (auto u = args.unknown(known)) {
-    std::fprintf(stderr, "tidal: unknown option %s (see --help)\n", u->c_str());
-    return true;
-  }
-  return false;
-}
-
-std::optional<std::string> required_data(const Args& args) {
-  std::optional<std::string> data = args.value("--data");
-  if (!data || data->empty()) {
-    std::fprintf(stderr, "tidal: --data DIR is required (the data folder)\n");
-    return std::nullopt;
-  }
-  return data;
-}
 
 // A small, realistic-looking stream: `items` items whose popularity follows
 // Zipf(1.1), users acting over the last two days with a daily rhythm, and three
@@ -188,8 +166,8 @@ int run_demo(const Args& args) {
       "  --events N   events to ingest (default: 200000)\n"
       "  --port N     the HTTP port (default: 8080; 0 picks a free one)\n"
       "  --no-serve   close the database and exit instead of serving it\n";
-  if (wants_help(args, kUsage)) return 0;
-  if (reject_unknown(args, {"--data", "--events", "--port", "--no-serve", "--help", "-h"})) {
+  if (help_requested(args, kUsage)) return 0;
+  if (has_unknown_flag(args, {"--data", "--events", "--port", "--no-serve", "--help", "-h"})) {
     return 2;
   }
   bool serve = !args.has("--no-serve");
@@ -358,9 +336,9 @@ int run_demo(const Args& args) {
 int run_info(const Args& args) {
   static const char* kUsage =
       "usage: tidal info --data DIR\n\nShows a data folder's format, schema, WAL and storage.\n";
-  if (wants_help(args, kUsage)) return 0;
-  if (reject_unknown(args, {"--data", "--help", "-h"})) return 2;
-  std::optional<std::string> dir = required_data(args);
+  if (help_requested(args, kUsage)) return 0;
+  if (has_unknown_flag(args, {"--data", "--help", "-h"})) return 2;
+  std::optional<std::string> dir = data_dir(args);
   if (!dir) return 2;
   std::optional<OpenFolder> f = open_folder(*dir, /*create=*/false);
   if (!f) return 1;
@@ -384,9 +362,9 @@ int run_check(const Args& args) {
       "a torn tail is repaired and reported), the stored schema, and every key of\n"
       "every storage keyspace (RocksDB block checksums). Exit status 0 when intact,\n"
       "1 when something is damaged or cannot be read.\n";
-  if (wants_help(args, kUsage)) return 0;
-  if (reject_unknown(args, {"--data", "--help", "-h"})) return 2;
-  std::optional<std::string> dir = required_data(args);
+  if (help_requested(args, kUsage)) return 0;
+  if (has_unknown_flag(args, {"--data", "--help", "-h"})) return 2;
+  std::optional<std::string> dir = data_dir(args);
   if (!dir) return 2;
   std::optional<OpenFolder> f = open_folder(*dir, /*create=*/false);
   if (!f) return 1;  // open_folder printed why (damaged WAL, schema, lock, ...)

@@ -266,15 +266,7 @@ Status CsvColumns::read_relationship(const std::vector<std::string>& row,
     } else if (name == "target") {
       out->target = cell;
     } else if (name == "relation") {
-      if (cell == "follow") {
-        out->relation = Relation::kFollow;
-      } else if (cell == "block") {
-        out->relation = Relation::kBlock;
-      } else if (cell == "mute") {
-        out->relation = Relation::kMute;
-      } else {
-        return bad_cell(name, cell, "must be follow, block or mute");
-      }
+      TIDAL_ASSIGN_OR_RETURN(out->relation, parse_relation(cell, name));
     } else if (name == "target_kind") {
       TIDAL_ASSIGN_OR_RETURN(out->target_kind, parse_entity_kind(cell, name));
     } else if (name == "active" && !cell.empty()) {

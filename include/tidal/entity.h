@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "tidal/status.h"
 #include "tidal/types.h"
 
 namespace tidal {
@@ -123,6 +124,9 @@ struct Filter {
 enum class Relation : uint8_t { kFollow = 0, kBlock = 1, kMute = 2 };
 
 std::string_view relation_name(Relation r);
+// The inverse of relation_name: "follow", "block" or "mute". An unknown name
+// is an InvalidArgument naming `field` and the accepted names.
+Result<Relation> parse_relation(std::string_view text, std::string_view field = "relation");
 
 struct RelationshipWrite {
   Relation relation = Relation::kFollow;

@@ -77,4 +77,11 @@ std::string_view relation_name(Relation r) {
   return "unknown";
 }
 
+Result<Relation> parse_relation(std::string_view text, std::string_view field) {
+  for (Relation r : {Relation::kFollow, Relation::kBlock, Relation::kMute}) {
+    if (text == relation_name(r)) return r;
+  }
+  return Status::Invalid(Subsystem::kCore, field, text, "must be follow, block or mute");
+}
+
 }  // namespace tidal

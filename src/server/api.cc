@@ -805,22 +805,13 @@ class Api::Request {
     if (!limit_param(1000, 100000, &limit)) return;
     std::string relation_text(param("relation").value_or("follow"));
     std::string kind_text(param("target_kind").value_or("creator"));
-    Relation relation;
-    if (relation_text == "follow") {
-      relation = Relation::kFollow;
-    } else if (relation_text == "block") {
-      relation = Relation::kBlock;
-    } else if (relation_text == "mute") {
-      relation = Relation::kMute;
-    } else {
-      return fail(Status::Invalid(Subsystem::kServer, "relation", relation_text,
-                                  "must be follow, block or mute"));
-    }
+    Result<Relation> relation = parse_relation(relation_text, "relation");
+    if (!relation.ok()) return fail(relation.status());
     Result<EntityKind> kind = parse_entity_kind(kind_text, "target_kind");
     if (!kind.ok()) return fail(kind.status());
     with_db([&](Database& db) {
       TIDAL_ASSIGN_OR_RETURN(std::vector<std::string> keys,
-                             db.related(user, relation, *kind, limit));
+                             db.related(user, *relation, *kind, limit));
       write_key_list("targets", keys);
       return Status::Ok();
     });

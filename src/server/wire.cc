@@ -394,15 +394,7 @@ Status read_relationship(JsonElement v, std::string_view field, RelationshipWrit
     } else if (key == "relation") {
       std::string text;
       TIDAL_RETURN_IF_ERROR(get_string(value, f, &text));
-      if (text == "follow") {
-        out->relation = Relation::kFollow;
-      } else if (text == "block") {
-        out->relation = Relation::kBlock;
-      } else if (text == "mute") {
-        out->relation = Relation::kMute;
-      } else {
-        return Status::Invalid(Subsystem::kServer, f, text, "must be follow, block or mute");
-      }
+      TIDAL_ASSIGN_OR_RETURN(out->relation, parse_relation(text, f));
       has_relation = true;
     } else if (key == "target_kind") {
       std::string text;
