@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "cli_commands.h"
 #include "cli_folder.h"
@@ -105,7 +106,8 @@ int run_serve(const Args& args) {
       "  --data DIR         the data folder (created when missing)\n"
       "  --bind ADDRESS     the address to listen on (default 127.0.0.1)\n"
       "  --port N           the port (default 8080; 0 picks a free one)\n"
-      "  --threads N        request threads (default 8)\n"
+      "  --io-threads N     event-loop threads (default: one per core)\n"
+      "  --threads N        worker threads for writes, which wait for the disk (default 8)\n"
       "  --keys FILE        API keys file: lines `<scope> blake3:<hash>` (see `tidal key`)\n"
       "  --max-body SIZE    largest request body, e.g. 64MiB (the default)\n"
       "  --durability MODE  fsync (default), batch or none (docs/operations.md)\n"
@@ -114,8 +116,8 @@ int run_serve(const Args& args) {
       "key the server answers every request with admin rights, so it then listens\n"
       "on loopback only.\n";
   if (help_requested(args, kUsage)) return 0;
-  if (has_unknown_flag(args, {"--data", "--bind", "--port", "--threads", "--keys", "--max-body",
-                              "--durability", "--help", "-h"})) {
+  if (has_unknown_flag(args, {"--data", "--bind", "--port", "--io-threads", "--threads", "--keys",
+                              "--max-body", "--durability", "--help", "-h"})) {
     return 2;
   }
   std::optional<std::string> dir = data_dir(args);
@@ -126,6 +128,7 @@ int run_serve(const Args& args) {
   settings.http.bind = flag_value(args, "--bind", &bad).value_or("127.0.0.1");
   std::string port = flag_value(args, "--port", &bad).value_or("8080");
   std::string threads = flag_value(args, "--threads", &bad).value_or("8");
+  std::string io_threads = flag_value(args, "--io-threads", &bad).value_or("0");
   std::string keys_file = flag_value(args, "--keys", &bad).value_or("");
   std::string max_body = flag_value(args, "--max-body", &bad).value_or("64MiB");
   std::string durability = flag_value(args, "--durability", &bad).value_or("fsync");
@@ -144,6 +147,13 @@ int run_serve(const Args& args) {
     return 2;
   }
   settings.http.threads = static_cast<size_t>(t);
+  long io = std::strtol(io_threads.c_str(), &end, 10);
+  if (*end != '\0' || io < 0 || io > 1024) {
+    std::fprintf(stderr, "tidal: --io-threads must be between 0 and 1024, not \"%s\"\n",
+                 io_threads.c_str());
+    return 2;
+  }
+  settings.http.io_threads = static_cast<size_t>(io);
   if (!parse_size(max_body, &settings.http.max_body_bytes)) {
     std::fprintf(stderr, "tidal: --max-body must be a size such as 64MiB or 1048576, not \"%s\"\n",
                  max_body.c_str());
@@ -183,10 +193,14 @@ int run_serve(const Args& args) {
   size_t key_count = settings.keys.size();
   std::string bind = settings.http.bind;
   size_t nthreads = settings.http.threads;
+  size_t nloops = settings.http.io_threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
+                                                : settings.http.io_threads;
   return serve_until_signal(std::move(db), std::move(settings), [&](uint16_t bound) {
     std::string host = bind.find(':') != std::string::npos ? "[" + bind + "]" : bind;
-    std::printf("tidal serve: listening on http://%s:%u (data folder %s, %zu threads)\n",
-                host.c_str(), bound, std::filesystem::absolute(*dir).c_str(), nthreads);
+    std::printf(
+        "tidal serve: listening on http://%s:%u (data folder %s, %zu event loops, %zu write "
+        "workers)\n",
+        host.c_str(), bound, std::filesystem::absolute(*dir).c_str(), nloops, nthreads);
     if (open_access) {
       std::printf(
           "tidal serve: no API keys configured: listening on loopback only, and every "

@@ -1263,6 +1263,23 @@ void Api::handle(const HttpRequest& request, HttpResponse* response) {
   metrics_.record_request(r.route, response->status, secs);
 }
 
+bool Api::may_block(const HttpRequest& request) {
+  if (request.method == "GET" || request.method == "HEAD") return false;
+  std::string_view path = request.target.substr(0, request.target.find('?'));
+  if (request.method == "POST" && path == "/v1/query") {
+    // Only CREATE writes; a false positive just runs a read on a worker.
+    for (size_t i = 0; i + 6 <= request.body.size(); ++i) {
+      if ((request.body[i] | 0x20) == 'c' && (request.body[i + 1] | 0x20) == 'r' &&
+          (request.body[i + 2] | 0x20) == 'e' && (request.body[i + 3] | 0x20) == 'a' &&
+          (request.body[i + 4] | 0x20) == 't' && (request.body[i + 5] | 0x20) == 'e') {
+        return true;
+      }
+    }
+    return false;
+  }
+  return true;
+}
+
 Status Api::close() {
   std::unique_lock<std::shared_mutex> lk(db_mu_);
   if (db_ == nullptr) return Status::Ok();

@@ -38,6 +38,11 @@ class Api {
 
   void handle(const HttpRequest& request, HttpResponse* response);
 
+  // Whether handling `request` may wait for the disk: every write, and a
+  // query that looks like CREATE. Reads answer from memory. HttpServer runs
+  // the first kind on worker threads (its HttpClassifier).
+  static bool may_block(const HttpRequest& request);
+
   // Checkpoints and closes the database. Call after the HTTP server stopped.
   Status close();
 

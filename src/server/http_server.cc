@@ -1,10 +1,11 @@
 #include "server/http_server.h"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
@@ -33,8 +34,13 @@ class Session;
 
 class HttpServer::Impl {
  public:
-  Impl(const HttpServerOptions& options, HttpHandler handler)
-      : options_(options), handler_(std::move(handler)), acceptor_(ioc_) {}
+  Impl(const HttpServerOptions& options, HttpHandler handler, HttpClassifier may_block)
+      : options_(options),
+        handler_(std::move(handler)),
+        may_block_(std::move(may_block)),
+        loops_(make_loops(options.io_threads)),
+        acceptor_(*loops_[0]),
+        workers_(std::max<size_t>(1, options.threads)) {}
 
   Status listen();
   void run();
@@ -44,18 +50,29 @@ class HttpServer::Impl {
   void session_started(const std::shared_ptr<Session>& s);
   void session_ended(Session* s);
 
+  static std::vector<std::unique_ptr<net::io_context>> make_loops(size_t n) {
+    if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::unique_ptr<net::io_context>> loops;
+    for (size_t i = 0; i < n; ++i) loops.push_back(std::make_unique<net::io_context>(1));
+    return loops;
+  }
+
   const HttpServerOptions options_;
   const HttpHandler handler_;
+  const HttpClassifier may_block_;
 
-  // Declared before ioc_: handlers the io_context destroys at the end hold
-  // sessions, whose destructors report here.
+  // Declared before the loops: handlers an io_context destroys at the end
+  // hold sessions, whose destructors report here.
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_set<Session*> sessions_;  // guarded by mu_
   std::vector<std::weak_ptr<Session>> weak_sessions_;
 
-  net::io_context ioc_;
+  std::vector<std::unique_ptr<net::io_context>> loops_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  size_t next_loop_ = 0;  // the accepting loop only
   tcp::acceptor acceptor_;
+  net::thread_pool workers_;
   uint16_t port_ = 0;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
@@ -133,6 +150,25 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto it = req.find("X-API-Key"); it != req.end()) {
       request.api_key = std::string_view(it->value().data(), it->value().size());
     }
+    bool keep_alive = req.keep_alive();
+    unsigned version = req.version();
+    if (server_->may_block_ && server_->may_block_(request)) {
+      // On a worker; the response comes back through this connection's loop.
+      net::post(server_->workers_, [self = shared_from_this(), request, keep_alive, version] {
+        auto response = std::make_shared<HttpResponse>(self->run_handler(request));
+        net::post(self->stream_.get_executor(), [self, response, keep_alive, version] {
+          self->send(response->status, std::move(response->content_type), std::move(response->body),
+                     keep_alive && !self->server_->stopping_.load(), version);
+        });
+      });
+      return;
+    }
+    HttpResponse response = run_handler(request);
+    send(response.status, std::move(response.content_type), std::move(response.body),
+         keep_alive && !server_->stopping_.load(), version);
+  }
+
+  HttpResponse run_handler(const HttpRequest& request) {
     HttpResponse response;
     try {
       server_->handler_(request, &response);
@@ -140,9 +176,7 @@ class Session : public std::enable_shared_from_this<Session> {
       response.status = 500;
       response.body = error_body(Status::Internal(Subsystem::kServer, e.what()));
     }
-    bool keep_alive = req.keep_alive() && !server_->stopping_.load();
-    send(response.status, std::move(response.content_type), std::move(response.body), keep_alive,
-         req.version());
+    return response;
   }
 
   void respond_error(unsigned status, const Status& st) {
@@ -205,7 +239,8 @@ Status HttpServer::Impl::listen() {
 }
 
 void HttpServer::Impl::accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+  net::io_context& loop = *loops_[next_loop_++ % loops_.size()];
+  acceptor_.async_accept(loop, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec && !stopping_.load()) {
       socket.set_option(tcp::no_delay(true), ec);
@@ -235,10 +270,10 @@ void HttpServer::Impl::session_ended(Session* s) {
 }
 
 void HttpServer::Impl::run() {
+  for (auto& loop : loops_) guards_.push_back(net::make_work_guard(*loop));
   accept();
-  size_t n = std::max<size_t>(1, options_.threads);
-  for (size_t i = 0; i < n; ++i) {
-    threads_.emplace_back([this] { ioc_.run(); });
+  for (auto& loop : loops_) {
+    threads_.emplace_back([l = loop.get()] { l->run(); });
   }
 }
 
@@ -266,7 +301,9 @@ void HttpServer::Impl::stop(std::chrono::milliseconds drain) {
     std::unique_lock<std::mutex> lk(mu_);
     cv_.wait_for(lk, drain, [this] { return sessions_.empty(); });
   }
-  ioc_.stop();
+  workers_.join();
+  guards_.clear();
+  for (auto& loop : loops_) loop->stop();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }
@@ -278,8 +315,9 @@ HttpServer::~HttpServer() {
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& options,
-                                                      HttpHandler handler) {
-  auto impl = std::make_unique<Impl>(options, std::move(handler));
+                                                      HttpHandler handler,
+                                                      HttpClassifier may_block) {
+  auto impl = std::make_unique<Impl>(options, std::move(handler), std::move(may_block));
   TIDAL_RETURN_IF_ERROR(impl->listen());
   impl->run();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));

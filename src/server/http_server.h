@@ -2,10 +2,12 @@
 // to one handler function. It knows nothing about tidalDB: routes, auth and
 // JSON live in server/api.h.
 //
-// Connections are kept alive; each is served by one strand, so a
-// connection's requests run one after another while different connections
-// run in parallel on `threads` threads. A handler may block (a durable write
-// waits for fsync): the other threads keep serving.
+// Connections are kept alive and spread over `io_threads` event loops, one
+// thread each: a connection's requests run one after another on its loop,
+// with no locks or wake-ups between threads. Requests that may block (a
+// durable write waits for fsync) — those the classifier names — run on a
+// pool of `threads` workers instead, so a loop never waits for the disk;
+// their responses go back through the connection's loop.
 //
 // Limits: a request's header block is at most 64 KiB and its body at most
 // max_body_bytes (a 413 with a JSON error otherwise); a connection idle for
@@ -40,11 +42,15 @@ struct HttpResponse {
 };
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse*)>;
+// Whether a request may block (and so runs on a worker thread).
+using HttpClassifier = std::function<bool(const HttpRequest&)>;
 
 struct HttpServerOptions {
   std::string bind = "127.0.0.1";
-  uint16_t port = 8080;  // 0: any free port (see HttpServer::port)
-  size_t threads = 8;
+  uint16_t port = 8080;   // 0: any free port (see HttpServer::port)
+  size_t io_threads = 0;  // 0: one per core
+  size_t threads = 8;     // workers for requests that may block
+
   uint64_t max_body_bytes = 64ull << 20;
   std::chrono::seconds idle_timeout{60};
 };
@@ -53,8 +59,10 @@ class HttpServer {
  public:
   // Binds, listens and starts serving. kIoError naming the address when the
   // port is taken or the address is not local to this machine.
+  // Without a classifier every request runs on its connection's loop.
   static Result<std::unique_ptr<HttpServer>> start(const HttpServerOptions& options,
-                                                   HttpHandler handler);
+                                                   HttpHandler handler,
+                                                   HttpClassifier may_block = nullptr);
   ~HttpServer();  // stop() with the default drain
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
