@@ -122,6 +122,14 @@ Result<Target> parse_target(std::string_view target) {
     if (!t.segments.empty() && t.segments.back().empty()) t.segments.pop_back();
   }
   if (!ok) return bad_request("url", "the URL has a malformed %-escape");
+  // Keys, names and queries from the URL end up in JSON responses (and the
+  // database): like JSON bodies, they must be UTF-8.
+  bool utf8 = simdjson::validate_utf8(t.path);
+  for (const std::string& s : t.segments) utf8 = utf8 && simdjson::validate_utf8(s);
+  for (const auto& [k, v] : t.params) {
+    utf8 = utf8 && simdjson::validate_utf8(k) && simdjson::validate_utf8(v);
+  }
+  if (!utf8) return bad_request("url", "the URL is not UTF-8 (after decoding its %-escapes)");
   return t;
 }
 
@@ -481,9 +489,14 @@ class Api::Request {
     std::string body;
     write_batch_outcome(&body, o, position_name);
     if (o.accepted == 0 && o.rejected > 0 && !o.errors.empty()) {
+      // The first entry that broke a rule, not one all_or_nothing skipped
+      // because of it (those are kAborted "not applied").
+      auto rank = [](const std::pair<size_t, Status>& e) {
+        return std::make_pair(e.second.code() == StatusCode::kAborted, e.first);
+      };
       const auto& [pos, st] =
           *std::min_element(o.errors.begin(), o.errors.end(),
-                            [](const auto& a, const auto& b) { return a.first < b.first; });
+                            [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
       std::string out = "{\"error\":";
       Status located(st.subsystem(), st.code(),
                      std::string(position_name) + " " + std::to_string(pos) + ": " + st.message(),
@@ -905,6 +918,8 @@ class Api::Request {
     std::string json_form;
     bool with_plan = false;
     QueryOptions opts;
+    // A key is checked before the body is read; CREATE needs admin (below).
+    if (!authorize(Scope::kSearch)) return;
     if (req_.method == "GET") {
       auto q = param("q");
       if (!q) return fail(bad_request("q", "q: is required (the TQL statement)"));
@@ -966,7 +981,7 @@ class Api::Request {
     bool create = json_form.empty()
                       ? is_create_statement(tql)
                       : json_form.find("\"statement\":\"create_") != std::string::npos;
-    if (!authorize(create ? Scope::kAdmin : Scope::kSearch)) return;
+    if (create && !authorize(Scope::kAdmin)) return;
     with_db([&](Database& db) {
       Result<QueryResult> r =
           json_form.empty() ? db.query(tql, opts) : db.query_json(json_form, opts);

@@ -217,6 +217,11 @@ TEST(Server, ClientErrorsAre4xxWithAJsonErrorNamingTheField) {
        "attributes.duration"},
       {"PUT", "/v1/items/a", R"({"attributes": {"shoe_size": 3}})", 400, "invalid_argument", ""},
       {"POST", "/v1/events/batch", R"({"events": {}})", 400, "invalid_argument", "events"},
+      // The batch's error is the invalid event's, not a skipped valid one's.
+      {"POST", "/v1/events/batch",
+       R"({"mode": "all_or_nothing", "events": [{"item": "a", "signal": "view"},
+                                                 {"item": "a", "signal": "nope"}]})",
+       400, "invalid_argument", "signal"},
       {"POST", "/v1/query", R"({"tql": "RANK items BY"})", 400, "invalid_argument", ""},
       {"POST", "/v1/query", R"({"tql": "SEARCH items QUERY 'cats'"})", 400, "not_supported", ""},
       {"GET", "/v1/items/never-written", "", 404, "not_found", ""},
