@@ -1,8 +1,10 @@
 # The two commands of the quick start, and a few more for developers.
 #   make demo       install dependencies, build (Release), run the main job
 #   make test       install dependencies, build, run every test through ctest, then fuzz
-#                   the TQL parser for 20 s (scripts/fuzz-tql.sh, clang-14, build-fuzz/)
-#   make fuzz       fuzz the TQL parser for 10 minutes (FUZZ_SECONDS=N to change)
+#                   the TQL parser and the HTTP API for 20 s each (scripts/fuzz.sh,
+#                   clang-14, build-fuzz/)
+#   make fuzz       fuzz the TQL parser and the HTTP API for 10 minutes each
+#                   (FUZZ_SECONDS=N to change)
 #   make test-asan  the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      every benchmark in --quick mode
 #   make format     clang-format every source file
@@ -29,7 +31,8 @@ demo: build
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
-	bash scripts/fuzz-tql.sh 20
+	bash scripts/fuzz.sh tql 20
+	bash scripts/fuzz.sh api 20
 
 test-asan: deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DTIDAL_SANITIZE=ON -DTIDAL_BUILD_BENCH=OFF
@@ -38,7 +41,8 @@ test-asan: deps
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
 
 fuzz: deps
-	bash scripts/fuzz-tql.sh $(FUZZ_SECONDS)
+	bash scripts/fuzz.sh tql $(FUZZ_SECONDS)
+	bash scripts/fuzz.sh api $(FUZZ_SECONDS)
 
 bench: build
 	@for b in $(BUILD_DIR)/bench/*_bench; do echo "== $$b --quick"; $$b --quick || exit 1; done

@@ -5,7 +5,7 @@
 // and to_filter of its WHERE must return (a Filter or an error), never crash.
 // The same bytes are also fed to parse_json directly.
 //
-// Run with scripts/fuzz-tql.sh [seconds].
+// Run with scripts/fuzz.sh tql [seconds].
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

@@ -1,0 +1,78 @@
+// Regressions found by fuzz/api_fuzz.cc: requests through server::Api whose
+// responses broke the API's contract (a body that is not JSON, a 5xx for a
+// client's mistake).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <memory>
+#include <string>
+
+#include "server/api.h"
+#include "support/test_support.h"
+#include "tidal/schema.h"
+
+namespace tidal::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ServerWireTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ApiOptions options;
+    options.data_dir = dir_.str();
+    options.db_options.durability = Durability::kNone;
+    options.db_options.background_checkpoints = false;
+    options.open_access = true;
+    auto schema = SchemaBuilder::with_default_signals().build();
+    ASSERT_TRUE(schema.ok()) << schema.status().to_string();
+    auto db = Database::open(dir_.str(), *schema, options.db_options);
+    ASSERT_TRUE(db.ok()) << db.status().to_string();
+    api_ = std::make_unique<Api>(std::move(db).value(), options, KeyStore());
+  }
+
+  HttpResponse send(std::string_view method, std::string_view target, std::string_view body = {}) {
+    HttpRequest req;
+    req.method = method;
+    req.target = target;
+    req.body = body;
+    HttpResponse res;
+    api_->handle(req, &res);
+    return res;
+  }
+
+  static bool is_json(const std::string& body) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    return parser.parse(body).get(doc) == simdjson::SUCCESS;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Api> api_;
+};
+
+// A URL's bytes were echoed into error messages and stored as keys
+// unchecked: a byte that is not UTF-8 made the response invalid JSON.
+TEST_F(ServerWireTest, UrlThatIsNotUtf8IsRejectedWithJson) {
+  for (std::string target :
+       {std::string("/v1/events\xb1"), std::string("/v1/items/%FF"),
+        std::string("/v1/query?q=TRENDING%20items%C3"), std::string("/nowhere/\xc3")}) {
+    HttpResponse res = send("GET", target);
+    EXPECT_EQ(res.status, 400u) << target;
+    EXPECT_TRUE(is_json(res.body)) << target << " -> " << res.body;
+    EXPECT_THAT(res.body, HasSubstr("not UTF-8")) << target;
+  }
+  HttpResponse put = send("PUT", "/v1/items/%FF", R"({"attributes":{}})");
+  EXPECT_EQ(put.status, 400u);
+  EXPECT_TRUE(is_json(put.body)) << put.body;
+  // UTF-8, encoded or not, is fine.
+  HttpResponse ok = send("PUT", "/v1/items/caf%C3%A9", R"({"attributes":{}})");
+  EXPECT_EQ(ok.status, 200u) << ok.body;
+  HttpResponse get = send("GET", "/v1/items/caf\xc3\xa9");
+  EXPECT_EQ(get.status, 200u) << get.body;
+  EXPECT_TRUE(is_json(get.body)) << get.body;
+}
+
+}  // namespace
+}  // namespace tidal::server
