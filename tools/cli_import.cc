@@ -266,7 +266,8 @@ int run_import(const Args& args) {
     return 2;
   }
   char* end = nullptr;
-  long batch = std::strtol(batch_text.value_or("5000").c_str(), &end, 10);
+  const std::string batch_word = batch_text.value_or("5000");
+  long batch = std::strtol(batch_word.c_str(), &end, 10);
   if (*end != '\0' || batch < 1 || batch > static_cast<long>(kMaxBatch)) {
     std::fprintf(stderr, "tidal: --batch must be a number between 1 and %zu\n", kMaxBatch);
     return 2;
