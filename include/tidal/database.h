@@ -85,6 +85,13 @@ struct DatabaseStats {
   uint64_t hot_bytes = 0;                   // memory of the decayed scores
 };
 
+// Where the WAL and the last checkpoint stand. Cheap (two counters), for
+// health checks; stats() is the full picture.
+struct DatabaseProgress {
+  uint64_t last_sequence = 0;        // the newest WAL record
+  uint64_t checkpoint_sequence = 0;  // the last record the last checkpoint covers
+};
+
 class Database {
  public:
   // Opens (or creates) the database in `path`. A new database stores
@@ -191,7 +198,10 @@ class Database {
   // newest event time ingested.
   Timestamp now() const;
   const Schema& schema() const;
+  // Counts and memory. Walks the attribute lists and filter indexes to sum
+  // their memory (under the read lock): for monitoring, not for every request.
   DatabaseStats stats() const;
+  DatabaseProgress progress() const;
 
   class Impl;
 

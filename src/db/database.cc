@@ -695,6 +695,11 @@ Result<std::vector<AffinityEntry>> Database::Impl::top_affinities(std::string_vi
   return out;
 }
 
+DatabaseProgress Database::Impl::progress() const {
+  return {.last_sequence = wal_ ? wal_->last_sequence() : 0,
+          .checkpoint_sequence = checkpoint_seq_.load()};
+}
+
 std::vector<ProfileDefinition> Database::Impl::profiles() const {
   std::shared_lock<std::shared_mutex> lk(state_mu_);
   std::vector<ProfileDefinition> out;
@@ -1005,6 +1010,10 @@ DatabaseStats Database::stats() const {
 
 std::vector<ProfileDefinition> Database::profiles() const {
   return impl_->profiles();
+}
+
+DatabaseProgress Database::progress() const {
+  return impl_->progress();
 }
 
 }  // namespace tidal

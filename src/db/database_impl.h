@@ -63,6 +63,7 @@ class Database::Impl {
   const Schema& schema() const { return schema_; }
   DatabaseStats stats() const;
   std::vector<ProfileDefinition> profiles() const;
+  DatabaseProgress progress() const;
 
   // For tests and tools inside the project.
   signals::EventStore* event_store() { return events_; }

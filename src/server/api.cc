@@ -515,7 +515,7 @@ class Api::Request {
 
   void health() {
     with_db([&](Database& db) {
-      DatabaseStats st = db.stats();
+      DatabaseProgress st = db.progress();
       std::string& out = res_->body;
       out = "{\"status\":\"ok\",\"version\":\"0.1.0\",\"last_sequence\":" +
             std::to_string(st.last_sequence) +
