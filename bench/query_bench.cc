@@ -100,14 +100,6 @@ RunConfig run_config(bool quick) {
 // ---------------------------------------------------------------------------
 // W1 state
 
-void check_batch(const BatchIngestResult& r, const char* what) {
-  if (r.rejected == 0) return;
-  for (const Status& s : r.errors) {
-    if (!s.ok())
-      die(std::string(what) + " rejected " + std::to_string(r.rejected) + ": " + s.to_string());
-  }
-}
-
 struct State {
   std::unique_ptr<Database> db;
   std::vector<uint64_t> category_counts;  // items per category rank
@@ -118,15 +110,11 @@ struct State {
 };
 
 void upsert_all(Database& db, std::span<const EntityWrite> writes) {
-  run_batches(writes.size(), kUpsertBatch, kThreads, [&](int, size_t begin, size_t end) {
-    check_batch(db.upsert(writes.subspan(begin, end - begin)), "upsert");
-  });
+  bench::upsert_all(db, writes, kUpsertBatch, kThreads, "query_bench");
 }
 
 void ingest_all(Database& db, std::span<const SignalEvent> events) {
-  run_batches(events.size(), kIngestBatch, kThreads, [&](int, size_t begin, size_t end) {
-    check_batch(db.ingest(events.subspan(begin, end - begin), BatchMode::kApplyValid), "ingest");
-  });
+  bench::ingest_all(db, events, kIngestBatch, kThreads, "query_bench");
 }
 
 // The items (counting categories) and users, then every event, in chunks:

@@ -63,9 +63,7 @@ int serve_until_signal(std::unique_ptr<Database> db, ServeSettings settings,
   api_options.db_options = settings.db_options;
   api_options.open_access = settings.keys.empty();
   server::Api api(std::move(db), api_options, std::move(settings.keys));
-  Result<std::unique_ptr<server::HttpServer>> http = server::HttpServer::start(
-      settings.http,
-      [&api](const server::HttpRequest& req, server::HttpResponse* res) { api.handle(req, res); });
+  Result<std::unique_ptr<server::HttpServer>> http = server::start_http(api, settings.http);
   if (!http.ok()) {
     std::fprintf(stderr, "tidal: %s\n", http.status().to_string().c_str());
     Status closed = api.close();

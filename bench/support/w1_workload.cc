@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <numbers>
 #include <string>
+
+#include "support/bench_report.h"
 
 namespace tidal::bench {
 
@@ -350,6 +354,36 @@ EntityWrite W1Entities::write(const W1User& u) {
            {"country", country_name(u.country)},
            {"language", language_name(u.language)},
            {"interests", std::move(interests)}}};
+}
+
+namespace {
+
+// Exits naming the first error when `r` rejected anything.
+void check_all_accepted(const BatchIngestResult& r, const char* what, const char* bench) {
+  if (r.rejected == 0) return;
+  for (const Status& s : r.errors) {
+    if (s.ok()) continue;
+    std::fprintf(stderr, "%s: %s rejected %zu: %s\n", bench, what, r.rejected,
+                 s.to_string().c_str());
+    std::exit(1);
+  }
+}
+
+}  // namespace
+
+double upsert_all(Database& db, std::span<const EntityWrite> writes, size_t batch, int threads,
+                  const char* bench) {
+  return run_batches(writes.size(), batch, threads, [&](int, size_t begin, size_t end) {
+    check_all_accepted(db.upsert(writes.subspan(begin, end - begin)), "upsert", bench);
+  });
+}
+
+double ingest_all(Database& db, std::span<const SignalEvent> events, size_t batch, int threads,
+                  const char* bench) {
+  return run_batches(events.size(), batch, threads, [&](int, size_t begin, size_t end) {
+    check_all_accepted(db.ingest(events.subspan(begin, end - begin), BatchMode::kApplyValid),
+                       "ingest", bench);
+  });
 }
 
 }  // namespace tidal::bench

@@ -14,9 +14,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "tidal/database.h"
 #include "tidal/entity.h"
 #include "tidal/event.h"
 #include "tidal/options.h"
@@ -186,5 +188,15 @@ class W1Entities {
 DatabaseOptions w1_load_options();
 
 size_t w1_creator_of(const W1Config& config, const ZipfSampler& creators, size_t item);
+
+// Loading a database for a benchmark: `writes` through Database::upsert and
+// `events` through Database::ingest, `batch` at a time on `threads` threads
+// (run_batches), BatchMode::kApplyValid. Any rejection ends the program with
+// "<bench>: ... rejected N: <first error>": a figure of rejected writes
+// measures nothing. Return the seconds taken.
+double upsert_all(Database& db, std::span<const EntityWrite> writes, size_t batch, int threads,
+                  const char* bench);
+double ingest_all(Database& db, std::span<const SignalEvent> events, size_t batch, int threads,
+                  const char* bench);
 
 }  // namespace tidal::bench

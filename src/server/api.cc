@@ -1295,6 +1295,12 @@ bool Api::may_block(const HttpRequest& request) {
   return true;
 }
 
+Result<std::unique_ptr<HttpServer>> start_http(Api& api, const HttpServerOptions& options) {
+  return HttpServer::start(
+      options, [&api](const HttpRequest& req, HttpResponse* res) { api.handle(req, res); },
+      &Api::may_block);
+}
+
 Status Api::close() {
   std::unique_lock<std::shared_mutex> lk(db_mu_);
   if (db_ == nullptr) return Status::Ok();

@@ -63,4 +63,8 @@ class Api {
   std::unique_ptr<Database> db_;
 };
 
+// Starts an HttpServer that hands every request to `api`, running the ones
+// Api::may_block() names on its worker threads. `api` must outlive it.
+Result<std::unique_ptr<HttpServer>> start_http(Api& api, const HttpServerOptions& options);
+
 }  // namespace tidal::server
