@@ -112,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec) {
     busy_ = true;
+    head_ = false;
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
         ec == net::error::eof) {
@@ -140,6 +141,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.method = std::string_view(req.method_string().data(), req.method_string().size());
     request.target = std::string_view(req.target().data(), req.target().size());
     request.body = req.body();
+    head_ = req.method() == http::verb::head;
     auto header = [&](http::field f) {
       auto it = req.find(f);
       return it == req.end() ? std::string_view()
@@ -193,6 +195,11 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.keep_alive(keep_alive);
     res_.body() = std::move(body);
     res_.prepare_payload();
+    // A HEAD answer has the GET answer's headers and no body.
+    if (head_) res_.body().clear();
+    // The write gets its own deadline: a long request (a big bulk write)
+    // must not find the one its read set already past.
+    stream_.expires_after(server_->options_.idle_timeout);
     http::async_write(stream_, res_,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                         if (ec || !keep_alive) return self->close();
@@ -212,6 +219,7 @@ class Session : public std::enable_shared_from_this<Session> {
   http::response<http::string_body> res_;
   HttpServer::Impl* server_;
   bool busy_ = false;
+  bool head_ = false;  // the request being answered is a HEAD
 };
 
 Status HttpServer::Impl::listen() {

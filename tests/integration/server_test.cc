@@ -74,6 +74,9 @@ TEST(Server, IngestsOverHttpAndAnswersQueries) {
   uint16_t port = server.port();
 
   EXPECT_EQ(http(port, "GET", "/health").status, 200);
+  HttpReply head = http(port, "HEAD", "/health");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.body, "") << "a HEAD answer has no body";
   HttpReply put = http(port, "PUT", "/v1/items/video_1",
                        R"({"attributes": {"title": "Cats", "category": "music", "duration": 95}})");
   ASSERT_EQ(put.status, 200) << put.body;
