@@ -223,7 +223,12 @@ double embedded_ingest(Database& db, const std::vector<Batch>& batches, int thre
   for (std::thread& w : workers) w.join();
   const double elapsed = now_seconds() - start;
   const Counts after = counts(db);
-  if (after.duplicates != before.duplicates || after.applied - before.applied != accepted) {
+  // Two threads may stamp the same microsecond on batches that share a
+  // (user, item, signal): the database answers the second one a duplicate,
+  // as docs/signals.md promises. So applied + duplicates must equal what
+  // was accepted, and duplicates must stay that rare.
+  const uint64_t dups = after.duplicates - before.duplicates;
+  if (after.applied - before.applied + dups != accepted || dups * 10000 > accepted) {
     die("embedded ingest: " + std::to_string(accepted.load()) +
         " accepted, but the database "
         "applied " +
@@ -354,16 +359,19 @@ struct Server {
 // An HTTP ingest run: wrk with `connections` connections and as many
 // threads. events/s = requests/s x 1,000, checked against Database::stats():
 // every request wrk completed was applied in full (requests in flight when
-// wrk stopped may add at most one batch per connection), no duplicates.
+// wrk stopped may add at most one batch per connection), duplicates rare.
 WrkResult http_ingest(Server& s, const std::string& script, const std::string& path,
                       int connections, int seconds) {
   const Counts before = counts(*s.db);
   WrkResult r = run_wrk(script, s.base_url + path, connections, connections, true, seconds);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let requests in flight land
   const Counts after = counts(*s.db);
-  const uint64_t applied = after.applied - before.applied;
+  // Same-microsecond duplicates across connections count as landed (see
+  // embedded_ingest) but must stay rare.
+  const uint64_t dups = after.duplicates - before.duplicates;
+  const uint64_t applied = after.applied - before.applied + dups;
   const uint64_t sent = r.requests * kBatchEvents;
-  if (after.duplicates != before.duplicates || applied < sent ||
+  if (dups * 10000 > sent || applied < sent ||
       applied > sent + static_cast<uint64_t>(connections) * kBatchEvents ||
       applied % kBatchEvents != 0) {
     die(path + ": wrk completed " + std::to_string(r.requests) + " requests (" +
