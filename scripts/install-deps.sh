@@ -10,12 +10,14 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
   # storage, hashing, bitmaps, JSON
   librocksdb-dev libroaring-dev librust-blake3-dev libsimdjson-dev
+  # text analysis: Unicode segmentation and folding, Snowball stemmers
+  libicu-dev libstemmer-dev
   # the server (Boost.Beast/Asio) and the shell (GNU readline)
   libboost-dev libreadline-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # peers the benchmarks run side by side
-  redis-server libhiredis-dev
+  redis-server libhiredis-dev libxapian-dev
   # HTTP load generator for bench/http_bench; curl for the documented HTTP examples
   wrk curl
 )
