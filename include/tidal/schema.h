@@ -114,6 +114,26 @@ struct SignalTypeDefinition {
   bool operator==(const SignalTypeDefinition&) const = default;
 };
 
+// How a text attribute is analyzed and scored (docs/search.md). Text
+// attributes only; the defaults suit any language: Unicode words, case
+// folded, no stemming, no stop words.
+struct TextOptions {
+  // "none", or a Snowball stemmer: "english", "porter", "french", ...
+  std::string stemmer = "none";
+  // "none", or "english" (the 33 classic English stop words).
+  std::string stop_words = "none";
+  // Multiplies this attribute's BM25 score when a search covers several
+  // text attributes: 0 < boost <= 1000.
+  double boost = 1.0;
+  // BM25's term-frequency saturation, 0 <= k1 <= 10 (Lucene/Anserini: 0.9
+  // for BEIR runs, 1.2 by default elsewhere).
+  double k1 = 0.9;
+  // BM25's length normalization, 0 <= b <= 1.
+  double b = 0.4;
+
+  bool operator==(const TextOptions&) const = default;
+};
+
 // An attribute as the application declares it.
 struct AttributeSpec {
   std::string name{};
@@ -126,6 +146,8 @@ struct AttributeSpec {
   uint32_t vector_dim = 0;
   // For vector attributes only; they default to cosine.
   std::optional<VectorMetric> metric{};
+  // For text attributes only (others must leave it at its defaults).
+  TextOptions text{};
 };
 
 // A validated attribute.
@@ -137,6 +159,7 @@ struct AttributeDefinition {
   bool sortable = false;
   uint32_t vector_dim = 0;                      // 0 unless type is kVector
   VectorMetric metric = VectorMetric::kCosine;  // kCosine unless type is kVector
+  TextOptions text{};                           // the defaults unless type is kText
   // Dense per kind: the index in Schema::attributes(kind), assigned in
   // declaration order and never changed by a migration.
   uint16_t id = 0;

@@ -65,7 +65,8 @@ AttributeSpec to_spec(const AttributeDefinition& def) {
                      .filterable = def.filterable,
                      .sortable = def.sortable,
                      .vector_dim = def.vector_dim,
-                     .metric = std::nullopt};
+                     .metric = std::nullopt,
+                     .text = def.text};
   if (def.type == AttributeType::kVector) spec.metric = def.metric;
   return spec;
 }

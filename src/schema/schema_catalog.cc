@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/coding.h"
+#include "schema/schema_rep.h"
 
 namespace tidal {
 
@@ -42,28 +43,6 @@ bool starts_with(const std::vector<Definition>& given, const std::vector<Definit
   return given.size() >= stored.size() && std::equal(stored.begin(), stored.end(), given.begin());
 }
 
-SignalTypeSpec spec_of(const SignalTypeDefinition& d) {
-  return SignalTypeSpec{.name = d.name,
-                        .half_life = d.half_life,
-                        .windows = d.windows,
-                        .velocity = d.velocity,
-                        .polarity = d.polarity,
-                        .value_kind = d.value_kind,
-                        .learning_rate = d.learning_rate,
-                        .affinity_delta = d.affinity_delta};
-}
-
-AttributeSpec spec_of(const AttributeDefinition& d) {
-  AttributeSpec spec{.name = d.name,
-                     .type = d.type,
-                     .filterable = d.filterable,
-                     .sortable = d.sortable,
-                     .vector_dim = d.vector_dim};
-  // A metric on any other type is an error; vectors state theirs.
-  if (d.type == AttributeType::kVector) spec.metric = d.metric;
-  return spec;
-}
-
 }  // namespace
 
 bool is_extension(const Schema& stored, const Schema& given) {
@@ -83,12 +62,12 @@ Result<Schema> migrate_schema(const Schema& stored, const Schema& given) {
   }
   SchemaBuilder builder(stored);
   for (size_t i = stored.signals().size(); i < given.signals().size(); ++i) {
-    builder.add_signal(spec_of(given.signals()[i]));
+    builder.add_signal(to_spec(given.signals()[i]));
   }
   for (EntityKind kind : kEntityKinds) {
     const std::vector<AttributeDefinition>& attributes = given.attributes(kind);
     for (size_t i = stored.attributes(kind).size(); i < attributes.size(); ++i) {
-      builder.add_attribute(kind, spec_of(attributes[i]));
+      builder.add_attribute(kind, to_spec(attributes[i]));
     }
   }
   TIDAL_ASSIGN_OR_RETURN(Schema migrated, builder.build());

@@ -1,6 +1,6 @@
 // Schema::encode / Schema::decode. The layout (docs/formats/schema.md):
 //
-//   u8      format            kFormatV1 (= 1)
+//   u8      format            kFormatV2 (= 2); format 1 is read too
 //   varint  version           >= 1
 //   varint  signal_count      <= kMaxSignalTypes
 //   signal_count times, in id order:
@@ -21,6 +21,9 @@
 //       u8      flags         bit 0: filterable, bit 1: sortable; other bits 0
 //       varint  vector_dim    0 unless vector
 //       u8      metric        VectorMetric; 0 unless vector
+//       text attributes only, format 2 (format 1 means the defaults):
+//       length-prefixed stemmer, length-prefixed stop_words,
+//       f64 LE boost, f64 LE k1, f64 LE b
 //
 // Ids are not stored: they are the positions. lambda is not stored: it is
 // recomputed from half_life. Nothing may follow the last attribute.
@@ -35,6 +38,7 @@ namespace tidal {
 namespace {
 
 constexpr uint8_t kFormatV1 = 1;
+constexpr uint8_t kFormatV2 = 2;  // adds text options
 constexpr uint8_t kFlagVelocity = 1;
 constexpr uint8_t kFlagFilterable = 1;
 constexpr uint8_t kFlagSortable = 2;
@@ -115,7 +119,7 @@ SignalTypeSpec read_signal(FieldReader* r, const std::string& at) {
   return spec;
 }
 
-AttributeSpec read_attribute(FieldReader* r, const std::string& at) {
+AttributeSpec read_attribute(FieldReader* r, const std::string& at, uint8_t format) {
   AttributeSpec spec;
   spec.name = r->bytes(at + ".name");
   spec.type = static_cast<AttributeType>(r->u8(at + ".type"));
@@ -132,6 +136,13 @@ AttributeSpec read_attribute(FieldReader* r, const std::string& at) {
   if (spec.type == AttributeType::kVector || metric != 0) {
     spec.metric = static_cast<VectorMetric>(metric);
   }
+  if (format >= kFormatV2 && spec.type == AttributeType::kText) {
+    spec.text.stemmer = r->bytes(at + ".stemmer");
+    spec.text.stop_words = r->bytes(at + ".stop_words");
+    spec.text.boost = r->f64(at + ".boost");
+    spec.text.k1 = r->f64(at + ".k1");
+    spec.text.b = r->f64(at + ".b");
+  }
   return spec;
 }
 
@@ -139,7 +150,7 @@ AttributeSpec read_attribute(FieldReader* r, const std::string& at) {
 
 std::string Schema::encode() const {
   std::string out;
-  out.push_back(static_cast<char>(kFormatV1));
+  out.push_back(static_cast<char>(kFormatV2));
   put_varint64(&out, rep_->version);
   put_varint64(&out, rep_->signals.size());
   for (const SignalTypeDefinition& s : rep_->signals) {
@@ -162,6 +173,13 @@ std::string Schema::encode() const {
                                       (a.sortable ? kFlagSortable : 0)));
       put_varint64(&out, a.vector_dim);
       out.push_back(static_cast<char>(a.metric));
+      if (a.type == AttributeType::kText) {
+        put_length_prefixed(&out, a.text.stemmer);
+        put_length_prefixed(&out, a.text.stop_words);
+        put_double_le(&out, a.text.boost);
+        put_double_le(&out, a.text.k1);
+        put_double_le(&out, a.text.b);
+      }
     }
   }
   return out;
@@ -171,13 +189,15 @@ Result<Schema> Schema::decode(std::string_view bytes) {
   FieldReader r(bytes);
   uint8_t format = r.u8("format byte");
   if (r.failed()) return Status::Corruption(Subsystem::kSchema, "stored schema is empty");
-  if (format > kFormatV1) {
-    return Status::NotSupported(Subsystem::kSchema,
-                                "stored schema has format " + std::to_string(format) +
-                                    "; this build reads format " + std::to_string(kFormatV1) +
-                                    " (the database was written by a newer tidalDB)");
+  if (format > kFormatV2) {
+    return Status::NotSupported(
+        Subsystem::kSchema, "stored schema has format " + std::to_string(format) +
+                                "; this build reads formats 1 and " + std::to_string(kFormatV2) +
+                                " (the database was written by a newer tidalDB)");
   }
-  if (format != kFormatV1) r.fail("unknown format byte " + std::to_string(format));
+  if (format != kFormatV1 && format != kFormatV2) {
+    r.fail("unknown format byte " + std::to_string(format));
+  }
 
   uint64_t version = r.varint("version");
   if (!r.failed() && (version == 0 || version > UINT32_MAX)) {
@@ -194,7 +214,7 @@ Result<Schema> Schema::decode(std::string_view bytes) {
     size_t n = r.count(prefix + ".count", kMaxAttributesPerKind);
     for (size_t i = 0; i < n && !r.failed(); ++i) {
       attributes[kind_index(kind)].push_back(
-          read_attribute(&r, prefix + "[" + std::to_string(i) + "]"));
+          read_attribute(&r, prefix + "[" + std::to_string(i) + "]", format));
     }
   }
   if (!r.failed() && !r.at_end()) r.fail("unexpected bytes after the last attribute");

@@ -66,6 +66,12 @@ void diff_attribute(const AttributeDefinition& a, const AttributeDefinition& b,
   d.field("sortable", a.sortable, b.sortable, bool_text);
   d.field("vector_dim", a.vector_dim, b.vector_dim, [](uint32_t v) { return std::to_string(v); });
   d.field("metric", a.metric, b.metric, vector_metric_name);
+  auto text = [](const std::string& s) { return s; };
+  d.field("stemmer", a.text.stemmer, b.text.stemmer, text);
+  d.field("stop_words", a.text.stop_words, b.text.stop_words, text);
+  d.field("boost", a.text.boost, b.text.boost, number_text);
+  d.field("k1", a.text.k1, b.text.k1, number_text);
+  d.field("b", a.text.b, b.text.b, number_text);
 }
 
 // The lines for one list of named definitions: each stored one that is

@@ -1,5 +1,7 @@
 // Every rule an attribute declaration must follow, and the message that says
 // which field broke it.
+#include <cmath>
+
 #include "schema_test_util.h"
 
 namespace tidal::schema_test {
@@ -51,6 +53,35 @@ TEST(SchemaAttributeValidation, ReservedNames) {
                             "creator and created_at");
     }
   }
+}
+
+TEST(SchemaAttributeValidation, TextOptions) {
+  AttributeSpec spec = attribute("body", AttributeType::kText);
+  spec.text.stemmer = "klingon";
+  EXPECT_SCHEMA_INVALID(build_with(EntityKind::kItem, spec), "attributes.item.body.stemmer",
+                        "klingon", "unknown stemmer; expected one of: none, ");
+  spec.text = TextOptions{.stop_words = "german"};
+  EXPECT_SCHEMA_INVALID(build_with(EntityKind::kItem, spec), "attributes.item.body.stop_words",
+                        "german", "unknown stop word list; expected none or english");
+  spec.text = TextOptions{.boost = 0};
+  EXPECT_SCHEMA_INVALID(build_with(EntityKind::kItem, spec), "attributes.item.body.boost", "0",
+                        "must be above 0 and at most 1000");
+  spec.text = TextOptions{.k1 = std::nan("")};
+  EXPECT_SCHEMA_INVALID(build_with(EntityKind::kItem, spec), "attributes.item.body.k1", "nan",
+                        "must be at least 0 and at most 10");
+  spec.text = TextOptions{.b = 1.5};
+  EXPECT_SCHEMA_INVALID(build_with(EntityKind::kItem, spec), "attributes.item.body.b", "1.5",
+                        "must be at least 0 and at most 1");
+  spec.text =
+      TextOptions{.stemmer = "english", .stop_words = "english", .boost = 3, .k1 = 1.2, .b = 0.75};
+  Result<Schema> ok = build_with(EntityKind::kItem, spec);
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->find_attribute(EntityKind::kItem, "body")->text, spec.text);
+
+  AttributeSpec keyword = attribute("lang", AttributeType::kKeyword);
+  keyword.text.stemmer = "english";
+  EXPECT_SCHEMA_INVALID(build_with(EntityKind::kItem, keyword), "attributes.item.lang.text",
+                        "keyword", "only text attributes have text options");
 }
 
 TEST(SchemaAttributeValidation, VectorDimension) {

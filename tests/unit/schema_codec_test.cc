@@ -16,12 +16,16 @@ Schema rich_schema() {
   duration.filterable = duration.sortable = true;
   AttributeSpec interests = attribute("interests", AttributeType::kTags);
   interests.filterable = true;
+  AttributeSpec body = attribute("body", AttributeType::kText);
+  body.text = TextOptions{
+      .stemmer = "english", .stop_words = "english", .boost = 2.5, .k1 = 1.2, .b = 0.75};
   Schema v1 = build_ok(
       SchemaBuilder::with_default_signals()
           .add_attribute(EntityKind::kItem, category)
           .add_attribute(EntityKind::kItem, attribute("title", AttributeType::kText))
           .add_attribute(EntityKind::kItem, duration)
           .add_attribute(EntityKind::kItem, embedding)
+          .add_attribute(EntityKind::kItem, body)
           .add_attribute(EntityKind::kUser, interests)
           .add_attribute(EntityKind::kCreator, attribute("verified", AttributeType::kBool)));
   return build_ok(SchemaBuilder(v1).add_attribute(EntityKind::kUser,
@@ -31,7 +35,7 @@ Schema rich_schema() {
 TEST(SchemaCodec, RoundTrip) {
   Schema s = rich_schema();
   std::string bytes = s.encode();
-  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 1);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 2);
   Result<Schema> back = Schema::decode(bytes);
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(*back, s);
@@ -42,6 +46,27 @@ TEST(SchemaCodec, RoundTrip) {
     EXPECT_EQ(back->signals()[i].lambda_per_second, s.signals()[i].lambda_per_second);
   }
   EXPECT_EQ(back->find_attribute(EntityKind::kItem, "embedding")->metric, VectorMetric::kDot);
+  EXPECT_EQ(back->find_attribute(EntityKind::kItem, "body")->text.stemmer, "english");
+  EXPECT_EQ(back->find_attribute(EntityKind::kItem, "body")->text.boost, 2.5);
+  EXPECT_EQ(back->find_attribute(EntityKind::kItem, "title")->text, TextOptions{});
+}
+
+// A format 1 schema (written before text options existed) is read with the
+// default options for its text attributes.
+TEST(SchemaCodec, FormatOneTextAttributesGetDefaults) {
+  std::string v1(1, '\x01');
+  put_varint64(&v1, 1);  // version
+  put_varint64(&v1, 0);  // signals
+  put_varint64(&v1, 1);  // item attributes
+  put_length_prefixed(&v1, "title");
+  v1 += std::string{'\x01', '\x00'};  // text, no flags
+  put_varint64(&v1, 0);               // vector_dim
+  v1.push_back('\0');                 // metric
+  put_varint64(&v1, 0);               // user attributes
+  put_varint64(&v1, 0);               // creator attributes
+  Result<Schema> s = Schema::decode(v1);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ(s->find_attribute(EntityKind::kItem, "title")->text, TextOptions{});
 }
 
 TEST(SchemaCodec, EmptySchemaRoundTrips) {
@@ -73,11 +98,11 @@ TEST(SchemaCodec, TrailingBytesAreCorruption) {
 
 TEST(SchemaCodec, NewerFormatIsNotSupported) {
   std::string bytes = rich_schema().encode();
-  bytes[0] = 2;
+  bytes[0] = 3;
   Result<Schema> r = Schema::decode(bytes);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kNotSupported);
-  EXPECT_THAT(r.status().message(), HasSubstr("format 2; this build reads format 1"));
+  EXPECT_THAT(r.status().message(), HasSubstr("format 3; this build reads formats 1 and 2"));
   bytes[0] = 0;
   EXPECT_EQ(Schema::decode(bytes).status().code(), StatusCode::kCorruption);
 }
