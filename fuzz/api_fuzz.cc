@@ -123,7 +123,9 @@ tidal::Schema fuzz_schema() {
   b.add_attribute(
       EntityKind::kItem,
       {.name = "category", .type = AttributeType::kKeyword, .filterable = true, .sortable = true});
-  b.add_attribute(EntityKind::kItem, {.name = "title", .type = AttributeType::kText});
+  b.add_attribute(EntityKind::kItem, {.name = "title",
+                                      .type = AttributeType::kText,
+                                      .text = {.stemmer = "english", .stop_words = "english"}});
   b.add_attribute(
       EntityKind::kItem,
       {.name = "duration", .type = AttributeType::kInt, .filterable = true, .sortable = true});

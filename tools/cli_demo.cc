@@ -257,6 +257,10 @@ int run_demo(const Args& args) {
   print_query(db, "Most liked in the last 24 hours:", "TRENDING items BY like WINDOW 24h LIMIT 10");
   print_query(db, "Best music — Wilson lower bound of likes against skips, two per creator:",
               "RANK items BY best WHERE category = 'music' DIVERSIFY BY creator MAX 2 LIMIT 10");
+  print_query(db, "Search — BM25 over the titles (stemmed: 'cats' finds \"Cat\"):",
+              "SEARCH items QUERY 'midnight cats' LIMIT 5");
+  print_query(db, "Search blended with signals — relevance times how liked the video is now:",
+              "SEARCH items QUERY 'cats' RANK BY bm25 * (1 + log1p(decay(like))) LIMIT 5");
   Result<QueryResult> created = db.query(
       "CREATE PROFILE engaging AS 0.5 * log1p(decay(like)) + 0.3 * rate(count(completion, 24h), "
       "count(view, 24h)) + 0.2 * freshness(6h)");

@@ -80,7 +80,9 @@ Schema demo_schema() {
     s.sortable = sortable;
     return s;
   };
-  b.add_attribute(EntityKind::kItem, attr("title", AttributeType::kText, false, false));
+  AttributeSpec title = attr("title", AttributeType::kText, false, false);
+  title.text = TextOptions{.stemmer = "english", .stop_words = "english"};
+  b.add_attribute(EntityKind::kItem, title);
   b.add_attribute(EntityKind::kItem, attr("category", AttributeType::kKeyword, true, true));
   b.add_attribute(EntityKind::kItem, attr("duration", AttributeType::kInt, true, true));
   b.add_attribute(EntityKind::kItem, attr("language", AttributeType::kKeyword, true, false));

@@ -66,6 +66,11 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   registry_.add(std::move(events));
   auto entity_store = std::make_unique<entities::EntityStore>(schema_);
   entities_ = entity_store.get();
+  // The text index goes first: it reads an entity's previous text from the
+  // entity store before the store replaces it.
+  auto text = std::make_unique<text::TextIndex>(schema_, entities_);
+  text_ = text.get();
+  registry_.add(std::move(text));
   registry_.add(std::move(entity_store));
   auto relationships = std::make_unique<entities::Relationships>(schema_);
   relationships_ = relationships.get();
@@ -94,6 +99,7 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
     return idx ? *idx : entities::kNoCreator;
   });
   rebuild_known_items();
+  TIDAL_RETURN_IF_ERROR(text_->rebuild());
 
   // ...then the WAL after it.
   wal::WalOptions wo;
@@ -720,6 +726,7 @@ DatabaseStats Database::Impl::stats() const {
     s.live_creators = entities_->live_count(EntityKind::kCreator);
     s.entity_bytes = entities_->memory_bytes();
   }
+  if (text_) s.text_bytes = text_->memory_bytes();
   s.last_sequence = wal_ ? wal_->last_sequence() : 0;
   s.checkpoint_sequence = checkpoint_seq_.load();
   if (wal_) {
@@ -766,6 +773,7 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                        .keys = {&keys_[0], &keys_[1], &keys_[2]},
                        .known_items = &known_items_,
                        .profiles = profiles_,
+                       .text = text_,
                        .trending_capacity = options_.trending_capacity,
                        .column_threshold = options_.query_column_threshold,
                        .parallel_scan_threshold = options_.query_parallel_scan,

@@ -25,6 +25,7 @@
 #include "signals/global_ledger.h"
 #include "signals/materializer.h"
 #include "storage/data_folder.h"
+#include "text/text_index.h"
 #include "tidal/database.h"
 #include "wal/wal.h"
 
@@ -120,6 +121,7 @@ class Database::Impl {
   entities::EntityStore* entities_ = nullptr;
   entities::Relationships* relationships_ = nullptr;
   query::ProfileCatalog* profiles_ = nullptr;
+  text::TextIndex* text_ = nullptr;
   // Items a query can rank: registered or known from signals, not deleted
   // (state lock).
   entities::Bitmap known_items_;

@@ -136,11 +136,12 @@ bool same_opt(const std::optional<Expr>& a, const std::optional<Expr>& b) {
 bool operator==(const Statement& a, const Statement& b) {
   return a.kind == b.kind && a.explain == b.explain && a.target == b.target &&
          a.cohort == b.cohort && a.signal == b.signal && a.window == b.window &&
-         a.within_trending == b.within_trending && a.text == b.text && a.key == b.key &&
-         a.vector == b.vector && a.slot == b.slot && a.user == b.user && a.profile == b.profile &&
-         same_opt(a.rank_by, b.rank_by) && a.order == b.order && same_opt(a.where, b.where) &&
-         a.diversify == b.diversify && a.limit == b.limit && a.cursor == b.cursor &&
-         a.name == b.name && same_opt(a.definition, b.definition);
+         a.within_trending == b.within_trending && a.text == b.text && a.fields == b.fields &&
+         a.match_all == b.match_all && a.key == b.key && a.vector == b.vector && a.slot == b.slot &&
+         a.user == b.user && a.profile == b.profile && same_opt(a.rank_by, b.rank_by) &&
+         a.order == b.order && same_opt(a.where, b.where) && a.diversify == b.diversify &&
+         a.limit == b.limit && a.cursor == b.cursor && a.name == b.name &&
+         same_opt(a.definition, b.definition);
 }
 
 int expr_depth(const Expr& e) {
@@ -205,6 +206,17 @@ Status validate(const Statement& s) {
     return invalid(s.window ? "window" : "cohort", "", "needs WITHIN TRENDING");
   }
   TIDAL_RETURN_IF_ERROR(check_unused("query", !s.text.empty() && k != StatementKind::kSearch, k));
+  TIDAL_RETURN_IF_ERROR(
+      check_unused("fields", !s.fields.empty() && k != StatementKind::kSearch, k));
+  TIDAL_RETURN_IF_ERROR(check_unused("match", s.match_all && k != StatementKind::kSearch, k));
+  for (size_t i = 0; i < s.fields.size(); ++i) {
+    const std::string at = "fields[" + std::to_string(i) + "]";
+    TIDAL_RETURN_IF_ERROR(check_name(at + ".name", s.fields[i].name, true));
+    const double b = s.fields[i].boost;
+    if (!(b > 0 && b <= 1000)) {
+      return invalid(at + ".boost", std::to_string(b), "must be above 0 and at most 1000");
+    }
+  }
   TIDAL_RETURN_IF_ERROR(check_unused("key", !s.key.empty() && k != StatementKind::kSimilar, k));
   TIDAL_RETURN_IF_ERROR(
       check_unused("vector", !s.vector.empty() && k != StatementKind::kNearest, k));

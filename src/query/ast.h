@@ -37,6 +37,13 @@ struct Diversify {
   bool operator==(const Diversify&) const = default;
 };
 
+// SEARCH ... IN (title^2, body): a text attribute and its query-time boost.
+struct SearchField {
+  std::string name;
+  double boost = 1.0;  // multiplies the attribute's own boost; 0 < boost <= 1000
+  bool operator==(const SearchField&) const = default;
+};
+
 // One statement. Which fields a kind uses is listed beside each; the others
 // stay empty. Empty strings mean "not given" (names are never empty).
 struct Statement {
@@ -50,6 +57,8 @@ struct Statement {
   std::optional<Duration> window{};       // TRENDING (required), SEARCH: WINDOW
   bool within_trending = false;           // SEARCH: WITHIN TRENDING
   std::string text{};                     // SEARCH: QUERY "text"
+  std::vector<SearchField> fields{};      // SEARCH: IN (a, b^2); empty = every text attribute
+  bool match_all = false;                 // SEARCH: MATCH ALL (default MATCH ANY)
   std::string key{};                      // SIMILAR: TO 'key'
   std::vector<float> vector{};            // NEAREST: TO VECTOR [...]
   std::string slot{};                     // SIMILAR, NEAREST: USING slot

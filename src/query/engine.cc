@@ -22,6 +22,7 @@
 #include "query/printer.h"
 #include "query/sort_modes.h"
 #include "ranking/profile.h"
+#include "text/text_search.h"
 
 namespace tidal::query {
 
@@ -185,6 +186,11 @@ struct Plan {
   std::optional<Diversify> diversify;
   const AttributeDefinition* diversify_attr = nullptr;
 
+  // SEARCH: the compiled text query; `relevance_only` when the sort is
+  // exactly bm25 descending (the text index's top-k answers it).
+  std::shared_ptr<text::TextSearch> text;
+  bool relevance_only = false;
+
   size_t limit = 20;
   std::optional<Ranked> after;
   uint64_t fingerprint = 0;
@@ -268,6 +274,33 @@ Status split_keys(const Expr& where, const Schema& schema, EntityKind kind,
   return Status::Ok();
 }
 
+// SEARCH: resolves IN (...) against the text attributes and compiles the
+// search text.
+Status compile_search(const Statement& s, const QueryState& st, Plan* p) {
+  if (st.text == nullptr) return Status::Internal(Subsystem::kQuery, "no text index");
+  std::vector<text::FieldChoice> fields;
+  for (size_t i = 0; i < s.fields.size(); ++i) {
+    const SearchField& f = s.fields[i];
+    const text::TextField* tf = st.text->field(s.target, f.name);
+    if (tf == nullptr) {
+      std::string known;
+      for (const auto& x : st.text->fields(s.target)) {
+        known += (known.empty() ? "" : ", ") + x->def.name;
+      }
+      return Status::Invalid(Subsystem::kQuery, "fields[" + std::to_string(i) + "]", f.name,
+                             "is not a text attribute of " + std::string(target_name(s.target)) +
+                                 " (text attributes: " + (known.empty() ? "none" : known) + ")");
+    }
+    fields.push_back({tf, f.boost});
+  }
+  TIDAL_ASSIGN_OR_RETURN(std::vector<text::QueryClause> clauses, text::parse_query_text(s.text));
+  TIDAL_ASSIGN_OR_RETURN(
+      std::unique_ptr<text::TextSearch> search,
+      text::TextSearch::compile(*st.text, s.target, std::move(fields), clauses, s.match_all));
+  p->text = std::move(search);
+  return Status::Ok();
+}
+
 Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOptions&) {
   const Schema& schema = *st.schema;
   Plan p;
@@ -300,7 +333,15 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
       break;
     }
     case StatementKind::kRank: sort = *s.rank_by; break;
-    case StatementKind::kSearch: return not_supported(s, "SEARCH (full-text search)");
+    case StatementKind::kSearch: {
+      if (s.within_trending) {
+        return not_supported(s, "SEARCH ... WITHIN TRENDING (cohort and trending sources)");
+      }
+      sort = s.rank_by ? *s.rank_by
+                       : Expr{.kind = ExprKind::kIdentifier, .pos = s.pos, .text = "relevance"};
+      TIDAL_RETURN_IF_ERROR(compile_search(s, st, &p));
+      break;
+    }
     case StatementKind::kSimilar: return not_supported(s, "SIMILAR (vector search)");
     case StatementKind::kNearest: return not_supported(s, "NEAREST (vector search)");
     case StatementKind::kFeed: return not_supported(s, "FEED (personalized feeds)");
@@ -314,10 +355,15 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
     const StoredProfile* sp = st.profiles ? st.profiles->find(name) : nullptr;
     return sp ? &sp->expr : nullptr;
   };
+  const bool relevance = s.kind == StatementKind::kSearch && sort.kind == ExprKind::kIdentifier &&
+                         sort.text == "relevance";
   const bool names_mode = (sort.kind == ExprKind::kIdentifier || sort.kind == ExprKind::kCall) &&
-                          is_sort_mode(sort.text);
+                          is_sort_mode(sort.text) && !relevance;
   Expr scored;
-  if (names_mode) {
+  if (relevance) {
+    p.sort_text = "relevance";
+    scored = Expr{.kind = ExprKind::kIdentifier, .pos = sort.pos, .text = "bm25"};
+  } else if (names_mode) {
     if (p.target != EntityKind::kItem) {
       return Status::Invalid(Subsystem::kQuery, "sort", sort.text,
                              "sort modes rank items; rank users and creators by an attribute "
@@ -354,6 +400,16 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
                            "does not compile: " + e.message());
   }
   p.program = std::move(*program);
+  const bool uses_bm25 = std::any_of(
+      p.program.features().begin(), p.program.features().end(),
+      [](const ranking::FeatureRef& f) { return f.kind == ranking::FeatureKind::kBm25; });
+  if (uses_bm25 && s.kind != StatementKind::kSearch) {
+    return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,
+                           "reads bm25 (text relevance), which only a SEARCH query has");
+  }
+  p.relevance_only = s.kind == StatementKind::kSearch && !p.ascending &&
+                     p.program.features().size() == 1 && p.program.instruction_count() == 1 &&
+                     uses_bm25;
 
   // A trending index serves a descending sort by exactly one of its scores.
   if (p.target == EntityKind::kItem && !p.ascending && p.program.features().size() == 1 &&
@@ -405,9 +461,11 @@ class FeatureFetcher {
   // `columns`: read windowed features from the ledger's dense window
   // columns (worth it when many candidates are scored; the first use of a
   // column builds it).
+  // `relevance`: SEARCH's matches with their BM25 scores, ascending by
+  // document (the bm25 feature reads them; 0 for any other document).
   FeatureFetcher(const ranking::Program& program, const QueryState& st, EntityKind kind,
-                 bool columns)
-      : st_(st), kind_(kind), now_us_(st.now_us), columns_(columns) {
+                 bool columns, const std::vector<text::ScoredDoc>* relevance = nullptr)
+      : st_(st), kind_(kind), now_us_(st.now_us), columns_(columns), relevance_(relevance) {
     for (const ranking::FeatureRef& f : program.features()) sources_.push_back(source_of(f));
   }
 
@@ -462,6 +520,9 @@ class FeatureFetcher {
       case ranking::FeatureKind::kGaussian:
         for (size_t i = 0; i < n; ++i) out[i] = ranking::gaussian_draw(src.ref.seed, ids[i]);
         return;
+      case ranking::FeatureKind::kBm25:
+        for (size_t i = 0; i < n; ++i) out[i] = relevance_of(ids[i]);
+        return;
       case ranking::FeatureKind::kAttribute:
       case ranking::FeatureKind::kCreatedAt:
         for (size_t i = 0; i < n; ++i) out[i] = attribute(src, ids[i]);
@@ -510,7 +571,8 @@ class FeatureFetcher {
         }
         break;
       }
-      case ranking::FeatureKind::kGaussian: break;
+      case ranking::FeatureKind::kGaussian:
+      case ranking::FeatureKind::kBm25: break;
       case ranking::FeatureKind::kAttribute:
       case ranking::FeatureKind::kCreatedAt: {
         s.slot =
@@ -556,10 +618,18 @@ class FeatureFetcher {
     return 0;
   }
 
+  double relevance_of(uint32_t id) const {
+    if (relevance_ == nullptr) return 0;
+    auto it = std::lower_bound(relevance_->begin(), relevance_->end(), id,
+                               [](const text::ScoredDoc& d, uint32_t v) { return d.doc < v; });
+    return it != relevance_->end() && it->doc == id ? it->score : 0;
+  }
+
   const QueryState& st_;
   EntityKind kind_;
   int64_t now_us_;
   bool columns_;
+  const std::vector<text::ScoredDoc>* relevance_;
   std::vector<Source> sources_;
 };
 
@@ -583,7 +653,10 @@ class Execution {
   Result<QueryResult> run() {
     TIDAL_RETURN_IF_ERROR(build_candidates());
     bool done = false;
-    if (plan_.index != SortIndex::kNone) {
+    if (plan_.text) {
+      TIDAL_ASSIGN_OR_RETURN(done, run_text_source());
+    }
+    if (!done && plan_.index != SortIndex::kNone) {
       TIDAL_ASSIGN_OR_RETURN(done, run_index_source());
     }
     if (!done) TIDAL_RETURN_IF_ERROR(run_scan());
@@ -637,7 +710,7 @@ class Execution {
             "explicit keys: " + with_commas(plan_.keys->size()) + " given, " +
                 with_commas(owned_.cardinality()) + " found",
             plan_.keys->size(), owned_.cardinality(), t);
-    } else if (plan_.index == SortIndex::kNone) {
+    } else if (plan_.index == SortIndex::kNone && !plan_.text) {
       stage("source", "all " + std::string(target_name(plan_.target)), all.cardinality(),
             all.cardinality(), t);
     }
@@ -657,6 +730,43 @@ class Execution {
   }
 
   bool after_cursor(const Ranked& r) const { return !plan_.after || before(*plan_.after, r); }
+
+  // SEARCH: the text index as the source. When the sort is relevance
+  // alone (and nothing diversifies), its top-k search is the answer;
+  // otherwise every match is scored for the sort, with bm25 as a feature.
+  // Returns whether the text index answered.
+  Result<bool> run_text_source() {
+    SteadyClock::time_point t = SteadyClock::now();
+    const Bitmap* within = plan_.filter || plan_.keys ? candidates_ : nullptr;
+    text::SearchStats stats;
+    const std::string what = plan_.text->describe();
+    if (plan_.relevance_only && !plan_.diversify) {
+      std::vector<text::ScoredDoc> top = plan_.text->top(
+          wanted(), within,
+          [&](uint32_t doc, double score) {
+            return after_cursor(Ranked{score, doc});
+          },
+          &stats);
+      ranked_.clear();
+      for (const text::ScoredDoc& d : top) ranked_.push_back(Ranked{d.score, d.doc});
+      stage("source", what + "; " + stats.strategy + ", top " + with_commas(wanted()),
+            stats.postings, stats.matched, t);
+      result_.plan.back().detail += ", " + with_commas(stats.evaluated) + " documents scored";
+      stage("score", "relevance = bm25", stats.evaluated, ranked_.size(), t);
+      result_.plan.back().micros = 0;
+      TIDAL_RETURN_IF_ERROR(check_deadline("source", stats.evaluated, stats.postings));
+      return true;
+    }
+    relevance_ = plan_.text->all(within, &stats);
+    Bitmap matched;
+    for (const text::ScoredDoc& d : relevance_) matched.add(d.doc);
+    owned_ = std::move(matched);
+    candidates_ = &owned_;
+    stage("source", what + "; " + stats.strategy + ", every match", stats.postings,
+          relevance_.size(), t);
+    TIDAL_RETURN_IF_ERROR(check_deadline("source", stats.evaluated, stats.postings));
+    return false;
+  }
 
   // Scores ids[0..n) into scores_out.
   void score(const FeatureFetcher& fetcher, const uint32_t* ids, size_t n, double* scores_out) {
@@ -707,7 +817,7 @@ class Execution {
         if (candidates_->contains(e.item)) ids.push_back(e.item);
       }
       // Rescore the accepted entries exactly as a scan would.
-      const FeatureFetcher fetcher(plan_.program, st_, plan_.target, false);
+      const FeatureFetcher fetcher(plan_.program, st_, plan_.target, false, &relevance_);
       std::vector<double> scores(ids.size());
       for (size_t i = 0; i < ids.size(); i += kBatch) {
         score(fetcher, ids.data() + i, std::min(kBatch, ids.size() - i), scores.data() + i);
@@ -821,7 +931,8 @@ class Execution {
             universe().cardinality(), t);
     }
     // Dense window columns pay off from a few thousand candidates on.
-    const FeatureFetcher fetcher(plan_.program, st_, plan_.target, total > st_.column_threshold);
+    const FeatureFetcher fetcher(plan_.program, st_, plan_.target, total > st_.column_threshold,
+                                 &relevance_);
     const size_t threads =
         total >= st_.parallel_scan_threshold ? std::max<size_t>(1, st_.scan_threads) : 1;
     std::vector<ScanPart> parts(threads);
@@ -956,6 +1067,7 @@ class Execution {
 
   const Bitmap* candidates_ = nullptr;
   Bitmap owned_;
+  std::vector<text::ScoredDoc> relevance_;  // SEARCH matches, ascending by document
   std::vector<Ranked> ranked_;
   QueryResult result_;
 };
@@ -1003,7 +1115,8 @@ Status check_profile_definition(const Statement& s, const QueryState& st) {
   if (is_sort_mode(name)) return taken("a sort mode");
   if (schema.find_signal(name) != nullptr) return taken("a signal type");
   if (schema.find_attribute(EntityKind::kItem, name) != nullptr) return taken("an item attribute");
-  if (name == "age" || name == "created_at" || name == "creator" || name == "key") {
+  if (name == "age" || name == "created_at" || name == "creator" || name == "key" ||
+      name == "bm25") {
     return taken("a built-in");
   }
   // A profile may not refer to itself, directly or through others: expand

@@ -7,8 +7,9 @@
 // - source: where candidates come from. A trending index (hot, window
 //   count, rising) when the sort is exactly what one of them orders by; the
 //   attribute filter's bitmap; explicit keys (WHERE key IN (...)); or every
-//   entity of the kind. Text, vector, cohort and user sources register here
-//   in later milestones.
+//   entity of the kind; the text index (SEARCH: block-max WAND for the top
+//   by relevance, or every match when another sort ranks them). Vector,
+//   cohort and user sources register here in later milestones.
 // - filter: the WHERE predicate as an attribute-index bitmap (query/filter.h).
 // - score: the sort mode, profile or expression compiled once
 //   (ranking/profile.h) and evaluated over batches of candidates, with the
@@ -31,6 +32,7 @@
 #include "query/ast.h"
 #include "query/profile_catalog.h"
 #include "signals/global_ledger.h"
+#include "text/text_index.h"
 #include "tidal/query.h"
 #include "tidal/status.h"
 
@@ -46,7 +48,8 @@ struct QueryState {
   // Items that can be ranked: registered or known from signals, not deleted.
   const entities::Bitmap* known_items = nullptr;
   const ProfileCatalog* profiles = nullptr;
-  size_t trending_capacity = 0;  // the capacity of the ledger's trending indexes
+  const text::TextIndex* text = nullptr;  // SEARCH
+  size_t trending_capacity = 0;           // the capacity of the ledger's trending indexes
   // Scans of more candidates than this read windowed features from the
   // ledger's dense window columns (DatabaseOptions::query_column_threshold).
   uint64_t column_threshold = 4096;
@@ -58,8 +61,8 @@ struct QueryState {
 };
 
 // Plans and runs a read statement (TRENDING, RANK, and EXPLAIN of them).
-// Statements whose parts do not exist yet (SEARCH, SIMILAR, NEAREST, FEED,
-// cohorts) give NotSupported "not supported yet: ...".
+// Statements whose parts do not exist yet (SIMILAR, NEAREST, FEED, cohorts,
+// SEARCH ... WITHIN TRENDING) give NotSupported "not supported yet: ...".
 Result<QueryResult> run_read(const Statement& s, const QueryState& state,
                              const QueryOptions& options);
 

@@ -11,6 +11,7 @@
 #include "core/duration.h"
 #include "core/json_text.h"
 #include "query/limits.h"
+#include "query/printer.h"
 
 namespace tidal::query {
 
@@ -298,6 +299,45 @@ Status read_statement(object obj, Statement* s) {
       }
     } else if (key == "query") {
       TIDAL_RETURN_IF_ERROR(get_string(value, field, &s->text));
+    } else if (key == "fields") {
+      // [{"name": "title", "boost": 2}, "body", ...]
+      simdjson::dom::array arr;
+      if (value.get_array().get(arr) != simdjson::SUCCESS) {
+        return json_error(field, "expected an array of attribute names or {name, boost} objects");
+      }
+      size_t i = 0;
+      for (element x : arr) {
+        const std::string at = std::string(field) + "[" + std::to_string(i++) + "]";
+        SearchField f;
+        if (x.is_string()) {
+          TIDAL_RETURN_IF_ERROR(get_string(x, at, &f.name));
+        } else {
+          simdjson::dom::object o;
+          if (x.get_object().get(o) != simdjson::SUCCESS) {
+            return json_error(at, "expected an attribute name or a {name, boost} object");
+          }
+          for (auto [k, v] : o) {
+            if (k == "name") {
+              TIDAL_RETURN_IF_ERROR(get_string(v, at + ".name", &f.name));
+            } else if (k == "boost") {
+              if (v.get_double().get(f.boost) != simdjson::SUCCESS) {
+                return json_error(at + ".boost", "expected a number");
+              }
+            } else {
+              return json_error(at + "." + std::string(k), "unknown field (known: name, boost)");
+            }
+          }
+        }
+        s->fields.push_back(std::move(f));
+      }
+    } else if (key == "match") {
+      std::string m;
+      TIDAL_RETURN_IF_ERROR(get_string(value, field, &m));
+      if (m == "all") {
+        s->match_all = true;
+      } else if (m != "any") {
+        return json_error(field, "expected \"all\" or \"any\"");
+      }
     } else if (key == "key") {
       TIDAL_RETURN_IF_ERROR(get_string(value, field, &s->key));
     } else if (key == "vector") {
@@ -425,6 +465,21 @@ std::string to_json(const Statement& s) {
     out += "true";
   }
   str("query", s.text, s.kind == StatementKind::kSearch);
+  if (!s.fields.empty()) {
+    put_key(&out, "fields");
+    out += '[';
+    for (size_t i = 0; i < s.fields.size(); ++i) {
+      if (i > 0) out += ',';
+      out += "{\"name\":";
+      put_string(&out, s.fields[i].name);
+      out += ",\"boost\":" + format_number(s.fields[i].boost) + "}";
+    }
+    out += ']';
+  }
+  if (s.match_all) {
+    put_key(&out, "match");
+    put_string(&out, "all");
+  }
   str("key", s.key, s.kind == StatementKind::kSimilar);
   if (s.kind == StatementKind::kNearest || !s.vector.empty()) {
     put_key(&out, "vector");

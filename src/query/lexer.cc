@@ -12,18 +12,20 @@ namespace tidal::query {
 namespace {
 
 constexpr std::string_view kKeywords[] = {
-    "TRENDING", "RANK",    "SEARCH", "SIMILAR", "NEAREST",  "FEED",  "CREATE", "COHORT",
-    "PROFILE",  "EXPLAIN", "ITEMS",  "USERS",   "CREATORS", "BY",    "WHERE",  "AND",
-    "OR",       "NOT",     "IN",     "BETWEEN", "EXISTS",   "LIMIT", "CURSOR", "WINDOW",
-    "FOR",      "USER",    "QUERY",  "WITHIN",  "TO",       "USING", "VECTOR", "DIVERSIFY",
-    "MAX",      "AS",      "TRUE",   "FALSE",   "ASC",      "DESC"};
+    "TRENDING", "RANK",    "SEARCH",  "SIMILAR",   "NEAREST", "FEED",     "CREATE",
+    "COHORT",   "PROFILE", "EXPLAIN", "ITEMS",     "USERS",   "CREATORS", "BY",
+    "WHERE",    "AND",     "OR",      "NOT",       "IN",      "BETWEEN",  "EXISTS",
+    "LIMIT",    "CURSOR",  "WINDOW",  "FOR",       "USER",    "QUERY",    "WITHIN",
+    "TO",       "USING",   "VECTOR",  "DIVERSIFY", "MAX",     "AS",       "TRUE",
+    "FALSE",    "ASC",     "DESC",    "MATCH",     "ALL",     "ANY"};
 
 // Keywords that may still name things in an expression or clause:
 // `max(a, b)`, `RANK items BY trending`, `affinity(user)`, an attribute
 // called `query`. The other keywords start a clause or are operators and
 // literals, so they cannot be identifiers.
 constexpr std::string_view kUnreserved[] = {"TRENDING", "COHORT", "PROFILE", "ITEMS",  "USERS",
-                                            "CREATORS", "USER",   "QUERY",   "VECTOR", "MAX"};
+                                            "CREATORS", "USER",   "QUERY",   "VECTOR", "MAX",
+                                            "MATCH",    "ALL",    "ANY"};
 
 bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -274,6 +276,7 @@ class Lexer {
       case ']': t->kind = TokenKind::kRBracket; break;
       case '.': t->kind = TokenKind::kDot; break;
       case ';': t->kind = TokenKind::kSemicolon; break;
+      case '^': t->kind = TokenKind::kCaret; break;
       case '=': t->kind = TokenKind::kEq; break;
       case '!':
         if (next != '=') return syntax_error(pos_, "unexpected character '!' (did you mean !=?)");

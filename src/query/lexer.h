@@ -37,6 +37,7 @@ enum class TokenKind : uint8_t {
   kGe,
   kDot,
   kSemicolon,
+  kCaret,  // ^ (a boost in SEARCH ... IN (title^2))
 };
 
 struct Token {

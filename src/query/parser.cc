@@ -63,6 +63,16 @@ class Parser {
       TIDAL_RETURN_IF_ERROR(target(&s));
       std::vector<Clause> cs = {
           {"QUERY", true, [&] { return string(&s.text, "the search text as a string"); }},
+          {"IN", false, [&] { return search_fields(&s); }},
+          {"MATCH", false,
+           [&] {
+             if (accept_keyword("ALL")) {
+               s.match_all = true;
+               return Status::Ok();
+             }
+             if (accept_keyword("ANY")) return Status::Ok();
+             return expected({"ALL", "ANY"});
+           }},
           {"WITHIN", false,
            [&] {
              s.within_trending = true;
@@ -264,6 +274,25 @@ class Parser {
     if (!at(TokenKind::kString)) return expected({std::string(what)});
     *out = next().text;
     return Status::Ok();
+  }
+
+  // IN (name [^ boost], ...)
+  Status search_fields(Statement* s) {
+    TIDAL_RETURN_IF_ERROR(expect(TokenKind::kLParen, "'('"));
+    do {
+      SearchField f;
+      TIDAL_RETURN_IF_ERROR(name(&f.name, "a text attribute name"));
+      if (accept(TokenKind::kCaret)) {
+        if (!at(TokenKind::kNumber)) return expected({"a boost such as 2 or 0.5"});
+        const Token& t = next();
+        if (!(t.number > 0 && t.number <= 1000)) {
+          return syntax_error(t.pos, "a boost must be above 0 and at most 1000, found " + t.text);
+        }
+        f.boost = t.number;
+      }
+      s->fields.push_back(std::move(f));
+    } while (accept(TokenKind::kComma));
+    return expect(TokenKind::kRParen, "',' or ')'");
   }
 
   Status cohort_clause(std::string* out) {

@@ -182,6 +182,16 @@ std::string to_tql(const Statement& s) {
     case StatementKind::kSearch:
       out += "SEARCH " + target;
       clause(&out, "QUERY", quote_tql(s.text));
+      if (!s.fields.empty()) {
+        std::string list;
+        for (const SearchField& f : s.fields) {
+          if (!list.empty()) list += ", ";
+          list += f.name;
+          if (f.boost != 1.0) list += "^" + format_number(f.boost);
+        }
+        clause(&out, "IN", "(" + list + ")");
+      }
+      if (s.match_all) out += " MATCH ALL";
       if (s.within_trending) out += " WITHIN TRENDING";
       if (!s.cohort.empty()) clause(&out, "FOR COHORT", s.cohort);
       if (s.window) clause(&out, "WINDOW", format_duration(*s.window));

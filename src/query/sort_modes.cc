@@ -69,6 +69,9 @@ const std::vector<ModeSpec>& specs() {
     add(info("hot", "hot([signal])", "the forward-decayed score of a signal type", "decay({0})"),
         {first_any});
     add(info("new", "new", "newest first, by created_at", "created_at"), {});
+    add(info("relevance", "relevance",
+             "BM25 relevance of the SEARCH query's text (SEARCH only; its default sort)", "bm25"),
+        {});
     add(info("oldest", "oldest", "oldest first, by created_at", "created_at", true), {});
     add(info("top", "top([signal] [, window])",
              "events in a window (the summed values for a sum signal type)", "count({0}, {w})"),

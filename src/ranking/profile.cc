@@ -31,6 +31,7 @@ std::string_view feature_kind_name(FeatureKind k) {
     case FeatureKind::kGaussian: return "gaussian";
     case FeatureKind::kAttribute: return "attribute";
     case FeatureKind::kCreatedAt: return "created_at";
+    case FeatureKind::kBm25: return "bm25";
   }
   return "unknown";
 }
@@ -316,6 +317,8 @@ class Resolver {
 
  private:
   Result<Node> identifier(const Expr& e) {
+    // The relevance of a SEARCH query's text; every kind can be searched.
+    if (e.text == "bm25") return feature_node({.kind = FeatureKind::kBm25});
     if (kind_ != EntityKind::kItem) {
       const AttributeDefinition* a = schema_.find_attribute(kind_, e.text);
       if (a == nullptr) {

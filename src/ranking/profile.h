@@ -42,6 +42,7 @@ enum class FeatureKind : uint8_t {
   kAttribute,  // the item attribute with id `attribute`, as a number (0 when missing)
   kCreatedAt,  // the item's created_at, in seconds since the Unix epoch
   kGaussian,   // a standard normal draw fixed by (seed, item): gaussian_draw()
+  kBm25,       // the BM25 relevance of a SEARCH query's text (0 for an item it did not match)
 };
 
 std::string_view feature_kind_name(FeatureKind k);

@@ -49,6 +49,7 @@ class Walker {
 
  private:
   double name(const std::string& n) {
+    if (n == "bm25") return lookup_({.kind = FeatureKind::kBm25});
     if (n == "age") return age();
     if (n == "created_at") return created_at();
     if (const AttributeDefinition* a = schema_.find_attribute(EntityKind::kItem, n)) {

@@ -11,6 +11,7 @@
 
 #include "core/duration.h"
 #include "core/json_text.h"
+#include "schema/value_text.h"
 #include "server/wire.h"
 
 namespace tidal::server {
@@ -195,6 +196,14 @@ void write_schema(std::string* out, const Schema& schema) {
       if (a.type == AttributeType::kVector) {
         *out += ",\"vector_dim\":" + std::to_string(a.vector_dim) + ",\"metric\":";
         append_json_string(out, vector_metric_name(a.metric));
+      }
+      if (a.type == AttributeType::kText) {
+        *out += ",\"stemmer\":";
+        append_json_string(out, a.text.stemmer);
+        *out += ",\"stop_words\":";
+        append_json_string(out, a.text.stop_words);
+        *out += ",\"boost\":" + number_text(a.text.boost) + ",\"k1\":" + number_text(a.text.k1) +
+                ",\"b\":" + number_text(a.text.b);
       }
       *out += '}';
     }
@@ -1169,7 +1178,8 @@ Status read_signal_spec(JsonElement doc, SignalTypeSpec* spec) {
   return Status::Ok();
 }
 
-// {"kind", "name", "type", "filterable"?, "sortable"?, "vector_dim"?, "metric"?}
+// {"kind", "name", "type", "filterable"?, "sortable"?, "vector_dim"?, "metric"?,
+//  "stemmer"?, "stop_words"?, "boost"?, "k1"?, "b"?}
 Status read_attribute_spec(JsonElement doc, EntityKind* kind, AttributeSpec* spec) {
   object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) {
@@ -1203,10 +1213,21 @@ Status read_attribute_spec(JsonElement doc, EntityKind* kind, AttributeSpec* spe
       TIDAL_RETURN_IF_ERROR(read_text(value, key, &text));
       TIDAL_ASSIGN_OR_RETURN(VectorMetric m, parse_vector_metric(text, key));
       spec->metric = m;
+    } else if (key == "stemmer") {
+      TIDAL_RETURN_IF_ERROR(read_text(value, key, &spec->text.stemmer));
+    } else if (key == "stop_words") {
+      TIDAL_RETURN_IF_ERROR(read_text(value, key, &spec->text.stop_words));
+    } else if (key == "boost") {
+      TIDAL_RETURN_IF_ERROR(read_double(value, key, &spec->text.boost));
+    } else if (key == "k1") {
+      TIDAL_RETURN_IF_ERROR(read_double(value, key, &spec->text.k1));
+    } else if (key == "b") {
+      TIDAL_RETURN_IF_ERROR(read_double(value, key, &spec->text.b));
     } else {
       return bad_request(key, std::string(key) +
                                   ": unknown field (known: kind, name, type, filterable, "
-                                  "sortable, vector_dim, metric)");
+                                  "sortable, vector_dim, metric, stemmer, stop_words, boost, k1, "
+                                  "b)");
     }
   }
   if (!has_kind) return bad_request("kind", "kind: is required (item, user or creator)");

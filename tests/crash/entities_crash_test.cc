@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -53,6 +54,7 @@ Schema crash_schema() {
                   {.name = "shard", .type = AttributeType::kKeyword, .filterable = true});
   b.add_attribute(EntityKind::kItem,
                   {.name = "patched", .type = AttributeType::kInt, .filterable = true});
+  b.add_attribute(EntityKind::kItem, {.name = "label", .type = AttributeType::kText});
   return b.build().value();
 }
 
@@ -102,6 +104,7 @@ std::string shard_of(uint64_t key) {
         batch.push_back({EntityKind::kItem,
                          "item_" + std::to_string(k),
                          {{"version", static_cast<int64_t>(version)},
+                          {"label", "v" + std::to_string(version)},
                           {"shard", shard_of(k)},
                           {"creator", "c" + std::to_string(k % 5)}}});
       }
@@ -203,6 +206,13 @@ TEST(EntitiesCrashTest, AcknowledgedEntityWritesSurviveSigkill) {
       Result<std::vector<std::string>> keys = db.keys(EntityKind::kItem, f, 100);
       ASSERT_TRUE(keys.ok());
       ASSERT_NE(std::find(keys->begin(), keys->end(), key), keys->end()) << key;
+      // So does the text index, rebuilt from the stored entities and the WAL.
+      Result<QueryResult> found =
+          db.query("SEARCH items QUERY 'v" + std::to_string(version) + "' LIMIT 100");
+      ASSERT_TRUE(found.ok()) << found.status().to_string();
+      ASSERT_TRUE(std::any_of(found->rows.begin(), found->rows.end(),
+                              [&](const QueryRow& r) { return r.key == key; }))
+          << key << " is not found by its label v" << version;
       auto patched = newest_patch.find(k);
       if (patched != newest_patch.end() && e->find("patched") != nullptr) {
         // A patch lands on the entity as it was; a later upsert replaces it.

@@ -201,9 +201,9 @@ TEST_F(QueryEngineTest, ExplainListsEveryStage) {
 
 TEST_F(QueryEngineTest, UnbuiltPartsAreNotSupportedYet) {
   for (const char* tql :
-       {"SEARCH items QUERY 'piano' LIMIT 10", "SIMILAR items TO 'a' USING embedding LIMIT 10",
-        "FEED FOR USER 'u' LIMIT 10", "TRENDING items FOR COHORT c WINDOW 1h",
-        "CREATE COHORT c WHERE age > 3"}) {
+       {"SEARCH items QUERY 'piano' WITHIN TRENDING LIMIT 10",
+        "SIMILAR items TO 'a' USING embedding LIMIT 10", "FEED FOR USER 'u' LIMIT 10",
+        "TRENDING items FOR COHORT c WINDOW 1h", "CREATE COHORT c WHERE age > 3"}) {
     Status s = err(tql);
     EXPECT_EQ(s.code(), StatusCode::kNotSupported) << tql;
     EXPECT_THAT(s.message(), HasSubstr("not supported yet")) << tql;

@@ -38,6 +38,7 @@ const std::vector<std::string> kMoreExamples = {
     "RANK creators BY views DESC WHERE EXISTS bio OR x NOT BETWEEN -1 AND 2.5 CURSOR 'abc'",
     "SEARCH users QUERY 'x' RANK BY if(a > 1, hot, new) DIVERSIFY BY creator MAX 3 LIMIT 10;",
     "SEARCH items QUERY 'x' WITHIN TRENDING WHERE a = 1 RANK BY hot ASC CURSOR 'c'",
+    "SEARCH items QUERY 'x \"a b\" -y' IN (title^2.5, body) MATCH ALL WHERE a = 1 LIMIT 5",
     "RANK items BY top(like, 24h) ASC",
     "rank items by best where lang in ('en') limit 1",
     "TRENDING creators WINDOW 7d CURSOR 'c'",
