@@ -25,7 +25,8 @@ constexpr int64_t kMaxWindowMinutes = 365LL * 24 * 60;
 std::string random_name(char letter, size_t index) {
   std::string suffix = *rc::gen::container<std::string>(*rc::gen::inRange<size_t>(0, 8),
                                                         rc::gen::element('a', 'z', '0', '_'));
-  return std::string(1, letter) + std::to_string(index) + suffix;
+  // The 'x' ends the index, so "s1" + "0" cannot collide with "s10" + "".
+  return std::string(1, letter) + std::to_string(index) + "x" + suffix;
 }
 
 SignalTypeSpec random_signal(size_t index) {
@@ -96,7 +97,7 @@ Schema build(const Declarations& d, bool split = false) {
       first.add_attribute(kind, list[i]);
   }
   Result<Schema> base = first.build();
-  RC_ASSERT(base.ok());
+  if (!base.ok()) RC_FAIL(base.status().to_string());
   if (!split) return *base;
   SchemaBuilder rest(*base);
   for (size_t i = cut; i < d.first.size(); ++i) rest.add_signal(d.first[i]);
@@ -105,7 +106,7 @@ Schema build(const Declarations& d, bool split = false) {
     for (size_t i = list.size() / 2; i < list.size(); ++i) rest.add_attribute(kind, list[i]);
   }
   Result<Schema> full = rest.build();
-  RC_ASSERT(full.ok());
+  if (!full.ok()) RC_FAIL(full.status().to_string());
   return *full;
 }
 
