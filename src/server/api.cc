@@ -573,20 +573,9 @@ class Api::Request {
     std::vector<size_t> positions;
     events.reserve(items.size());
     BatchOutcome outcome;
-    size_t i = 0;
-    for (JsonElement v : items) {
-      SignalEvent e;
-      Status st = read_event(v, "events[" + std::to_string(i) + "]", &e);
-      if (st.ok()) {
-        events.push_back(std::move(e));
-        positions.push_back(i);
-      } else if (mode == BatchMode::kAllOrNothing) {
-        return fail(st);
-      } else {
-        ++outcome.rejected;
-        outcome.errors.emplace_back(i, st);
-      }
-      ++i;
+    if (Status st = read_batch(items, "events", mode, read_event, &events, &positions, &outcome);
+        !st.ok()) {
+      return fail(st);
     }
     with_db([&](Database& db) {
       BatchIngestResult r = db.ingest(events, mode);
@@ -703,21 +692,10 @@ class Api::Request {
       std::vector<EntityWrite> writes;
       std::vector<size_t> positions;
       BatchOutcome outcome;
-      size_t i = 0;
-      for (JsonElement v : items) {
-        EntityWrite w;
-        Status st = read_entity(v, name + "[" + std::to_string(i) + "]", db.schema(), kind, "", &w);
-        if (st.ok()) {
-          writes.push_back(std::move(w));
-          positions.push_back(i);
-        } else if (mode == BatchMode::kAllOrNothing) {
-          return st;
-        } else {
-          ++outcome.rejected;
-          outcome.errors.emplace_back(i, st);
-        }
-        ++i;
-      }
+      auto read = [&](JsonElement v, std::string_view field, EntityWrite* w) {
+        return read_entity(v, field, db.schema(), kind, "", w);
+      };
+      TIDAL_RETURN_IF_ERROR(read_batch(items, name, mode, read, &writes, &positions, &outcome));
       BatchIngestResult r = db.upsert(writes, mode);
       add_batch_result(&outcome, r, positions);
       api_->metrics_.add_entity_writes(outcome.accepted, outcome.rejected);
@@ -882,20 +860,10 @@ class Api::Request {
     std::vector<RelationshipWrite> writes;
     std::vector<size_t> positions;
     BatchOutcome outcome;
-    size_t i = 0;
-    for (JsonElement v : items) {
-      RelationshipWrite w;
-      Status st = read_relationship(v, "relationships[" + std::to_string(i) + "]", &w);
-      if (st.ok()) {
-        writes.push_back(std::move(w));
-        positions.push_back(i);
-      } else if (mode == BatchMode::kAllOrNothing) {
-        return fail(st);
-      } else {
-        ++outcome.rejected;
-        outcome.errors.emplace_back(i, st);
-      }
-      ++i;
+    if (Status st = read_batch(items, "relationships", mode, read_relationship, &writes, &positions,
+                               &outcome);
+        !st.ok()) {
+      return fail(st);
     }
     with_db([&](Database& db) {
       BatchIngestResult r = db.relate(writes, mode);

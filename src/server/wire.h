@@ -79,6 +79,32 @@ struct BatchOutcome {
   uint64_t last_sequence = 0;
   std::vector<std::pair<size_t, Status>> errors;  // position (index or line), error
 };
+// Reads the elements of a JSON batch with `read(element, field, &write)`,
+// `field` being `<name>[i]`. The valid ones go to `writes` with their index
+// in `positions`; an invalid one fails the whole request under
+// all-or-nothing (the Status returned) and is counted in `outcome`
+// otherwise.
+template <typename Write, typename Read>
+Status read_batch(simdjson::dom::array items, std::string_view name, BatchMode mode, Read&& read,
+                  std::vector<Write>* writes, std::vector<size_t>* positions,
+                  BatchOutcome* outcome) {
+  size_t i = 0;
+  for (JsonElement v : items) {
+    Write w;
+    Status st = read(v, std::string(name) + "[" + std::to_string(i) + "]", &w);
+    if (st.ok()) {
+      writes->push_back(std::move(w));
+      positions->push_back(i);
+    } else if (mode == BatchMode::kAllOrNothing) {
+      return st;
+    } else {
+      ++outcome->rejected;
+      outcome->errors.emplace_back(i, st);
+    }
+    ++i;
+  }
+  return Status::Ok();
+}
 // Folds the database's result in; positions[i] is result i's position.
 void add_batch_result(BatchOutcome* outcome, const BatchIngestResult& r,
                       const std::vector<size_t>& positions);
