@@ -35,8 +35,7 @@ constexpr size_t kQuickDocs = 1000;
 constexpr double kTargetMBps = 100;
 
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "analyzer_bench: %s\n", what.c_str());
-  std::exit(1);
+  bench_fail("analyzer_bench", what);
 }
 
 std::string default_corpus() {

@@ -50,9 +50,7 @@ constexpr double kAnseriniMultifieldRecall100 = 0.9076;
 std::string g_work;  // removed on every exit
 
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "%s: %s\n", kBench, what.c_str());
-  if (!g_work.empty()) std::filesystem::remove_all(g_work);
-  std::exit(1);
+  bench_fail(kBench, what, g_work);
 }
 
 struct Outcome {

@@ -57,8 +57,7 @@ constexpr double kTargetUpsertsPerSecond = 200e3;
 constexpr double kTargetTwoPredicateP99Us = 2000;
 
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "entity_bench: %s\n", what.c_str());
-  std::exit(1);
+  bench_fail("entity_bench", what);
 }
 
 // ---------------------------------------------------------------------------

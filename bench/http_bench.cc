@@ -74,8 +74,7 @@ constexpr const char* kSignals[] = {"view", "like", "skip", "share", "completion
 constexpr double kSignalShare[] = {0.60, 0.12, 0.15, 0.03, 0.07, 0.03};
 
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "http_bench: %s\n", what.c_str());
-  std::exit(1);
+  bench_fail("http_bench", what);
 }
 
 struct RunConfig {

@@ -40,8 +40,7 @@ constexpr double kNow = 1.7e9;
 constexpr uint64_t kSeed = 1;
 
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "profile_bench: %s\n", what.c_str());
-  std::exit(1);
+  bench_fail("profile_bench", what);
 }
 
 struct NamedProfile {

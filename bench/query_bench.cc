@@ -64,8 +64,7 @@ constexpr const char* kProfile =
     "0.5*log1p(decay(like)) + 0.3*rate(completion, view) + 0.2*freshness(6h)";
 
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "query_bench: %s\n", what.c_str());
-  std::exit(1);
+  bench_fail("query_bench", what);
 }
 
 struct RunConfig {

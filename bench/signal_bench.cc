@@ -61,8 +61,7 @@ constexpr double kTargetReplayPerSecond = 1e6;
 constexpr double kTargetRedisRatio = 3;
 
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "signal_bench: %s\n", what.c_str());
-  std::exit(1);
+  bench_fail("signal_bench", what);
 }
 
 // ---------------------------------------------------------------------------

@@ -35,8 +35,7 @@ constexpr size_t kValueBytes = 100;
 constexpr size_t kBatchOps = 1000;
 
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "storage_bench: %s\n", what.c_str());
-  std::exit(1);
+  bench::bench_fail("storage_bench", what);
 }
 
 void check(const Status& s, const char* what) {

@@ -111,6 +111,12 @@ void BenchReport::print() const {
   std::fflush(stdout);
 }
 
+void bench_fail(const std::string& bench, const std::string& what, const std::string& work) {
+  std::fprintf(stderr, "%s: %s\n", bench.c_str(), what.c_str());
+  if (!work.empty()) std::filesystem::remove_all(work);
+  std::exit(1);
+}
+
 std::string bench_folder(const BenchArgs& args, const std::string& name) {
   if (!args.rest.empty()) {
     std::string base = args.rest[0] + "/" + name;

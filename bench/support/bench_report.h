@@ -25,6 +25,11 @@ BenchArgs parse_bench_args(int argc, char** argv, const std::string& usage);
 // or /tmp. Exits with a message when it cannot be made.
 std::string bench_folder(const BenchArgs& args, const std::string& name);
 
+// How every bench stops on an error: prints "<bench>: <what>" to stderr,
+// removes `work` (the run's folder) when given, and exits 1.
+[[noreturn]] void bench_fail(const std::string& bench, const std::string& what,
+                             const std::string& work = "");
+
 // Seconds since an arbitrary point, monotonic, double precision.
 double now_seconds();
 
