@@ -12,12 +12,16 @@ PACKAGES=(
   librocksdb-dev libroaring-dev librust-blake3-dev libsimdjson-dev
   # text analysis: Unicode segmentation and folding, Snowball stemmers
   libicu-dev libstemmer-dev
+  # vector attributes: HNSW graphs (header-only hnswlib)
+  libhnswlib-dev
   # the server (Boost.Beast/Asio) and the shell (GNU readline)
   libboost-dev libreadline-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # peers the benchmarks run side by side
   redis-server libhiredis-dev libxapian-dev
+  # FAISS (HNSW), measured beside hnswlib by bench/ann_eval
+  libfaiss-dev
   # HTTP load generator for bench/http_bench; curl for the documented HTTP examples
   wrk curl
 )

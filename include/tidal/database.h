@@ -77,6 +77,7 @@ struct DatabaseStats {
   uint64_t live_creators = 0;
   uint64_t entity_bytes = 0;  // attributes and filter indexes in memory
   uint64_t text_bytes = 0;    // the inverted indexes of text attributes
+  uint64_t vector_bytes = 0;  // the HNSW graphs of vector attributes
   uint64_t last_sequence = 0;
   uint64_t checkpoint_sequence = 0;
   uint64_t wal_bytes = 0;                   // WAL segment files on disk

@@ -71,6 +71,12 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   auto text = std::make_unique<text::TextIndex>(schema_, entities_);
   text_ = text.get();
   registry_.add(std::move(text));
+  // The vector index goes before the entity store too: a patch of an
+  // entity deleted since it was validated must find it still live.
+  auto vectors =
+      std::make_unique<vectors::VectorIndex>(schema_, entities_, folder_->path() + "/vectors");
+  vectors_ = vectors.get();
+  registry_.add(std::move(vectors));
   registry_.add(std::move(entity_store));
   auto relationships = std::make_unique<entities::Relationships>(schema_);
   relationships_ = relationships.get();
@@ -100,6 +106,7 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   });
   rebuild_known_items();
   TIDAL_RETURN_IF_ERROR(text_->rebuild());
+  TIDAL_RETURN_IF_ERROR(vectors_->open());
 
   // ...then the WAL after it.
   wal::WalOptions wo;
@@ -727,6 +734,7 @@ DatabaseStats Database::Impl::stats() const {
     s.entity_bytes = entities_->memory_bytes();
   }
   if (text_) s.text_bytes = text_->memory_bytes();
+  if (vectors_) s.vector_bytes = vectors_->memory_bytes();
   s.last_sequence = wal_ ? wal_->last_sequence() : 0;
   s.checkpoint_sequence = checkpoint_seq_.load();
   if (wal_) {
@@ -774,6 +782,7 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                        .known_items = &known_items_,
                        .profiles = profiles_,
                        .text = text_,
+                       .vectors = vectors_,
                        .trending_capacity = options_.trending_capacity,
                        .column_threshold = options_.query_column_threshold,
                        .parallel_scan_threshold = options_.query_parallel_scan,

@@ -27,6 +27,7 @@
 #include "storage/data_folder.h"
 #include "text/text_index.h"
 #include "tidal/database.h"
+#include "vectors/vector_index.h"
 #include "wal/wal.h"
 
 namespace tidal {
@@ -122,6 +123,7 @@ class Database::Impl {
   entities::Relationships* relationships_ = nullptr;
   query::ProfileCatalog* profiles_ = nullptr;
   text::TextIndex* text_ = nullptr;
+  vectors::VectorIndex* vectors_ = nullptr;
   // Items a query can rank: registered or known from signals, not deleted
   // (state lock).
   entities::Bitmap known_items_;
