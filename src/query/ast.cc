@@ -138,10 +138,10 @@ bool operator==(const Statement& a, const Statement& b) {
          a.cohort == b.cohort && a.signal == b.signal && a.window == b.window &&
          a.within_trending == b.within_trending && a.text == b.text && a.fields == b.fields &&
          a.match_all == b.match_all && a.key == b.key && a.vector == b.vector && a.slot == b.slot &&
-         a.user == b.user && a.profile == b.profile && same_opt(a.rank_by, b.rank_by) &&
-         a.order == b.order && same_opt(a.where, b.where) && a.diversify == b.diversify &&
-         a.limit == b.limit && a.cursor == b.cursor && a.name == b.name &&
-         same_opt(a.definition, b.definition);
+         a.ef == b.ef && a.user == b.user && a.profile == b.profile &&
+         same_opt(a.rank_by, b.rank_by) && a.order == b.order && same_opt(a.where, b.where) &&
+         a.diversify == b.diversify && a.limit == b.limit && a.cursor == b.cursor &&
+         a.name == b.name && same_opt(a.definition, b.definition);
 }
 
 int expr_depth(const Expr& e) {
@@ -205,10 +205,18 @@ Status validate(const Statement& s) {
   if (k == StatementKind::kSearch && !s.within_trending && (!s.cohort.empty() || s.window)) {
     return invalid(s.window ? "window" : "cohort", "", "needs WITHIN TRENDING");
   }
-  TIDAL_RETURN_IF_ERROR(check_unused("query", !s.text.empty() && k != StatementKind::kSearch, k));
-  TIDAL_RETURN_IF_ERROR(
-      check_unused("fields", !s.fields.empty() && k != StatementKind::kSearch, k));
-  TIDAL_RETURN_IF_ERROR(check_unused("match", s.match_all && k != StatementKind::kSearch, k));
+  const bool vector_kind = k == StatementKind::kSimilar || k == StatementKind::kNearest;
+  const bool text_kind = k == StatementKind::kSearch || vector_kind;
+  TIDAL_RETURN_IF_ERROR(check_unused("query", !s.text.empty() && !text_kind, k));
+  TIDAL_RETURN_IF_ERROR(check_unused("fields", !s.fields.empty() && !text_kind, k));
+  TIDAL_RETURN_IF_ERROR(check_unused("match", s.match_all && !text_kind, k));
+  if (vector_kind && s.text.empty() && (!s.fields.empty() || s.match_all)) {
+    return invalid(s.match_all ? "match" : "fields", "", "needs a query text (QUERY '...')");
+  }
+  TIDAL_RETURN_IF_ERROR(check_unused("ef", s.ef.has_value() && !vector_kind, k));
+  if (s.ef && (*s.ef < 1 || *s.ef > kMaxEf)) {
+    return invalid("ef", std::to_string(*s.ef), "must be from 1 to " + std::to_string(kMaxEf));
+  }
   for (size_t i = 0; i < s.fields.size(); ++i) {
     const std::string at = "fields[" + std::to_string(i) + "]";
     TIDAL_RETURN_IF_ERROR(check_name(at + ".name", s.fields[i].name, true));
@@ -237,8 +245,8 @@ Status validate(const Statement& s) {
       check_unused("profile", !s.profile.empty() && k != StatementKind::kFeed, k));
   TIDAL_RETURN_IF_ERROR(check_name("profile", s.profile, false));
   if (k == StatementKind::kRank && !s.rank_by) return invalid("rank_by", "", "is required");
-  TIDAL_RETURN_IF_ERROR(check_unused(
-      "rank_by", s.rank_by && k != StatementKind::kRank && k != StatementKind::kSearch, k));
+  TIDAL_RETURN_IF_ERROR(
+      check_unused("rank_by", s.rank_by && k != StatementKind::kRank && !text_kind, k));
   if (s.rank_by) TIDAL_RETURN_IF_ERROR(validate_expr(*s.rank_by, "rank_by"));
   if (s.order != SortOrder::kDefault && !s.rank_by) {
     return invalid("order", s.order == SortOrder::kAsc ? "asc" : "desc", "needs rank_by");

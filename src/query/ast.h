@@ -20,8 +20,8 @@ enum class StatementKind : uint8_t {
   kTrending,       // TRENDING items [FOR COHORT c] [BY signal] WINDOW d ...
   kRank,           // RANK items BY <sort> [ASC|DESC] ...
   kSearch,         // SEARCH items QUERY "text" [WITHIN TRENDING [FOR COHORT c] [WINDOW d]] ...
-  kSimilar,        // SIMILAR items TO 'key' USING slot ...
-  kNearest,        // NEAREST items TO VECTOR [..] USING slot ...
+  kSimilar,        // SIMILAR items TO 'key' USING slot [QUERY "text"] [EF n] ...
+  kNearest,        // NEAREST items TO VECTOR [..] USING slot [QUERY "text"] [EF n] ...
   kFeed,           // FEED FOR USER 'u' [PROFILE p] ...
   kCreateCohort,   // CREATE COHORT name WHERE <predicate>
   kCreateProfile,  // CREATE PROFILE name AS <expr>
@@ -56,15 +56,16 @@ struct Statement {
   std::string signal{};                   // TRENDING: BY signal
   std::optional<Duration> window{};       // TRENDING (required), SEARCH: WINDOW
   bool within_trending = false;           // SEARCH: WITHIN TRENDING
-  std::string text{};                     // SEARCH: QUERY "text"
+  std::string text{};                     // SEARCH (SIMILAR, NEAREST: hybrid): QUERY "text"
   std::vector<SearchField> fields{};      // SEARCH: IN (a, b^2); empty = every text attribute
   bool match_all = false;                 // SEARCH: MATCH ALL (default MATCH ANY)
   std::string key{};                      // SIMILAR: TO 'key'
   std::vector<float> vector{};            // NEAREST: TO VECTOR [...]
   std::string slot{};                     // SIMILAR, NEAREST: USING slot
+  std::optional<int64_t> ef{};            // SIMILAR, NEAREST: EF n (HNSW search breadth)
   std::string user{};                     // FEED: FOR USER 'u'
   std::string profile{};                  // FEED: PROFILE name
-  std::optional<Expr> rank_by{};          // RANK (required), SEARCH: RANK BY
+  std::optional<Expr> rank_by{};          // RANK (required); SEARCH, SIMILAR, NEAREST: RANK BY
   SortOrder order = SortOrder::kDefault;  // with rank_by
   std::optional<Expr> where{};            // every read query; CREATE COHORT (required)
   std::optional<Diversify> diversify{};   // every read query

@@ -32,6 +32,11 @@ using SteadyClock = std::chrono::steady_clock;
 using entities::Bitmap;
 
 constexpr size_t kBatch = ranking::kEvalBatch;
+// SIMILAR / NEAREST ranked by anything but similarity alone: how many of the
+// nearest are scored (at least; EF or the page may ask for more).
+constexpr size_t kVectorPool = 200;
+// Reciprocal-rank fusion's constant (Cormack et al. 2009).
+constexpr double kRrfK = 60;
 constexpr uint8_t kCursorVersion = 1;
 constexpr double kMaxSeed = 9007199254740992.0;  // 2^53
 
@@ -191,6 +196,17 @@ struct Plan {
   std::shared_ptr<text::TextSearch> text;
   bool relevance_only = false;
 
+  // SIMILAR / NEAREST: the slot searched, the query vector as stored
+  // vectors are (normalized under cosine), the entity itself (SIMILAR: never
+  // its own neighbour), the HNSW breadth. `similarity_only` when the sort is
+  // exactly similarity(slot) descending with no QUERY (the nearest are the
+  // answer); `hybrid` when a QUERY text is fused with the vector list.
+  const vectors::VectorSlot* vector_slot = nullptr;
+  std::vector<float> query_vector;
+  std::optional<uint32_t> exclude;
+  size_t ef = vectors::kDefaultEf;
+  bool similarity_only = false;
+
   size_t limit = 20;
   std::optional<Ranked> after;
   uint64_t fingerprint = 0;
@@ -301,6 +317,43 @@ Status compile_search(const Statement& s, const QueryState& st, Plan* p) {
   return Status::Ok();
 }
 
+// SIMILAR / NEAREST: resolves USING against the vector attributes and the
+// query vector (SIMILAR: the vector of entity TO 'key').
+Status compile_vector(const Statement& s, const QueryState& st, Plan* p) {
+  if (st.vectors == nullptr) return Status::Internal(Subsystem::kQuery, "no vector index");
+  const std::string kind(target_name(s.target));
+  const vectors::VectorSlot* slot = st.vectors->slot(s.target, s.slot);
+  if (slot == nullptr) {
+    std::string known;
+    for (const auto& x : st.vectors->slots(s.target)) {
+      known += (known.empty() ? "" : ", ") + x->def().name;
+    }
+    return Status::Invalid(Subsystem::kQuery, "using", s.slot,
+                           "is not a vector attribute of " + kind +
+                               " (vector attributes: " + (known.empty() ? "none" : known) + ")");
+  }
+  p->vector_slot = slot;
+  p->ef = static_cast<size_t>(s.ef.value_or(static_cast<int64_t>(vectors::kDefaultEf)));
+  if (s.kind == StatementKind::kNearest) {
+    TIDAL_ASSIGN_OR_RETURN(p->query_vector, slot->prepare_query(s.vector, "vector"));
+    return Status::Ok();
+  }
+  std::optional<uint32_t> id = st.keys[static_cast<size_t>(s.target)]->find(s.key);
+  if (!id || !st.entities->live(s.target, *id)) {
+    return Status::NotFound(Subsystem::kQuery,
+                            "SIMILAR " + kind + " TO '" + s.key + "': no such entity", "key");
+  }
+  const float* v = slot->stored(*id);
+  if (v == nullptr) {
+    return Status::Invalid(Subsystem::kQuery, "key", s.key,
+                           "has no value for vector attribute " + s.slot +
+                               "; SIMILAR compares to that entity's vector");
+  }
+  p->query_vector.assign(v, v + slot->dim());
+  p->exclude = *id;
+  return Status::Ok();
+}
+
 Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOptions&) {
   const Schema& schema = *st.schema;
   Plan p;
@@ -342,8 +395,15 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
       TIDAL_RETURN_IF_ERROR(compile_search(s, st, &p));
       break;
     }
-    case StatementKind::kSimilar: return not_supported(s, "SIMILAR (vector search)");
-    case StatementKind::kNearest: return not_supported(s, "NEAREST (vector search)");
+    case StatementKind::kSimilar:
+    case StatementKind::kNearest: {
+      TIDAL_RETURN_IF_ERROR(compile_vector(s, st, &p));
+      if (!s.text.empty()) TIDAL_RETURN_IF_ERROR(compile_search(s, st, &p));
+      const char* dflt = s.text.empty() ? "similarity" : "hybrid";
+      sort =
+          s.rank_by ? *s.rank_by : Expr{.kind = ExprKind::kIdentifier, .pos = s.pos, .text = dflt};
+      break;
+    }
     case StatementKind::kFeed: return not_supported(s, "FEED (personalized feeds)");
     case StatementKind::kCreateCohort: return not_supported(s, "CREATE COHORT (cohorts)");
     case StatementKind::kCreateProfile:
@@ -355,14 +415,29 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
     const StoredProfile* sp = st.profiles ? st.profiles->find(name) : nullptr;
     return sp ? &sp->expr : nullptr;
   };
-  const bool relevance = s.kind == StatementKind::kSearch && sort.kind == ExprKind::kIdentifier &&
-                         sort.text == "relevance";
+  const bool vector_query = p.vector_slot != nullptr;
+  const bool bare = sort.kind == ExprKind::kIdentifier;
+  const bool relevance = p.text && bare && sort.text == "relevance";
+  const bool similarity = bare && sort.text == "similarity";
+  const bool hybrid = bare && sort.text == "hybrid";
+  if ((similarity || hybrid) && !vector_query) {
+    return Status::Invalid(Subsystem::kQuery, "sort", sort.text,
+                           "ranks by a query vector, which only SIMILAR and NEAREST have");
+  }
   const bool names_mode = (sort.kind == ExprKind::kIdentifier || sort.kind == ExprKind::kCall) &&
-                          is_sort_mode(sort.text) && !relevance;
+                          is_sort_mode(sort.text) && !relevance && !similarity && !hybrid;
   Expr scored;
   if (relevance) {
     p.sort_text = "relevance";
     scored = Expr{.kind = ExprKind::kIdentifier, .pos = sort.pos, .text = "bm25"};
+  } else if (similarity) {
+    p.sort_text = "similarity";
+    scored = Expr{.kind = ExprKind::kCall, .pos = sort.pos, .text = "similarity"};
+    scored.args.push_back(
+        Expr{.kind = ExprKind::kIdentifier, .pos = sort.pos, .text = p.vector_slot->def().name});
+  } else if (hybrid) {
+    p.sort_text = "hybrid";
+    scored = sort;
   } else if (names_mode) {
     if (p.target != EntityKind::kItem) {
       return Status::Invalid(Subsystem::kQuery, "sort", sort.text,
@@ -403,17 +478,41 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
   const bool uses_bm25 = std::any_of(
       p.program.features().begin(), p.program.features().end(),
       [](const ranking::FeatureRef& f) { return f.kind == ranking::FeatureKind::kBm25; });
-  if (uses_bm25 && s.kind != StatementKind::kSearch) {
+  if (uses_bm25 && !p.text) {
     return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,
-                           "reads bm25 (text relevance), which only a SEARCH query has");
+                           "reads bm25 (text relevance), which only a query with a QUERY text "
+                           "(SEARCH, or SIMILAR / NEAREST ... QUERY '...') has");
   }
-  p.relevance_only = s.kind == StatementKind::kSearch && !p.ascending &&
-                     p.program.features().size() == 1 && p.program.instruction_count() == 1 &&
-                     uses_bm25;
+  for (const ranking::FeatureRef& f : p.program.features()) {
+    if (f.kind == ranking::FeatureKind::kSimilarity) {
+      if (!vector_query) {
+        return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,
+                               "reads similarity(), which needs a query vector: only SIMILAR and "
+                               "NEAREST have one");
+      }
+      if (f.attribute != p.vector_slot->def().id) {
+        const AttributeDefinition* a = st.entities->catalog(p.target).at_slot(f.attribute);
+        return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,
+                               "reads similarity(" + (a ? a->name : std::string("?")) +
+                                   "), but the query vector is for " + p.vector_slot->def().name +
+                                   " (USING " + p.vector_slot->def().name + ")");
+      }
+    }
+    if (f.kind == ranking::FeatureKind::kHybrid && (!vector_query || !p.text)) {
+      return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,
+                             "reads hybrid, the fusion of a text and a vector ranking: write "
+                             "NEAREST or SIMILAR ... USING slot QUERY 'text'");
+    }
+  }
+  p.similarity_only = vector_query && !p.text && !p.ascending && p.program.is_bare_feature() &&
+                      p.program.features()[0].kind == ranking::FeatureKind::kSimilarity;
+  p.relevance_only =
+      s.kind == StatementKind::kSearch && !p.ascending && p.program.is_bare_feature() && uses_bm25;
 
-  // A trending index serves a descending sort by exactly one of its scores.
-  if (p.target == EntityKind::kItem && !p.ascending && p.program.features().size() == 1 &&
-      p.program.instruction_count() == 1 && !p.program.is_constant()) {
+  // A trending index serves a descending sort by exactly one of its scores
+  // (unless the vector index is the source).
+  if (p.target == EntityKind::kItem && !vector_query && !p.ascending &&
+      p.program.is_bare_feature()) {
     const ranking::FeatureRef& f = p.program.features()[0];
     p.index_signal = f.signal;
     p.index_window = f.window;
@@ -455,6 +554,22 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
 // ---------------------------------------------------------------------------
 // Features
 
+// What the features of a vector query read: the slot and query vector
+// (similarity) and the fused ranks (hybrid, ascending by entity).
+struct VectorFeatures {
+  const vectors::VectorSlot* slot = nullptr;
+  const float* query = nullptr;
+  const std::vector<text::ScoredDoc>* hybrid = nullptr;
+};
+
+// The score of entity `id` in `docs` (ascending by doc), 0 when absent.
+double score_in(const std::vector<text::ScoredDoc>* docs, uint32_t id) {
+  if (docs == nullptr) return 0;
+  auto it = std::lower_bound(docs->begin(), docs->end(), id,
+                             [](const text::ScoredDoc& d, uint32_t v) { return d.doc < v; });
+  return it != docs->end() && it->doc == id ? it->score : 0;
+}
+
 // Fetches the columns of a program's features for batches of candidates.
 class FeatureFetcher {
  public:
@@ -464,8 +579,14 @@ class FeatureFetcher {
   // `relevance`: SEARCH's matches with their BM25 scores, ascending by
   // document (the bm25 feature reads them; 0 for any other document).
   FeatureFetcher(const ranking::Program& program, const QueryState& st, EntityKind kind,
-                 bool columns, const std::vector<text::ScoredDoc>* relevance = nullptr)
-      : st_(st), kind_(kind), now_us_(st.now_us), columns_(columns), relevance_(relevance) {
+                 bool columns, const std::vector<text::ScoredDoc>* relevance = nullptr,
+                 VectorFeatures vector = {})
+      : st_(st),
+        kind_(kind),
+        now_us_(st.now_us),
+        columns_(columns),
+        relevance_(relevance),
+        vector_(vector) {
     for (const ranking::FeatureRef& f : program.features()) sources_.push_back(source_of(f));
   }
 
@@ -521,7 +642,15 @@ class FeatureFetcher {
         for (size_t i = 0; i < n; ++i) out[i] = ranking::gaussian_draw(src.ref.seed, ids[i]);
         return;
       case ranking::FeatureKind::kBm25:
-        for (size_t i = 0; i < n; ++i) out[i] = relevance_of(ids[i]);
+        for (size_t i = 0; i < n; ++i) out[i] = score_in(relevance_, ids[i]);
+        return;
+      case ranking::FeatureKind::kSimilarity:
+        for (size_t i = 0; i < n; ++i) {
+          out[i] = vector_.slot ? vector_.slot->similarity(vector_.query, ids[i]) : 0;
+        }
+        return;
+      case ranking::FeatureKind::kHybrid:
+        for (size_t i = 0; i < n; ++i) out[i] = score_in(vector_.hybrid, ids[i]);
         return;
       case ranking::FeatureKind::kAttribute:
       case ranking::FeatureKind::kCreatedAt:
@@ -572,7 +701,9 @@ class FeatureFetcher {
         break;
       }
       case ranking::FeatureKind::kGaussian:
-      case ranking::FeatureKind::kBm25: break;
+      case ranking::FeatureKind::kBm25:
+      case ranking::FeatureKind::kSimilarity:
+      case ranking::FeatureKind::kHybrid: break;
       case ranking::FeatureKind::kAttribute:
       case ranking::FeatureKind::kCreatedAt: {
         s.slot =
@@ -618,18 +749,12 @@ class FeatureFetcher {
     return 0;
   }
 
-  double relevance_of(uint32_t id) const {
-    if (relevance_ == nullptr) return 0;
-    auto it = std::lower_bound(relevance_->begin(), relevance_->end(), id,
-                               [](const text::ScoredDoc& d, uint32_t v) { return d.doc < v; });
-    return it != relevance_->end() && it->doc == id ? it->score : 0;
-  }
-
   const QueryState& st_;
   EntityKind kind_;
   int64_t now_us_;
   bool columns_;
   const std::vector<text::ScoredDoc>* relevance_;
+  VectorFeatures vector_;
   std::vector<Source> sources_;
 };
 
@@ -653,7 +778,9 @@ class Execution {
   Result<QueryResult> run() {
     TIDAL_RETURN_IF_ERROR(build_candidates());
     bool done = false;
-    if (plan_.text) {
+    if (plan_.vector_slot) {
+      TIDAL_ASSIGN_OR_RETURN(done, run_vector_source());
+    } else if (plan_.text) {
       TIDAL_ASSIGN_OR_RETURN(done, run_text_source());
     }
     if (!done && plan_.index != SortIndex::kNone) {
@@ -710,7 +837,7 @@ class Execution {
             "explicit keys: " + with_commas(plan_.keys->size()) + " given, " +
                 with_commas(owned_.cardinality()) + " found",
             plan_.keys->size(), owned_.cardinality(), t);
-    } else if (plan_.index == SortIndex::kNone && !plan_.text) {
+    } else if (plan_.index == SortIndex::kNone && !plan_.text && !plan_.vector_slot) {
       stage("source", "all " + std::string(target_name(plan_.target)), all.cardinality(),
             all.cardinality(), t);
     }
@@ -768,6 +895,85 @@ class Execution {
     return false;
   }
 
+  VectorFeatures vector_features() const {
+    return {.slot = plan_.vector_slot, .query = plan_.query_vector.data(), .hybrid = &hybrid_};
+  }
+
+  // SIMILAR / NEAREST: the vector index as the source. When the sort is
+  // similarity alone (no QUERY, nothing diversifies), the nearest are the
+  // answer: fetched k at a time, widened while the cursor skips them.
+  // Otherwise a pool of the nearest — at least 200, EF, or the page — is
+  // scored by the sort; with a QUERY text, the pool joins the best text
+  // matches, and `hybrid` is their reciprocal-rank fusion,
+  //   Σ over the two lists of 1 / (60 + rank)   (rank from 1; 0 when absent).
+  // Returns whether the vector index answered.
+  Result<bool> run_vector_source() {
+    SteadyClock::time_point t = SteadyClock::now();
+    const vectors::VectorSlot& slot = *plan_.vector_slot;
+    const Bitmap* within = plan_.filter || plan_.keys ? candidates_ : nullptr;
+    const float* q = plan_.query_vector.data();
+    const std::string what = "nearest by similarity(" + slot.def().name + ") [" +
+                             std::string(vector_metric_name(slot.metric())) + "]";
+    vectors::SearchStats stats;
+    if (plan_.similarity_only && !plan_.diversify) {
+      size_t k = wanted();
+      while (true) {
+        stats = {};
+        std::vector<vectors::Neighbor> found =
+            slot.nearest(q, k, within, std::max(plan_.ef, k), plan_.exclude, &stats);
+        ranked_.clear();
+        for (const vectors::Neighbor& n : found) {
+          Ranked r{n.similarity, n.id};
+          if (after_cursor(r)) ranked_.push_back(r);
+        }
+        if (ranked_.size() >= wanted() || found.size() < k || k >= vectors::kMaxEf) break;
+        k = std::min<size_t>(vectors::kMaxEf, k * 4);
+        TIDAL_RETURN_IF_ERROR(check_deadline("source", 0, k));
+      }
+      if (ranked_.size() > wanted()) ranked_.resize(wanted());
+      stage("source", what + ": " + stats.strategy + ", top " + with_commas(k), stats.candidates,
+            ranked_.size(), t);
+      stage("score", "similarity = " + plan_.score_text, ranked_.size(), ranked_.size(), t);
+      result_.plan.back().micros = 0;
+      TIDAL_RETURN_IF_ERROR(check_deadline("source", stats.examined, stats.candidates));
+      return true;
+    }
+    const size_t pool = std::max({kVectorPool, plan_.ef, wanted()});
+    std::vector<vectors::Neighbor> found =
+        slot.nearest(q, pool, within, plan_.ef, plan_.exclude, &stats);
+    Bitmap pooled;
+    for (const vectors::Neighbor& n : found) pooled.add(n.id);
+    std::string detail = what + ": " + stats.strategy + ", top " + with_commas(pool);
+    if (plan_.text) {
+      text::SearchStats ts;
+      std::vector<text::ScoredDoc> matches = plan_.text->top(
+          pool, within,
+          [&](uint32_t doc, double) { return !plan_.exclude || *plan_.exclude != doc; }, &ts);
+      std::unordered_map<uint32_t, double> fused;
+      for (size_t r = 0; r < found.size(); ++r) fused[found[r].id] += 1.0 / (kRrfK + r + 1);
+      for (size_t r = 0; r < matches.size(); ++r) {
+        fused[matches[r].doc] += 1.0 / (kRrfK + r + 1);
+        pooled.add(matches[r].doc);
+      }
+      hybrid_.clear();
+      for (const auto& [doc, score] : fused) hybrid_.push_back({doc, score});
+      auto by_doc = [](const text::ScoredDoc& a, const text::ScoredDoc& b) {
+        return a.doc < b.doc;
+      };
+      std::sort(hybrid_.begin(), hybrid_.end(), by_doc);
+      std::sort(matches.begin(), matches.end(), by_doc);
+      relevance_ = std::move(matches);
+      detail += "; " + plan_.text->describe() + ": " + ts.strategy + ", top " + with_commas(pool) +
+                "; " + with_commas(pooled.cardinality()) +
+                " candidates fused by reciprocal rank (k = 60)";
+    }
+    owned_ = std::move(pooled);
+    candidates_ = &owned_;
+    stage("source", detail, stats.candidates, owned_.cardinality(), t);
+    TIDAL_RETURN_IF_ERROR(check_deadline("source", stats.examined, stats.candidates));
+    return false;
+  }
+
   // Scores ids[0..n) into scores_out.
   void score(const FeatureFetcher& fetcher, const uint32_t* ids, size_t n, double* scores_out) {
     for (size_t f = 0; f < columns_.size(); ++f) fetcher.fetch(f, ids, n, columns_[f].data());
@@ -817,7 +1023,8 @@ class Execution {
         if (candidates_->contains(e.item)) ids.push_back(e.item);
       }
       // Rescore the accepted entries exactly as a scan would.
-      const FeatureFetcher fetcher(plan_.program, st_, plan_.target, false, &relevance_);
+      const FeatureFetcher fetcher(plan_.program, st_, plan_.target, false, &relevance_,
+                                   vector_features());
       std::vector<double> scores(ids.size());
       for (size_t i = 0; i < ids.size(); i += kBatch) {
         score(fetcher, ids.data() + i, std::min(kBatch, ids.size() - i), scores.data() + i);
@@ -932,7 +1139,7 @@ class Execution {
     }
     // Dense window columns pay off from a few thousand candidates on.
     const FeatureFetcher fetcher(plan_.program, st_, plan_.target, total > st_.column_threshold,
-                                 &relevance_);
+                                 &relevance_, vector_features());
     const size_t threads =
         total >= st_.parallel_scan_threshold ? std::max<size_t>(1, st_.scan_threads) : 1;
     std::vector<ScanPart> parts(threads);
@@ -1068,6 +1275,7 @@ class Execution {
   const Bitmap* candidates_ = nullptr;
   Bitmap owned_;
   std::vector<text::ScoredDoc> relevance_;  // SEARCH matches, ascending by document
+  std::vector<text::ScoredDoc> hybrid_;     // fused ranks (NEAREST/SIMILAR with QUERY), by document
   std::vector<Ranked> ranked_;
   QueryResult result_;
 };

@@ -8,8 +8,11 @@
 //   count, rising) when the sort is exactly what one of them orders by; the
 //   attribute filter's bitmap; explicit keys (WHERE key IN (...)); or every
 //   entity of the kind; the text index (SEARCH: block-max WAND for the top
-//   by relevance, or every match when another sort ranks them). Vector,
-//   cohort and user sources register here in later milestones.
+//   by relevance, or every match when another sort ranks them); the vector
+//   index (SIMILAR, NEAREST: the nearest by similarity, exactly or by HNSW
+//   as its planner chooses; with QUERY, the text and vector lists fused by
+//   reciprocal rank). Cohort and user sources register here in later
+//   milestones.
 // - filter: the WHERE predicate as an attribute-index bitmap (query/filter.h).
 // - score: the sort mode, profile or expression compiled once
 //   (ranking/profile.h) and evaluated over batches of candidates, with the
@@ -35,6 +38,7 @@
 #include "text/text_index.h"
 #include "tidal/query.h"
 #include "tidal/status.h"
+#include "vectors/vector_index.h"
 
 namespace tidal::query {
 
@@ -48,8 +52,9 @@ struct QueryState {
   // Items that can be ranked: registered or known from signals, not deleted.
   const entities::Bitmap* known_items = nullptr;
   const ProfileCatalog* profiles = nullptr;
-  const text::TextIndex* text = nullptr;  // SEARCH
-  size_t trending_capacity = 0;           // the capacity of the ledger's trending indexes
+  const text::TextIndex* text = nullptr;          // SEARCH (and hybrid)
+  const vectors::VectorIndex* vectors = nullptr;  // SIMILAR, NEAREST
+  size_t trending_capacity = 0;                   // the capacity of the ledger's trending indexes
   // Scans of more candidates than this read windowed features from the
   // ledger's dense window columns (DatabaseOptions::query_column_threshold).
   uint64_t column_threshold = 4096;
@@ -60,9 +65,10 @@ struct QueryState {
   int64_t now_us = 0;
 };
 
-// Plans and runs a read statement (TRENDING, RANK, and EXPLAIN of them).
-// Statements whose parts do not exist yet (SIMILAR, NEAREST, FEED, cohorts,
-// SEARCH ... WITHIN TRENDING) give NotSupported "not supported yet: ...".
+// Plans and runs a read statement (TRENDING, RANK, SEARCH, SIMILAR, NEAREST,
+// and EXPLAIN of them). Statements whose parts do not exist yet (FEED,
+// cohorts, SEARCH ... WITHIN TRENDING) give NotSupported "not supported
+// yet: ...".
 Result<QueryResult> run_read(const Statement& s, const QueryState& state,
                              const QueryOptions& options);
 

@@ -405,6 +405,10 @@ Status read_statement(object obj, Statement* s) {
       if (!have_by) return json_error("diversify.by", "is required");
       if (!have_max) return json_error("diversify.max", "is required");
       s->diversify = std::move(div);
+    } else if (key == "ef") {
+      int64_t n = 0;
+      TIDAL_RETURN_IF_ERROR(get_int(value, field, &n));
+      s->ef = n;
     } else if (key == "limit") {
       int64_t n = 0;
       TIDAL_RETURN_IF_ERROR(get_int(value, field, &n));
@@ -491,6 +495,10 @@ std::string to_json(const Statement& s) {
     out += ']';
   }
   str("using", s.slot, false);
+  if (s.ef) {
+    put_key(&out, "ef");
+    out += std::to_string(*s.ef);
+  }
   str("user", s.user, s.kind == StatementKind::kFeed);
   str("profile", s.profile, false);
   str("name", s.name, false);

@@ -17,7 +17,7 @@ constexpr std::string_view kKeywords[] = {
     "WHERE",    "AND",     "OR",      "NOT",       "IN",      "BETWEEN",  "EXISTS",
     "LIMIT",    "CURSOR",  "WINDOW",  "FOR",       "USER",    "QUERY",    "WITHIN",
     "TO",       "USING",   "VECTOR",  "DIVERSIFY", "MAX",     "AS",       "TRUE",
-    "FALSE",    "ASC",     "DESC",    "MATCH",     "ALL",     "ANY"};
+    "FALSE",    "ASC",     "DESC",    "MATCH",     "ALL",     "ANY",      "EF"};
 
 // Keywords that may still name things in an expression or clause:
 // `max(a, b)`, `RANK items BY trending`, `affinity(user)`, an attribute
@@ -25,7 +25,7 @@ constexpr std::string_view kKeywords[] = {
 // literals, so they cannot be identifiers.
 constexpr std::string_view kUnreserved[] = {"TRENDING", "COHORT", "PROFILE", "ITEMS",  "USERS",
                                             "CREATORS", "USER",   "QUERY",   "VECTOR", "MAX",
-                                            "MATCH",    "ALL",    "ANY"};
+                                            "MATCH",    "ALL",    "ANY",     "EF"};
 
 bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';

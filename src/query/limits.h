@@ -19,5 +19,7 @@ inline constexpr int64_t kMaxLimit = 10000;
 inline constexpr size_t kMaxInListSize = 1024;
 // The most components of a VECTOR [...] literal.
 inline constexpr size_t kMaxVectorLength = 4096;
+// EF n (the HNSW search breadth of SIMILAR / NEAREST): 1 ..= kMaxEf.
+inline constexpr int64_t kMaxEf = 10000;
 
 }  // namespace tidal::query

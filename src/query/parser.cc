@@ -61,18 +61,8 @@ class Parser {
     if (accept_keyword("SEARCH")) {
       s.kind = StatementKind::kSearch;
       TIDAL_RETURN_IF_ERROR(target(&s));
-      std::vector<Clause> cs = {
-          {"QUERY", true, [&] { return string(&s.text, "the search text as a string"); }},
-          {"IN", false, [&] { return search_fields(&s); }},
-          {"MATCH", false,
-           [&] {
-             if (accept_keyword("ALL")) {
-               s.match_all = true;
-               return Status::Ok();
-             }
-             if (accept_keyword("ANY")) return Status::Ok();
-             return expected({"ALL", "ANY"});
-           }},
+      std::vector<Clause> cs = text_clauses(&s, true);
+      std::vector<Clause> more = {
           {"WITHIN", false,
            [&] {
              s.within_trending = true;
@@ -89,26 +79,24 @@ class Parser {
              return window(&s);
            }},
       };
-      std::vector<Clause> after_where = {
-          {"RANK", false,
-           [&] {
-             TIDAL_RETURN_IF_ERROR(expect_keyword("BY"));
-             return rank_by(&s);
-           }},
-      };
-      return finish(&s, std::move(cs), std::move(after_where));
+      for (Clause& c : more) cs.push_back(std::move(c));
+      return finish(&s, std::move(cs), rank_after_where(&s));
     }
     if (accept_keyword("SIMILAR")) {
       s.kind = StatementKind::kSimilar;
       TIDAL_RETURN_IF_ERROR(target(&s));
-      return finish(&s, {{"TO", true, [&] { return string(&s.key, "the key as a string"); }},
-                         {"USING", true, [&] { return name(&s.slot, "a vector slot name"); }}});
+      std::vector<Clause> cs = {
+          {"TO", true, [&] { return string(&s.key, "the key as a string"); }},
+          {"USING", true, [&] { return name(&s.slot, "a vector slot name"); }}};
+      return finish(&s, vector_clauses(&s, std::move(cs)), rank_after_where(&s));
     }
     if (accept_keyword("NEAREST")) {
       s.kind = StatementKind::kNearest;
       TIDAL_RETURN_IF_ERROR(target(&s));
-      return finish(&s, {{"TO", true, [&] { return vector(&s); }},
-                         {"USING", true, [&] { return name(&s.slot, "a vector slot name"); }}});
+      std::vector<Clause> cs = {
+          {"TO", true, [&] { return vector(&s); }},
+          {"USING", true, [&] { return name(&s.slot, "a vector slot name"); }}};
+      return finish(&s, vector_clauses(&s, std::move(cs)), rank_after_where(&s));
     }
     if (accept_keyword("FEED")) {
       s.kind = StatementKind::kFeed;
@@ -174,6 +162,47 @@ class Parser {
       if (at_keyword(kw)) return true;
     }
     return false;
+  }
+
+  // QUERY '...' [IN (...)] [MATCH ALL|ANY]: SEARCH's text (required there),
+  // SIMILAR's and NEAREST's for hybrid ranking.
+  std::vector<Clause> text_clauses(Statement* s, bool required) {
+    return {
+        {"QUERY", required, [this, s] { return string(&s->text, "the search text as a string"); }},
+        {"IN", false, [this, s] { return search_fields(s); }},
+        {"MATCH", false,
+         [this, s] {
+           if (accept_keyword("ALL")) {
+             s->match_all = true;
+             return Status::Ok();
+           }
+           if (accept_keyword("ANY")) return Status::Ok();
+           return expected({"ALL", "ANY"});
+         }},
+    };
+  }
+
+  // SIMILAR and NEAREST: `cs` (TO, USING), then an optional text and EF n.
+  std::vector<Clause> vector_clauses(Statement* s, std::vector<Clause> cs) {
+    for (Clause& c : text_clauses(s, false)) cs.push_back(std::move(c));
+    cs.push_back({"EF", false, [this, s] {
+                    int64_t n = 0;
+                    TIDAL_RETURN_IF_ERROR(count(&n, "EF"));
+                    if (n > kMaxEf) {
+                      return syntax_error(peek().pos, "EF is at most " + std::to_string(kMaxEf));
+                    }
+                    s->ef = n;
+                    return Status::Ok();
+                  }});
+    return cs;
+  }
+
+  // RANK BY after WHERE (SEARCH, SIMILAR, NEAREST).
+  std::vector<Clause> rank_after_where(Statement* s) {
+    return {{"RANK", false, [this, s] {
+               TIDAL_RETURN_IF_ERROR(expect_keyword("BY"));
+               return rank_by(s);
+             }}};
   }
 
   Status expected(const std::vector<std::string>& what) const {

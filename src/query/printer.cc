@@ -167,6 +167,31 @@ std::string to_tql(const Expr& e) {
   return out;
 }
 
+namespace {
+
+// QUERY '...' [IN (...)] [MATCH ALL] of SEARCH, SIMILAR and NEAREST.
+void text_clauses(const Statement& s, std::string* out) {
+  clause(out, "QUERY", quote_tql(s.text));
+  if (!s.fields.empty()) {
+    std::string list;
+    for (const SearchField& f : s.fields) {
+      if (!list.empty()) list += ", ";
+      list += f.name;
+      if (f.boost != 1.0) list += "^" + format_number(f.boost);
+    }
+    clause(out, "IN", "(" + list + ")");
+  }
+  if (s.match_all) *out += " MATCH ALL";
+}
+
+// SIMILAR and NEAREST after USING: [QUERY ...] [EF n].
+void vector_clauses(const Statement& s, std::string* out) {
+  if (!s.text.empty()) text_clauses(s, out);
+  if (s.ef) clause(out, "EF", std::to_string(*s.ef));
+}
+
+}  // namespace
+
 std::string to_tql(const Statement& s) {
   std::string out;
   if (s.explain) out += "EXPLAIN ";
@@ -181,17 +206,7 @@ std::string to_tql(const Statement& s) {
     case StatementKind::kRank: out += "RANK " + target; break;
     case StatementKind::kSearch:
       out += "SEARCH " + target;
-      clause(&out, "QUERY", quote_tql(s.text));
-      if (!s.fields.empty()) {
-        std::string list;
-        for (const SearchField& f : s.fields) {
-          if (!list.empty()) list += ", ";
-          list += f.name;
-          if (f.boost != 1.0) list += "^" + format_number(f.boost);
-        }
-        clause(&out, "IN", "(" + list + ")");
-      }
-      if (s.match_all) out += " MATCH ALL";
+      text_clauses(s, &out);
       if (s.within_trending) out += " WITHIN TRENDING";
       if (!s.cohort.empty()) clause(&out, "FOR COHORT", s.cohort);
       if (s.window) clause(&out, "WINDOW", format_duration(*s.window));
@@ -200,6 +215,7 @@ std::string to_tql(const Statement& s) {
       out += "SIMILAR " + target;
       clause(&out, "TO", quote_tql(s.key));
       clause(&out, "USING", s.slot);
+      vector_clauses(s, &out);
       break;
     case StatementKind::kNearest: {
       out += "NEAREST " + target + " TO VECTOR [";
@@ -209,6 +225,7 @@ std::string to_tql(const Statement& s) {
       }
       out += ']';
       clause(&out, "USING", s.slot);
+      vector_clauses(s, &out);
       break;
     }
     case StatementKind::kFeed:
@@ -230,9 +247,12 @@ std::string to_tql(const Statement& s) {
     if (s.order == SortOrder::kAsc) out += " ASC";
     if (s.order == SortOrder::kDesc) out += " DESC";
   };
-  if (s.kind != StatementKind::kSearch) sort("BY");
+  const bool rank_after_where = s.kind == StatementKind::kSearch ||
+                                s.kind == StatementKind::kSimilar ||
+                                s.kind == StatementKind::kNearest;
+  if (!rank_after_where) sort("BY");
   if (s.where) clause(&out, "WHERE", to_tql(*s.where));
-  if (s.kind == StatementKind::kSearch) sort("RANK BY");
+  if (rank_after_where) sort("RANK BY");
   if (s.diversify) {
     clause(&out, "DIVERSIFY BY", s.diversify->attribute);
     clause(&out, "MAX", std::to_string(s.diversify->max_per_value));

@@ -32,6 +32,8 @@ std::string_view feature_kind_name(FeatureKind k) {
     case FeatureKind::kAttribute: return "attribute";
     case FeatureKind::kCreatedAt: return "created_at";
     case FeatureKind::kBm25: return "bm25";
+    case FeatureKind::kSimilarity: return "similarity";
+    case FeatureKind::kHybrid: return "hybrid";
   }
   return "unknown";
 }
@@ -319,6 +321,8 @@ class Resolver {
   Result<Node> identifier(const Expr& e) {
     // The relevance of a SEARCH query's text; every kind can be searched.
     if (e.text == "bm25") return feature_node({.kind = FeatureKind::kBm25});
+    // The fused rank of a vector query with a QUERY text; every kind.
+    if (e.text == "hybrid") return feature_node({.kind = FeatureKind::kHybrid});
     if (kind_ != EntityKind::kItem) {
       const AttributeDefinition* a = schema_.find_attribute(kind_, e.text);
       if (a == nullptr) {
@@ -441,6 +445,7 @@ class Resolver {
 
   Result<Node> call(const Expr& e, size_t depth) {
     const std::string name = lowercase(e.text);
+    if (name == "similarity") return similarity(e);
     const FunctionSpec* f = find_function(name);
     if (!f) return error(e, e.text, "unknown function");
     const size_t n = e.args.size();
@@ -500,6 +505,29 @@ class Resolver {
       default: break;
     }
     return error(e, e.text, "unhandled function");
+  }
+
+  // similarity(slot): the similarity of the candidate's vector attribute
+  // `slot` to the query's vector.
+  Result<Node> similarity(const Expr& e) {
+    if (e.args.size() != 1 || e.args[0].kind != ExprKind::kIdentifier) {
+      return error(e, e.text,
+                   "the form is similarity(slot), slot a vector attribute name such as "
+                   "similarity(embedding)");
+    }
+    const Expr& arg = e.args[0];
+    const AttributeDefinition* a = schema_.find_attribute(kind_, arg.text);
+    if (a == nullptr || a->type != AttributeType::kVector) {
+      std::string known;
+      for (const AttributeDefinition& x : schema_.attributes(kind_)) {
+        if (x.type == AttributeType::kVector) known += (known.empty() ? "" : ", ") + x.name;
+      }
+      return error(arg, arg.text,
+                   std::string(a == nullptr ? "unknown name" : "not a vector attribute") +
+                       ": similarity() takes a vector attribute (vector attributes here: " +
+                       (known.empty() ? "none" : known) + ")");
+    }
+    return feature_node({.kind = FeatureKind::kSimilarity, .attribute = a->id});
   }
 
   Result<Node> windowed(const FunctionSpec& f, const Expr& e) {

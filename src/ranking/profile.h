@@ -34,15 +34,17 @@ inline constexpr size_t kMaxFeatures = 256;
 inline constexpr size_t kEvalBatch = 1024;
 
 enum class FeatureKind : uint8_t {
-  kDecay,      // the decayed score of `signal` now
-  kCount,      // events of a count signal in window `window`
-  kSum,        // the summed values of a sum signal in window `window`
-  kVelocity,   // count − prev_count (velocity signals)
-  kPrevCount,  // events in the window before `window` (velocity signals)
-  kAttribute,  // the item attribute with id `attribute`, as a number (0 when missing)
-  kCreatedAt,  // the item's created_at, in seconds since the Unix epoch
-  kGaussian,   // a standard normal draw fixed by (seed, item): gaussian_draw()
-  kBm25,       // the BM25 relevance of a SEARCH query's text (0 for an item it did not match)
+  kDecay,       // the decayed score of `signal` now
+  kCount,       // events of a count signal in window `window`
+  kSum,         // the summed values of a sum signal in window `window`
+  kVelocity,    // count − prev_count (velocity signals)
+  kPrevCount,   // events in the window before `window` (velocity signals)
+  kAttribute,   // the item attribute with id `attribute`, as a number (0 when missing)
+  kCreatedAt,   // the item's created_at, in seconds since the Unix epoch
+  kGaussian,    // a standard normal draw fixed by (seed, item): gaussian_draw()
+  kBm25,        // the BM25 relevance of a SEARCH query's text (0 for an item it did not match)
+  kSimilarity,  // similarity(slot): to the query vector of SIMILAR / NEAREST (0 without a vector)
+  kHybrid,      // reciprocal-rank fusion of the text and vector lists (NEAREST/SIMILAR ... QUERY)
 };
 
 std::string_view feature_kind_name(FeatureKind k);
@@ -52,7 +54,7 @@ struct FeatureRef {
   FeatureKind kind = FeatureKind::kDecay;
   uint16_t signal = 0;     // signal type id (decay, count, sum, velocity, prev_count)
   uint8_t window = 0;      // index into the signal type's windows (count .. prev_count)
-  uint16_t attribute = 0;  // item attribute id (kAttribute)
+  uint16_t attribute = 0;  // attribute id (kAttribute; kSimilarity: the vector attribute)
   uint64_t seed = 0;       // kGaussian
   bool operator==(const FeatureRef&) const = default;
 };
@@ -87,6 +89,11 @@ class Program {
   size_t instruction_count() const { return code_.size(); }
   // True when the whole expression folded to a constant, constant_value().
   bool is_constant() const { return constant_; }
+  // True when the program is exactly its one feature (a copy of it): the
+  // score is that feature's value, unscaled.
+  bool is_bare_feature() const {
+    return !constant_ && features_.size() == 1 && code_.size() == 1 && code_[0].op == Op::kCopy;
+  }
   double constant_value() const { return constant_value_; }
   // One instruction per line, e.g. "t0 = log1p f0"; for tests and EXPLAIN.
   std::string disassemble() const;

@@ -50,6 +50,7 @@ class Walker {
  private:
   double name(const std::string& n) {
     if (n == "bm25") return lookup_({.kind = FeatureKind::kBm25});
+    if (n == "hybrid") return lookup_({.kind = FeatureKind::kHybrid});
     if (n == "age") return age();
     if (n == "created_at") return created_at();
     if (const AttributeDefinition* a = schema_.find_attribute(EntityKind::kItem, n)) {
@@ -108,6 +109,15 @@ class Walker {
     std::string fn = e.text;
     for (char& c : fn) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     const auto& args = e.args;
+    if (fn == "similarity") {
+      for (EntityKind k : kEntityKinds) {
+        const AttributeDefinition* a = schema_.find_attribute(k, args[0].text);
+        if (a != nullptr && a->type == AttributeType::kVector) {
+          return lookup_({.kind = FeatureKind::kSimilarity, .attribute = a->id});
+        }
+      }
+      return kNaN;
+    }
     if (fn == "decay") {
       return lookup_(
           {.kind = FeatureKind::kDecay, .signal = schema_.find_signal(args[0].text)->id});

@@ -166,7 +166,7 @@ TEST_F(TextSearchTest, ProfilesBlendRelevanceWithSignals) {
   EXPECT_THAT(keys("SEARCH items QUERY 'guitar' RANK BY liked_match LIMIT 10"),
               ElementsAre("b", "a"));
   EXPECT_THAT(error("RANK items BY liked_match").message(),
-              HasSubstr("reads bm25 (text relevance), which only a SEARCH query has"));
+              HasSubstr("reads bm25 (text relevance), which only a query with a QUERY text"));
 }
 
 TEST_F(TextSearchTest, CursorPagesThroughRelevance) {
