@@ -45,7 +45,7 @@ fuzz: deps
 	bash scripts/fuzz.sh api $(FUZZ_SECONDS)
 
 bench: build
-	@for b in $(BUILD_DIR)/bench/*_bench $(BUILD_DIR)/bench/beir_eval; do echo "== $$b --quick"; $$b --quick || exit 1; done
+	@for b in $(BUILD_DIR)/bench/*_bench $(BUILD_DIR)/bench/beir_eval $(BUILD_DIR)/bench/ann_eval; do echo "== $$b --quick"; $$b --quick || exit 1; done
 
 format:
 	find include src tools tests bench fuzz -name '*.h' -o -name '*.cc' | xargs clang-format -i

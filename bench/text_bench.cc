@@ -32,12 +32,9 @@
 //         and the time from the ack until a query returned the document.
 //
 //   text_bench [--quick] [--docs=<n>] [--tidal-only] [--data=<beir/scifact folder>] [work folder]
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -69,16 +66,6 @@ std::string g_work;  // removed on every exit
 
 [[noreturn]] void die(const std::string& what) {
   bench_fail(kBench, what, g_work);
-}
-
-// VmRSS of this process in MiB (0 when unknown).
-double rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;
-  }
-  return 0;
 }
 
 // What one engine did on one corpus.
@@ -241,18 +228,11 @@ void startup(std::unique_ptr<Database>* db, const std::string& folder,
   // A restart: a new process opens the folder (this one's allocator still
   // holds the closed database's memory, which a real restart does not).
   double fresh_s = -1;
-  {
-    const std::string command =
-        "/proc/" + std::to_string(::getpid()) + "/exe --open-only=" + folder + " 2>&1";
-    if (FILE* p = ::popen(command.c_str(), "r")) {
-      char line[256];
-      while (std::fgets(line, sizeof line, p) != nullptr) {
-        std::sscanf(line, "open-only: %lf", &fresh_s);
-      }
-      ::pclose(p);
-    }
-    if (fresh_s < 0) die("the start-up child process did not report its time");
+  const std::string child = run_this_program("--open-only=" + folder);
+  if (const size_t at = child.find("open-only: "); at != std::string::npos) {
+    fresh_s = std::strtod(child.c_str() + at + 11, nullptr);
   }
+  if (fresh_s < 0) die("the start-up child process did not report its time: " + child);
   t0 = now_seconds();
   Result<std::unique_ptr<Database>> opened =
       open_text_database(folder, TextLayout::kFlat, beir_text_options());
@@ -335,24 +315,6 @@ void visibility(Database& db, const Corpus& corpus, BenchReport& report) {
   }
 }
 
-// Takes "--docs=<n>" out of `args`: the synthetic corpus's size.
-size_t take_docs_flag(std::vector<std::string>* args, size_t fallback) {
-  size_t docs = fallback;
-  std::vector<std::string> rest;
-  for (std::string& a : *args) {
-    if (a.rfind("--docs=", 0) == 0) {
-      char* end = nullptr;
-      unsigned long long n = std::strtoull(a.c_str() + 7, &end, 10);
-      if (end == a.c_str() + 7 || *end != '\0' || n == 0) die(a + ": must be a positive count");
-      docs = static_cast<size_t>(n);
-    } else {
-      rest.push_back(std::move(a));
-    }
-  }
-  *args = std::move(rest);
-  return docs;
-}
-
 // --open-only=DIR: opens the database in DIR, prints how long that took,
 // and exits (the start-up measurement's new process).
 int open_only(const std::string& folder) {
@@ -379,7 +341,8 @@ int run(int argc, char** argv) {
       "Text indexing and top-10 search speed of tidalDB beside Xapian: SciFact and a synthetic "
       "corpus (full 1,000,000 documents, --quick 10,000, or --docs).");
   const std::string data_dir = take_data_flag(&args.rest);
-  const size_t synthetic_docs = take_docs_flag(&args.rest, args.quick ? kQuickDocs : kFullDocs);
+  const size_t synthetic_docs =
+      take_count_flag(&args.rest, "--docs=", args.quick ? kQuickDocs : kFullDocs, kBench);
   // --tidal-only: skip the Xapian runs (for scale runs of tidalDB alone; no ratios).
   const bool tidal_only = std::erase(args.rest, std::string("--tidal-only")) > 0;
   const int scifact_rounds = args.quick ? 3 : 10;

@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include "support/bench_report.h"
+
 namespace tidal::bench {
 namespace {
 
@@ -105,17 +107,7 @@ Result<BeirDataset> load_beir(const std::string& folder) {
 }
 
 std::string take_data_flag(std::vector<std::string>* args) {
-  std::string folder = TIDAL_SHARED_DATA_DIR "/beir/scifact";
-  std::vector<std::string> rest;
-  for (std::string& a : *args) {
-    if (a.rfind("--data=", 0) == 0) {
-      folder = a.substr(7);
-    } else {
-      rest.push_back(std::move(a));
-    }
-  }
-  *args = std::move(rest);
-  return folder;
+  return take_flag(args, "--data=", TIDAL_SHARED_DATA_DIR "/beir/scifact");
 }
 
 std::string flat_contents(const BeirDocument& doc) {

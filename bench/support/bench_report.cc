@@ -1,6 +1,7 @@
 #include "support/bench_report.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace tidal::bench {
@@ -29,6 +31,32 @@ BenchArgs parse_bench_args(int argc, char** argv, const std::string& usage) {
   return args;
 }
 
+std::string take_flag(std::vector<std::string>* args, std::string_view prefix,
+                      std::string fallback) {
+  std::vector<std::string> rest;
+  for (std::string& a : *args) {
+    if (a.starts_with(prefix)) {
+      fallback = a.substr(prefix.size());
+    } else {
+      rest.push_back(std::move(a));
+    }
+  }
+  *args = std::move(rest);
+  return fallback;
+}
+
+size_t take_count_flag(std::vector<std::string>* args, std::string_view prefix, size_t fallback,
+                       const std::string& bench) {
+  const std::string text = take_flag(args, prefix, "");
+  if (text.empty()) return fallback;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+  if (*end != '\0' || n == 0 || text[0] == '-') {
+    bench_fail(bench, std::string(prefix) + text + ": must be a positive count");
+  }
+  return static_cast<size_t>(n);
+}
+
 double now_seconds() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
@@ -46,6 +74,27 @@ double percentile(std::vector<double> sample, double p) {
 
 std::string meets(bool ok, const std::string& target) {
   return (ok ? "meets " : "MISSES ") + target;
+}
+
+double rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;
+  }
+  return 0;
+}
+
+std::string run_this_program(const std::string& arguments) {
+  const std::string command = "/proc/" + std::to_string(::getpid()) + "/exe " + arguments + " 2>&1";
+  std::string output;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) output.append(buf, n);
+    ::pclose(p);
+  }
+  return output;
 }
 
 double host_load() {

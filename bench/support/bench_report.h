@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tidal::bench {
@@ -19,6 +20,17 @@ struct BenchArgs {
 
 // Understands --quick and --help (prints `usage` and exits).
 BenchArgs parse_bench_args(int argc, char** argv, const std::string& usage);
+
+// Takes every "<prefix><value>" argument (e.g. prefix "--data=") out of
+// `args` and returns the last value, or `fallback` when there is none.
+std::string take_flag(std::vector<std::string>* args, std::string_view prefix,
+                      std::string fallback);
+
+// Takes every "<prefix><n>" argument out of `args` and returns the last n,
+// or `fallback` when there is none. Stops the bench (bench_fail) when n is
+// not a positive count.
+size_t take_count_flag(std::vector<std::string>* args, std::string_view prefix, size_t fallback,
+                       const std::string& bench);
 
 // The data folder of a run: <folder>/<name> (emptied first) when the
 // arguments name a folder, else a fresh tidal-<name>-XXXXXX under $TMPDIR
@@ -38,6 +50,14 @@ double percentile(std::vector<double> sample, double p);
 
 // A note on a figure with a target: "meets <target>" or "MISSES <target>".
 std::string meets(bool ok, const std::string& target);
+
+// VmRSS of this process in MiB (0 when unknown).
+double rss_mib();
+
+// Runs this program again in a new process (/proc/self/exe) with
+// `arguments` (a shell-quoted string) and returns what it printed (stdout
+// and stderr). For measurements that need a fresh process, e.g. a restart.
+std::string run_this_program(const std::string& arguments);
 
 // The host's 1-minute load average: other work on the machine skews every
 // figure, so reports show how busy it was. 0 when unknown.
