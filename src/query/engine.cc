@@ -162,13 +162,17 @@ Result<Cursor> decode_cursor(std::string_view text) {
 }
 
 // The query a cursor belongs to: the statement without its cursor and limit
-// (a page size may change between pages).
+// (a page size may change between pages). A NEAREST vector is hashed as its
+// bytes rather than printed: printing 100s of floats would cost more than
+// the search.
 uint64_t fingerprint_of(const Statement& s) {
   Statement t = s;
   t.cursor.reset();
   t.limit.reset();
   t.explain = false;
-  return blake3_64(to_tql(t));
+  t.vector.clear();
+  return blake3_64(to_tql(t), std::string_view(reinterpret_cast<const char*>(s.vector.data()),
+                                               s.vector.size() * sizeof(float)));
 }
 
 // ---------------------------------------------------------------------------
