@@ -1,10 +1,11 @@
 // Entities under kill -9: a child process opens a Database with fsync
 // durability and, from three threads, upserts and patches items, creates and
 // deletes short-lived items, and follows creators, reporting each
-// acknowledged write through a pipe; it checkpoints now and then. The parent
-// kills it at a random moment, reopens the database and checks that every
-// acknowledged write is there — attributes, filter index and followers — and
-// every acknowledged delete stayed deleted. The folder is reused, so each
+// acknowledged write through a pipe; it checkpoints now and then (which also
+// saves the vector graph). The parent kills it at a random moment, reopens the
+// database and checks that every acknowledged write is there — attributes,
+// filter index, text index, vector index and followers — and every
+// acknowledged delete stayed deleted. The folder is reused, so each
 // recovery starts from what the previous crash and recovery left.
 //
 // TIDAL_CRASH_ITERATIONS overrides the number of kills; TIDAL_CRASH_SEED the
@@ -55,7 +56,24 @@ Schema crash_schema() {
   b.add_attribute(EntityKind::kItem,
                   {.name = "patched", .type = AttributeType::kInt, .filterable = true});
   b.add_attribute(EntityKind::kItem, {.name = "label", .type = AttributeType::kText});
+  b.add_attribute(EntityKind::kItem, {.name = "emb",
+                                      .type = AttributeType::kVector,
+                                      .vector_dim = 4,
+                                      .metric = VectorMetric::kL2});
   return b.build().value();
+}
+
+// A vector no other write uses: item k at `version` (small integers, exact
+// in floats).
+std::vector<float> emb_of(uint64_t k, uint64_t version) {
+  return {static_cast<float>(k), static_cast<float>(version % 10007),
+          static_cast<float>(version / 10007 % 10007), 1};
+}
+
+std::string vector_text(const std::vector<float>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(int64_t(v[i]));
+  return s + "]";
 }
 
 DatabaseOptions crash_options() {
@@ -106,7 +124,8 @@ std::string shard_of(uint64_t key) {
                          {{"version", static_cast<int64_t>(version)},
                           {"label", "v" + std::to_string(version)},
                           {"shard", shard_of(k)},
-                          {"creator", "c" + std::to_string(k % 5)}}});
+                          {"creator", "c" + std::to_string(k % 5)},
+                          {"emb", emb_of(k, version)}}});
       }
       BatchIngestResult r = db.upsert(batch);
       if (r.rejected > 0) fail(r.errors[0]);
@@ -122,7 +141,8 @@ std::string shard_of(uint64_t key) {
   threads.emplace_back([&] {  // short-lived items
     for (uint64_t n = 0;; ++n) {
       std::string key = "temp_" + std::to_string(base + n);
-      Result<uint64_t> u = db.upsert({EntityKind::kItem, key, {{"shard", "temp"}}});
+      Result<uint64_t> u = db.upsert(
+          {EntityKind::kItem, key, {{"shard", "temp"}, {"emb", emb_of(kKeys + 1, base + n)}}});
       if (!u.ok()) fail(u.status());
       Result<uint64_t> d = db.remove(EntityKind::kItem, key);
       if (!d.ok()) fail(d.status());
@@ -213,6 +233,17 @@ TEST(EntitiesCrashTest, AcknowledgedEntityWritesSurviveSigkill) {
       ASSERT_TRUE(std::any_of(found->rows.begin(), found->rows.end(),
                               [&](const QueryRow& r) { return r.key == key; }))
           << key << " is not found by its label v" << version;
+      // So does the vector index, loaded or rebuilt and reconciled: the
+      // nearest to the item's vector is the item itself, at distance 0.
+      const auto* emb = std::get_if<std::vector<float>>(e->find("emb"));
+      ASSERT_NE(emb, nullptr) << key;
+      ASSERT_EQ(*emb, emb_of(k, version)) << key;
+      Result<QueryResult> near =
+          db.query("NEAREST items TO VECTOR " + vector_text(*emb) + " USING emb LIMIT 1");
+      ASSERT_TRUE(near.ok()) << near.status().to_string();
+      ASSERT_EQ(near->rows.size(), 1u);
+      ASSERT_EQ(near->rows[0].key, key) << "the vector index lost " << key << "'s vector";
+      ASSERT_EQ(near->rows[0].score, 1.0) << key;
       auto patched = newest_patch.find(k);
       if (patched != newest_patch.end() && e->find("patched") != nullptr) {
         // A patch lands on the entity as it was; a later upsert replaces it.
@@ -231,6 +262,13 @@ TEST(EntitiesCrashTest, AcknowledgedEntityWritesSurviveSigkill) {
     Result<uint64_t> live_temps = db.count(EntityKind::kItem, Filter::eq("shard", "temp"));
     ASSERT_TRUE(live_temps.ok());
     ASSERT_LE(*live_temps, it + 1);  // at most the one in flight at each kill
+    // Every live vector is in the index once, and no deleted one.
+    Result<QueryResult> all =
+        db.query("NEAREST items TO VECTOR [0, 0, 0, 0] USING emb EF 10000 LIMIT 10000");
+    ASSERT_TRUE(all.ok()) << all.status().to_string();
+    Result<uint64_t> live_items = db.count(EntityKind::kItem, Filter::exists("version"));
+    ASSERT_TRUE(live_items.ok());
+    ASSERT_EQ(all->rows.size(), *live_items + *live_temps);
     std::map<uint32_t, std::set<std::string>> followers;
     for (const auto& [c, u] : follows) {
       auto& f = followers[c];
