@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -153,8 +154,10 @@ Result<std::vector<float>> VectorSlot::prepare_query(std::span<const float> v,
                                                      std::string_view field) const {
   auto values = [&] {
     std::string s = "[";
+    char buf[32];
     for (size_t k = 0; k < v.size() && k < 4; ++k) {
-      s += (k ? ", " : "") + std::to_string(v[k]);
+      auto end = std::to_chars(buf, buf + sizeof buf, v[k]).ptr;  // shortest exact form
+      s += (k ? ", " : "") + std::string(buf, end);
     }
     return s + (v.size() > 4 ? ", ...]" : "]");
   };
@@ -167,7 +170,7 @@ Result<std::vector<float>> VectorSlot::prepare_query(std::span<const float> v,
   for (size_t k = 0; k < v.size(); ++k) {
     if (!std::isfinite(v[k])) {
       return Status::Invalid(Subsystem::kQuery, std::string(field) + "[" + std::to_string(k) + "]",
-                             std::to_string(v[k]),
+                             std::isnan(v[k]) ? "nan" : (v[k] > 0 ? "inf" : "-inf"),
                              "must be a finite number to search vector attribute " + def_.name);
     }
     norm += static_cast<double>(v[k]) * v[k];
