@@ -72,8 +72,10 @@ std::vector<SignalEvent> demo_events(size_t count, size_t items, int64_t now_us)
 }
 
 // The catalog behind the stream: `items` videos with titles, categories,
-// durations, languages and creators (a few prolific, most occasional), and
-// `users` users with age, country, language and interests.
+// durations, languages, creators (a few prolific, most occasional) and an
+// embedding (its category's direction plus noise, so that neighbours mostly
+// share a category, as a content model's would), and `users` users with
+// age, country, language and interests.
 std::vector<EntityWrite> demo_catalog(size_t items, size_t users) {
   static const char* kCategories[] = {"music",   "gaming",  "news",   "comedy", "sports",
                                       "science", "cooking", "travel", "pets",   "fashion"};
@@ -84,6 +86,11 @@ std::vector<EntityWrite> demo_catalog(size_t items, size_t users) {
   static const char* kThings[] = {"Guitar Loop", "Speedrun", "Briefing",  "Sketch", "Highlights",
                                   "Experiment",  "Ramen",    "Road Trip", "Cat",    "Lookbook"};
   std::mt19937_64 rng(7);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<std::vector<float>> centers(10);
+  for (auto& c : centers) {
+    for (uint32_t d = 0; d < kDemoEmbeddingDim; ++d) c.push_back(normal(rng));
+  }
   std::vector<EntityWrite> out;
   out.reserve(items + users);
   for (size_t i = 0; i < items; ++i) {
@@ -95,13 +102,16 @@ std::vector<EntityWrite> demo_catalog(size_t items, size_t users) {
     std::snprintf(creator, sizeof(creator), "creator_%03zu", c);
     size_t cat = (i * 7 + c) % 10;
     std::string title = std::string(kWords[rng() % 12]) + " " + kThings[cat];
+    std::vector<float> embedding = centers[cat];
+    for (float& x : embedding) x += 0.6f * normal(rng);
     out.push_back({EntityKind::kItem,
                    key,
                    {{"title", title},
                     {"category", kCategories[cat]},
                     {"duration", static_cast<int64_t>(15 + rng() % 900)},
                     {"language", kLanguages[rng() % 6]},
-                    {"creator", creator}}});
+                    {"creator", creator},
+                    {"embedding", std::move(embedding)}}});
   }
   for (size_t u = 1; u <= users; ++u) {
     std::vector<std::string> interests;
@@ -189,7 +199,8 @@ int run_demo(const Args& args) {
 
   std::printf("tidalDB %s demo — data folder %s\n\n", kVersion,
               std::filesystem::absolute(dir).c_str());
-  Result<std::unique_ptr<Database>> opened = Database::open(dir, demo_schema());
+  Result<std::unique_ptr<Database>> opened =
+      Database::open(dir, demo_schema(/*with_embedding=*/true));
   if (!opened.ok()) {
     std::fprintf(stderr, "tidal: %s\n", opened.status().to_string().c_str());
     return 1;
@@ -261,6 +272,13 @@ int run_demo(const Args& args) {
               "SEARCH items QUERY 'midnight cats' LIMIT 5");
   print_query(db, "Search blended with signals — relevance times how liked the video is now:",
               "SEARCH items QUERY 'cats' RANK BY bm25 * (1 + log1p(decay(like))) LIMIT 5");
+  print_query(db, "Similar to video_0200 — nearest by embedding (cosine, HNSW index):",
+              "SIMILAR items TO 'video_0200' USING embedding LIMIT 5");
+  print_query(db, "Similar and popular now — similarity blended with decayed likes:",
+              "SIMILAR items TO 'video_0200' USING embedding WHERE duration < 600 RANK BY "
+              "similarity(embedding) * (1 + log1p(decay(like))) LIMIT 5");
+  print_query(db, "Hybrid — the text ranking for 'cat' fused with the vector ranking:",
+              "SIMILAR items TO 'video_0200' USING embedding QUERY 'cat' LIMIT 5");
   Result<QueryResult> created = db.query(
       "CREATE PROFILE engaging AS 0.5 * log1p(decay(like)) + 0.3 * rate(count(completion, 24h), "
       "count(view, 24h)) + 0.2 * freshness(6h)");

@@ -70,7 +70,7 @@ std::unique_ptr<Database> open_database(const std::string& dir, DatabaseOptions 
   return std::move(db).value();
 }
 
-Schema demo_schema() {
+Schema demo_schema(bool with_embedding) {
   SchemaBuilder b = SchemaBuilder::with_default_signals();
   auto attr = [](std::string name, AttributeType type, bool filterable, bool sortable) {
     AttributeSpec s;
@@ -86,6 +86,12 @@ Schema demo_schema() {
   b.add_attribute(EntityKind::kItem, attr("category", AttributeType::kKeyword, true, true));
   b.add_attribute(EntityKind::kItem, attr("duration", AttributeType::kInt, true, true));
   b.add_attribute(EntityKind::kItem, attr("language", AttributeType::kKeyword, true, false));
+  if (with_embedding) {
+    AttributeSpec embedding = attr("embedding", AttributeType::kVector, false, false);
+    embedding.vector_dim = kDemoEmbeddingDim;
+    embedding.metric = VectorMetric::kCosine;
+    b.add_attribute(EntityKind::kItem, embedding);
+  }
   b.add_attribute(EntityKind::kUser, attr("age", AttributeType::kInt, true, true));
   b.add_attribute(EntityKind::kUser, attr("country", AttributeType::kKeyword, true, false));
   b.add_attribute(EntityKind::kUser, attr("language", AttributeType::kKeyword, true, false));

@@ -33,9 +33,11 @@ std::optional<OpenFolder> open_folder(const std::string& path, bool create,
 std::unique_ptr<Database> open_database(const std::string& dir, DatabaseOptions options,
                                         bool create = false);
 
-// The schema the demo (and a new database by default) uses: the six default
-// signal types plus the W1 item and user attributes.
-Schema demo_schema();
+// The schema a new database gets by default: the six default signal types
+// plus the W1 item and user attributes. `tidal demo` adds an item embedding
+// (kDemoEmbeddingDim floats, cosine) for its vector queries.
+inline constexpr uint32_t kDemoEmbeddingDim = 8;
+Schema demo_schema(bool with_embedding = false);
 
 // Prints rows as an aligned table with a header line.
 void print_table(const std::vector<std::string>& header,
