@@ -29,6 +29,11 @@
 //       <folder>/vectors/ (the index rebuilt from the stored entities).
 //       Then hnswlib: build time (one thread), memory, the same sweep.
 //
+// (i-b) the library choice: FAISS's IndexHNSWFlat with the same M and
+//       ef_construction, one thread, on the same siftsmall sweep and on the
+//       filtered queries through its IDSelectorBitmap (built when
+//       libfaiss-dev is installed: TIDAL_BENCH_FAISS).
+//
 // Every cell runs its queries once (their answers give the recall), then
 // the whole set again until 0.3 s (--quick 0.1 s) have passed: QPS over
 // those timed rounds, one thread.
@@ -54,6 +59,9 @@
 #include "support/ann_data.h"
 #include "support/bench_report.h"
 #include "support/raw_hnsw.h"
+#ifdef TIDAL_BENCH_FAISS
+#include "support/raw_faiss.h"
+#endif
 #include "support/tidal_vectors.h"
 
 namespace tidal::bench {
@@ -354,6 +362,61 @@ void filtered(TidalSide& tidal, const VectorSet& base, const VectorSet& queries,
   }
 }
 
+#ifdef TIDAL_BENCH_FAISS
+// (i-b) FAISS's HNSW beside hnswlib: the same sweep, and the filtered
+// queries at FAISS's default-like breadth 64 through its selector.
+void library_choice(const VectorSet& base, const VectorSet& queries, const Neighbors& truth,
+                    const Sweep& hnsw, double budget_s, BenchReport& report) {
+  std::printf(
+      "\n(i-b) library choice: FAISS IndexHNSWFlat (M 16, efConstruction 200) beside "
+      "hnswlib, one thread\n");
+  RawFaissIndex faiss(base.dim);
+  const double seconds = faiss.add_all(base);
+  std::printf("  faiss: built %zu vectors in %.2f s (%.0f/s)\n", base.count, seconds,
+              base.count / seconds);
+  report.add("siftsmall_build_faiss", seconds, "s", "IndexHNSWFlat::add, 1 thread");
+  std::printf("  %5s | %-17s | %-17s | %s\n", "ef", "recall: hnswlib faiss", "QPS: hnswlib faiss",
+              "hnswlib/faiss QPS");
+  for (size_t i = 0; i < hnsw.efs.size(); ++i) {
+    const size_t ef = hnsw.efs[i];
+    Result<Cell> cell = measure(queries.count, truth, budget_s, [&](size_t q, auto* ids) {
+      faiss.search(queries.row(q), kK, ef, nullptr, ids);
+      return Status::Ok();
+    });
+    const Cell& raw = hnsw.raw[i];
+    std::printf("  %5zu | %8s %8.4f | %8s %8.0f | %8s\n", ef, cell_text(raw, false).c_str(),
+                cell->recall, cell_text(raw, true).c_str(), cell->qps,
+                ratio_text(raw, *cell).c_str());
+    const std::string suffix = "_ef" + std::to_string(ef);
+    report.add("siftsmall_recall" + suffix + "_faiss", cell->recall, "recall", "recall@10");
+    report.add("siftsmall_qps" + suffix + "_faiss", cell->qps, "q/s", "1 thread");
+    if (raw.ran) {
+      report.add("siftsmall_qps_ratio_hnswlib_faiss" + suffix, raw.qps / cell->qps, "ratio",
+                 "hnswlib / FAISS, same breadth");
+    }
+  }
+  for (int64_t s : kSelectivities) {
+    const auto pass = [s](uint32_t id) { return static_cast<int64_t>(id) % kBuckets < s; };
+    const Neighbors filtered_truth = exact_neighbors(base, queries, kK, pass, threads());
+    std::vector<uint8_t> allowed((base.count + 7) / 8, 0);
+    for (uint32_t id = 0; id < base.count; ++id) {
+      if (pass(id)) allowed[id / 8] |= static_cast<uint8_t>(1u << (id % 8));
+    }
+    Result<Cell> cell = measure(queries.count, filtered_truth, budget_s, [&](size_t q, auto* ids) {
+      faiss.search(queries.row(q), kK, 64, &allowed, ids);
+      return Status::Ok();
+    });
+    std::printf("  faiss IDSelectorBitmap, %3" PRId64
+                "%% of the items, ef 64: recall@10 %.4f  "
+                "%8.0f q/s\n",
+                s, cell->recall, cell->qps);
+    const std::string prefix = "siftsmall_filtered" + std::to_string(s) + "pct";
+    report.add(prefix + "_recall_faiss_ef64", cell->recall, "recall", "FAISS selector");
+    report.add(prefix + "_qps_faiss_ef64", cell->qps, "q/s", "FAISS selector, 1 thread");
+  }
+}
+#endif
+
 // The sides the run measures.
 struct Sides {
   bool raw = true;
@@ -399,6 +462,9 @@ void siftsmall(const std::string& data_dir, const Sides& sides, double budget_s,
   }
   print_sweep(sweep);
   report_sweep(report, "siftsmall", sweep);
+#ifdef TIDAL_BENCH_FAISS
+  if (sides.raw) library_choice(*base, *queries, *truth, sweep, budget_s, report);
+#endif
   if (sides.tidal) filtered(tidal, *base, *queries, budget_s, report);
   if (!tidal.why_not.empty()) {
     std::printf("  note: tidal NEAREST was not available (%s): no tidal query figures\n",
