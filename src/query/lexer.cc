@@ -90,9 +90,9 @@ class Lexer {
 
   Result<std::vector<Token>> run() {
     std::vector<Token> out;
-    // About one token per 3 bytes (a vector of small numbers is "12, "),
-    // so that long queries do not move their tokens again and again.
-    out.reserve(std::min<size_t>(s_.size() / 3 + 2, 4096));
+    // At most one token per byte plus the end ("1,2"), so that a long vector
+    // never moves its tokens; capped for very long queries.
+    out.reserve(std::min<size_t>(s_.size() + 1, 4096));
     while (true) {
       skip_space();
       // Filled in place: moving a token costs as much as making it.
@@ -176,6 +176,13 @@ class Lexer {
       return Status::Ok();
     }
     t->text.assign(s_.substr(start, i_ - start));
+    if (integral && t->text.size() <= 15) {  // exact in a double: no parsing needed
+      int64_t whole = 0;
+      for (char c : t->text) whole = whole * 10 + (c - '0');
+      t->kind = TokenKind::kNumber;
+      t->number = static_cast<double>(whole);
+      return Status::Ok();
+    }
     double v = 0;
     auto [p, ec] = std::from_chars(t->text.data(), t->text.data() + t->text.size(), v);
     if (ec != std::errc() || p != t->text.data() + t->text.size() || !std::isfinite(v)) {
