@@ -1,31 +1,11 @@
 #include "support/raw_hnsw.h"
 
-// hnswlib's headers define these functions and function pointers without
-// `inline` or `static`; the library's vector index includes hnswlib too, so
-// this file's copies are renamed to keep one definition of each per program.
-#define cpuid tidal_bench_hnswlib_cpuid
-#define xgetbv tidal_bench_hnswlib_xgetbv
-#define AVXCapable tidal_bench_hnswlib_avx_capable
-#define AVX512Capable tidal_bench_hnswlib_avx512_capable
-#define L2SqrSIMD16Ext tidal_bench_hnswlib_l2_simd16
-#define InnerProductSIMD16Ext tidal_bench_hnswlib_ip_simd16
-#define InnerProductSIMD4Ext tidal_bench_hnswlib_ip_simd4
-#define InnerProductDistanceSIMD16Ext tidal_bench_hnswlib_ip_distance_simd16
-#define InnerProductDistanceSIMD4Ext tidal_bench_hnswlib_ip_distance_simd4
-#include <hnswlib/hnswlib.h>
-#undef cpuid
-#undef xgetbv
-#undef AVXCapable
-#undef AVX512Capable
-#undef L2SqrSIMD16Ext
-#undef InnerProductSIMD16Ext
-#undef InnerProductSIMD4Ext
-#undef InnerProductDistanceSIMD16Ext
-#undef InnerProductDistanceSIMD4Ext
-
+// hnswlib with its globals renamed, beside the library's own copy.
+#define TIDAL_HNSWLIB_PREFIX tidal_bench_
 #include <stdexcept>
 
 #include "support/bench_report.h"
+#include "vectors/hnswlib_include.h"
 
 namespace tidal::bench {
 

@@ -18,29 +18,10 @@
 #include "core/posix_file.h"
 #include "entities/entity_codec.h"
 
-// hnswlib's headers define CPU-feature helpers and distance-function
-// pointers as ordinary globals; renamed here so that a program linking
-// tidalDB may include hnswlib itself. This is the only file of the library
-// that includes it.
-#define cpuid tidal_hnswlib_cpuid
-#define xgetbv tidal_hnswlib_xgetbv
-#define AVXCapable tidal_hnswlib_avx_capable
-#define AVX512Capable tidal_hnswlib_avx512_capable
-#define L2SqrSIMD16Ext tidal_hnswlib_l2_simd16
-#define InnerProductSIMD16Ext tidal_hnswlib_ip_simd16
-#define InnerProductSIMD4Ext tidal_hnswlib_ip_simd4
-#define InnerProductDistanceSIMD16Ext tidal_hnswlib_ip_distance_simd16
-#define InnerProductDistanceSIMD4Ext tidal_hnswlib_ip_distance_simd4
-#include <hnswlib/hnswlib.h>
-#undef cpuid
-#undef xgetbv
-#undef AVXCapable
-#undef AVX512Capable
-#undef L2SqrSIMD16Ext
-#undef InnerProductSIMD16Ext
-#undef InnerProductSIMD4Ext
-#undef InnerProductDistanceSIMD16Ext
-#undef InnerProductDistanceSIMD4Ext
+// The only file of the library that includes hnswlib (renamed globals:
+// a program linking tidalDB may include hnswlib itself).
+#define TIDAL_HNSWLIB_PREFIX tidal_vectors_
+#include "vectors/hnswlib_include.h"
 
 namespace tidal::vectors {
 
