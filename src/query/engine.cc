@@ -36,7 +36,7 @@ constexpr size_t kBatch = ranking::kEvalBatch;
 // nearest are scored (at least; EF or the page may ask for more).
 constexpr size_t kVectorPool = 200;
 // Reciprocal-rank fusion's constant (Cormack et al. 2009).
-constexpr double kRrfK = 60;
+constexpr int kRrfK = 60;
 constexpr uint8_t kCursorVersion = 1;
 constexpr double kMaxSeed = 9007199254740992.0;  // 2^53
 
@@ -969,7 +969,7 @@ class Execution {
       relevance_ = std::move(matches);
       detail += "; " + plan_.text->describe() + ": " + ts.strategy + ", top " + with_commas(pool) +
                 "; " + with_commas(pooled.cardinality()) +
-                " candidates fused by reciprocal rank (k = 60)";
+                " candidates fused by reciprocal rank (k = " + std::to_string(kRrfK) + ")";
     }
     owned_ = std::move(pooled);
     candidates_ = &owned_;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -49,39 +50,25 @@ void normalize(std::vector<float>* v) {
   for (float& c : *v) c = static_cast<float>(c / norm);
 }
 
-// BLAKE3 of a file's bytes, read in pieces.
+// BLAKE3 of a file's bytes, read in pieces (a graph can be larger than is
+// worth holding twice in memory).
 Result<uint64_t> file_checksum(const std::string& path, uint64_t* size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IoErrorFromErrno(Subsystem::kStorage, "open " + path, errno);
+  TIDAL_ASSIGN_OR_RETURN(FileHandle file, FileHandle::open(path, O_RDONLY));
   blake3_hasher h;
   blake3_hasher_init(&h);
   std::vector<char> buf(1 << 20);
   *size = 0;
   while (true) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Status::IoErrorFromErrno(Subsystem::kStorage, "read " + path, err);
-    }
+    ssize_t n = ::read(file.fd(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IoErrorFromErrno(Subsystem::kStorage, "read " + path, errno);
     if (n == 0) break;
     blake3_hasher_update(&h, buf.data(), static_cast<size_t>(n));
     *size += static_cast<uint64_t>(n);
   }
-  ::close(fd);
   uint8_t out[8];
   blake3_hasher_finalize(&h, out, sizeof(out));
   return decode_fixed64_le(reinterpret_cast<const char*>(out));
-}
-
-Status fsync_path(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IoErrorFromErrno(Subsystem::kStorage, "open " + path, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return Status::IoErrorFromErrno(Subsystem::kStorage, "fsync " + path, err);
-  return Status::Ok();
 }
 
 }  // namespace
@@ -113,8 +100,6 @@ struct VectorSlot::Graph {
     // setting.
     hnsw->ef_ = 1;
   }
-
-  size_t count() const { return hnsw ? hnsw->cur_element_count : 0; }
 };
 
 VectorSlot::VectorSlot(const AttributeDefinition& def, uint16_t slot)
@@ -241,7 +226,7 @@ Status VectorSlot::rebuild(const std::vector<std::pair<uint32_t, std::vector<flo
   graph_->create(std::max(kInitialCapacity, vectors.size() + vectors.size() / 4));
   uint32_t max_id = 0;
   for (const auto& [id, v] : vectors) max_id = std::max(max_id, id);
-  internal_of_.assign(vectors.empty() ? 0 : max_id + 1, kNoElement);
+  internal_of_.assign(max_id + 1, kNoElement);
   // hnswlib's insertions may run concurrently: every core inserts its share,
   // in blocks taken in turn so that early elements land first.
   std::atomic<size_t> next{0};
@@ -411,7 +396,10 @@ Status VectorSlot::save(const std::string& dir, EntityKind kind) {
     return Status::IoError(Subsystem::kStorage, "saving the HNSW graph of " + def_.name + " to " +
                                                     tmp + ": " + e.what());
   }
-  TIDAL_RETURN_IF_ERROR(fsync_path(tmp));
+  {
+    TIDAL_ASSIGN_OR_RETURN(FileHandle written, FileHandle::open(tmp, O_RDONLY));
+    TIDAL_RETURN_IF_ERROR(written.sync_data());
+  }
   uint64_t size = 0;
   TIDAL_ASSIGN_OR_RETURN(uint64_t checksum, file_checksum(tmp, &size));
   if (std::rename(tmp.c_str(), graph_path.c_str()) != 0) {
@@ -469,6 +457,17 @@ bool VectorSlot::load(const std::string& dir, EntityKind kind, std::string* why)
     graph_->hnsw.reset();
     return false;
   }
+  const hnswlib::HierarchicalNSW<float>& h = *graph_->hnsw;
+  internal_of_.clear();
+  present_ = Bitmap();
+  for (size_t element = 0; element < h.cur_element_count; ++element) {
+    if (h.isMarkedDeleted(static_cast<uint32_t>(element))) continue;
+    const auto id = static_cast<uint32_t>(h.getExternalLabel(element));
+    if (id >= internal_of_.size()) internal_of_.resize(id + 1, kNoElement);
+    internal_of_[id] = static_cast<uint32_t>(element);
+    present_.add(id);
+  }
+  changes_ = 0;
   return true;
 }
 
@@ -564,8 +563,16 @@ Status VectorIndex::open() {
   for (EntityKind kind : kEntityKinds) {
     auto& ss = slots_[static_cast<size_t>(kind)];
     if (ss.empty()) continue;
-    // Every live entity's stored vector, per slot.
-    std::vector<std::vector<std::pair<uint32_t, std::vector<float>>>> vectors(ss.size());
+    // A slot whose saved graph loads is reconciled with the entities as they
+    // are read (put() skips an unchanged vector); the others collect every
+    // live entity's vector and are rebuilt from them.
+    std::vector<std::string> why(ss.size(), "no data folder");
+    std::vector<bool> loaded(ss.size(), false);
+    for (size_t i = 0; i < ss.size(); ++i) {
+      loaded[i] = !dir_.empty() && ss[i]->load(dir_, kind, &why[i]);
+    }
+    std::vector<Bitmap> seen(ss.size());
+    std::vector<std::vector<std::pair<uint32_t, std::vector<float>>>> to_build(ss.size());
     std::vector<float> v;
     for (uint32_t id : entities_->live_set(kind)) {
       entities::AttributeReader r(entities_->catalog(kind), entities_->attributes(kind, id));
@@ -575,48 +582,30 @@ Status VectorIndex::open() {
         for (size_t i = 0; i < ss.size(); ++i) {
           if (ss[i]->attribute_slot() != attribute) continue;
           ss[i]->to_stored(value.raw, &v);
-          vectors[i].emplace_back(id, v);
+          if (loaded[i]) {
+            seen[i].add(id);
+            TIDAL_RETURN_IF_ERROR(ss[i]->put(id, v));
+          } else {
+            to_build[i].emplace_back(id, v);
+          }
         }
       }
     }
     for (size_t i = 0; i < ss.size(); ++i) {
       VectorSlot& s = *ss[i];
-      std::string why = "no data folder";
       const std::string name = kind_word(kind) + "." + s.def().name;
-      if (!dir_.empty() && s.load(dir_, kind, &why)) {
-        // Reconcile the saved graph with the entities.
-        hnswlib::HierarchicalNSW<float>& h = *s.graph_->hnsw;
-        s.internal_of_.clear();
-        s.present_ = Bitmap();
-        for (size_t element = 0; element < h.cur_element_count; ++element) {
-          if (h.isMarkedDeleted(static_cast<uint32_t>(element))) continue;
-          const uint32_t id = static_cast<uint32_t>(h.getExternalLabel(element));
-          if (id >= s.internal_of_.size()) s.internal_of_.resize(id + 1, kNoElement);
-          s.internal_of_[id] = static_cast<uint32_t>(element);
-          s.present_.add(id);
-        }
-        uint64_t updated = 0, removed = 0;
-        Bitmap keep;
-        for (const auto& [id, vec] : vectors[i]) {
-          keep.add(id);
-          const bool same = s.has(id) && std::memcmp(s.stored(id), vec.data(), vec.size() * 4) == 0;
-          if (same) continue;
-          TIDAL_RETURN_IF_ERROR(s.put(id, vec));
-          ++updated;
-        }
-        Bitmap gone = s.present_ - keep;
-        for (uint32_t id : gone) {
-          TIDAL_RETURN_IF_ERROR(s.remove(id));
-          ++removed;
-        }
-        s.changes_ = updated + removed;
-        open_report_ += name + ": loaded " + std::to_string(s.size()) + " vectors (" +
-                        std::to_string(updated) + " updated, " + std::to_string(removed) +
-                        " removed to match the entities); ";
+      if (!loaded[i]) {
+        TIDAL_RETURN_IF_ERROR(s.rebuild(to_build[i]));
+        open_report_ +=
+            name + ": rebuilt " + std::to_string(s.size()) + " vectors (" + why[i] + "); ";
         continue;
       }
-      TIDAL_RETURN_IF_ERROR(s.rebuild(vectors[i]));
-      open_report_ += name + ": rebuilt " + std::to_string(s.size()) + " vectors (" + why + "); ";
+      const uint64_t updated = s.changes_;
+      Bitmap gone = s.present_ - seen[i];
+      for (uint32_t id : gone) TIDAL_RETURN_IF_ERROR(s.remove(id));
+      open_report_ += name + ": loaded " + std::to_string(s.size()) + " vectors (" +
+                      std::to_string(updated) + " updated, " + std::to_string(gone.cardinality()) +
+                      " removed to match the entities); ";
     }
   }
   return Status::Ok();
