@@ -40,13 +40,6 @@ AttributeIndex* EntityStore::mutable_index(KindState& s, uint16_t slot) {
   return s.indexes[static_cast<size_t>(it - s.slots.begin())].get();
 }
 
-void EntityStore::mark_dirty(KindState& s, uint32_t index) {
-  if (s.is_dirty.size() <= index) s.is_dirty.resize(index + 1, false);
-  if (s.is_dirty[index]) return;
-  s.is_dirty[index] = true;
-  s.dirty.push_back(index);
-}
-
 void EntityStore::replace(EntityKind kind, uint32_t index, std::string list, bool live,
                           uint32_t creator) {
   KindState& s = state(kind);
@@ -89,7 +82,7 @@ void EntityStore::replace(EntityKind kind, uint32_t index, std::string list, boo
     if (item_creator_.size() <= index) item_creator_.resize(index + 1, kNoCreator);
     item_creator_[index] = creator;
   }
-  mark_dirty(s, index);
+  s.dirty.mark(index);
 }
 
 Status EntityStore::apply(const signals::AppliedRecord& record) {
@@ -131,16 +124,14 @@ Status EntityStore::apply(const signals::AppliedRecord& record) {
 Status EntityStore::checkpoint(WriteBatch* batch) {
   for (EntityKind kind : kEntityKinds) {
     KindState& s = state(kind);
-    for (uint32_t index : s.dirty) {
+    for (uint32_t index : s.dirty.begin_checkpoint()) {
       std::string key = encode_entity_key(entity_id_for(kind, index), KeyTag::kAttributes);
       if (s.live.contains(index)) {
         batch->put(Keyspace::kEntities, key, s.lists[index]);
       } else {
         batch->del(Keyspace::kEntities, key);
       }
-      s.is_dirty[index] = false;
     }
-    s.dirty.clear();
   }
   return Status::Ok();
 }

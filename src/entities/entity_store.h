@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/dirty_list.h"
 #include "entities/attribute_catalog.h"
 #include "entities/entity_codec.h"
 #include "entities/filter_index.h"
@@ -34,6 +35,9 @@ class EntityStore final : public signals::Materializer {
   signals::MaterializerScope scope() const override { return signals::MaterializerScope::kGlobal; }
   Status apply(const signals::AppliedRecord& record) override;
   Status checkpoint(WriteBatch* batch) override;
+  void end_checkpoint(bool durable) override {
+    for (KindState& s : kinds_) s.dirty.end_checkpoint(durable);
+  }
   Status restore(StorageEngine& engine) override;
   // After restore(): finds each item's creator index (the key map of
   // creators is the database's).
@@ -66,14 +70,12 @@ class EntityStore final : public signals::Materializer {
     Bitmap live;
     std::vector<std::unique_ptr<AttributeIndex>> indexes;  // by position in slots
     std::vector<uint16_t> slots;                           // filterable slots, ascending
-    std::vector<uint32_t> dirty;
-    std::vector<bool> is_dirty;
+    DirtyList dirty;
   };
 
   KindState& state(EntityKind k) { return kinds_[static_cast<size_t>(k)]; }
   const KindState& state(EntityKind k) const { return kinds_[static_cast<size_t>(k)]; }
   AttributeIndex* mutable_index(KindState& s, uint16_t slot);
-  void mark_dirty(KindState& s, uint32_t index);
   // Replaces entity `index`'s list (and index entries) with `list`; `live`
   // false deletes it.
   void replace(EntityKind kind, uint32_t index, std::string list, bool live, uint32_t creator);

@@ -60,32 +60,31 @@ uint32_t KeyMap::assign(std::string_view key) {
   s = {hash, index + 1};
   keys_.emplace_back(key);
   flags_.push_back(0);
-  dirty_.push_back(index);
+  dirty_.mark(index);
   return index;
 }
 
 void KeyMap::set_registered(uint32_t index) {
   if (flags_[index] & kRegistered) return;
   flags_[index] |= kRegistered;
-  dirty_.push_back(index);
+  dirty_.mark(index);
 }
 
 void KeyMap::clear_registered(uint32_t index) {
   if (!(flags_[index] & kRegistered)) return;
   flags_[index] &= static_cast<uint8_t>(~kRegistered);
-  dirty_.push_back(index);
+  dirty_.mark(index);
 }
 
 void KeyMap::checkpoint(WriteBatch* batch) {
   std::string p = prefix();
   std::string value;
-  for (uint32_t index : dirty_) {
+  for (uint32_t index : dirty_.begin_checkpoint()) {
     value.clear();
     put_varint64(&value, index);
     value.push_back(static_cast<char>(flags_[index]));
     batch->put(Keyspace::kMeta, p + keys_[index], value);
   }
-  dirty_.clear();
 }
 
 Status KeyMap::restore(StorageEngine& engine) {

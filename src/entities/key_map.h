@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/dirty_list.h"
 #include "storage/storage_engine.h"
 #include "tidal/types.h"
 
@@ -50,7 +51,10 @@ class KeyMap {
   size_t size() const { return keys_.size(); }
   EntityKind kind() const { return kind_; }
 
+  // Writes the entries added or changed since the last checkpoint;
+  // end_checkpoint(false) makes the next checkpoint write them again.
   void checkpoint(WriteBatch* batch);
+  void end_checkpoint(bool durable) { dirty_.end_checkpoint(durable); }
   Status restore(StorageEngine& engine);
 
  private:
@@ -72,7 +76,7 @@ class KeyMap {
   std::vector<Slot> slots_;       // a power of two in size, at most 3/4 used
   std::deque<std::string> keys_;  // by index; a deque keeps references stable
   std::vector<uint8_t> flags_;
-  std::vector<uint32_t> dirty_;
+  DirtyList dirty_;
 };
 
 }  // namespace tidal

@@ -87,13 +87,6 @@ const Relationships::UserState* Relationships::find_user(uint32_t user) const {
   return user < users_.size() ? users_[user].get() : nullptr;
 }
 
-void Relationships::mark_dirty(uint32_t user) {
-  if (is_dirty_.size() <= user) is_dirty_.resize(user + 1, false);
-  if (is_dirty_[user]) return;
-  is_dirty_[user] = true;
-  dirty_.push_back(user);
-}
-
 Status Relationships::apply(const signals::AppliedRecord& r) {
   switch (r.type) {
     case wal::RecordType::kSignalEvent:
@@ -138,7 +131,7 @@ void Relationships::apply_signal(const signals::AppliedRecord& r) {
     double dt = static_cast<double>(last - t);
     w[s] = static_cast<float>(w[s] + delta_[s] * std::exp2(-dt / half_life_us_[s]));
   }
-  mark_dirty(r.user);
+  dirty_.mark(r.user);
 }
 
 void Relationships::apply_relationship(const signals::AppliedRecord& r) {
@@ -160,7 +153,7 @@ void Relationships::apply_relationship(const signals::AppliedRecord& r) {
       followers[r.target].remove(r.user);
     }
   }
-  mark_dirty(r.user);
+  dirty_.mark(r.user);
 }
 
 void Relationships::apply_delete(EntityKind kind, uint32_t index) {
@@ -171,12 +164,12 @@ void Relationships::apply_delete(EntityKind kind, uint32_t index) {
         for (uint32_t c : u.sets[kFollowCreators]) creator_followers_[c].remove(index);
         for (uint32_t f : u.sets[kFollowUsers]) user_followers_[f].remove(index);
         users_[index].reset();
-        mark_dirty(index);
+        dirty_.mark(index);
       }
       if (index < user_followers_.size()) {
         for (uint32_t follower : user_followers_[index]) {
           users_[follower]->sets[kFollowUsers].remove(index);
-          mark_dirty(follower);
+          dirty_.mark(follower);
         }
         user_followers_[index] = Bitmap();
       }
@@ -200,7 +193,7 @@ void Relationships::apply_delete(EntityKind kind, uint32_t index) {
                            u->weights.begin() + (cell + 1) * static_cast<ptrdiff_t>(k));
           changed = true;
         }
-        if (changed) mark_dirty(user);
+        if (changed) dirty_.mark(user);
       }
       return;
     }
@@ -210,7 +203,7 @@ void Relationships::apply_delete(EntityKind kind, uint32_t index) {
         if (u == nullptr) continue;
         bool changed = u->sets[kBlockItems].removeChecked(index);
         changed |= u->sets[kMuteItems].removeChecked(index);
-        if (changed) mark_dirty(user);
+        if (changed) dirty_.mark(user);
       }
       return;
     }
@@ -288,8 +281,7 @@ uint64_t Relationships::users_with_state() const {
 
 Status Relationships::checkpoint(WriteBatch* batch) {
   std::string value;
-  for (uint32_t user : dirty_) {
-    is_dirty_[user] = false;
+  for (uint32_t user : dirty_.begin_checkpoint()) {
     std::string key =
         encode_entity_key(entity_id_for(EntityKind::kUser, user), KeyTag::kRelationship);
     const UserState* u = find_user(user);
@@ -319,7 +311,6 @@ Status Relationships::checkpoint(WriteBatch* batch) {
     }
     batch->put(Keyspace::kEntities, key, value);
   }
-  dirty_.clear();
   return Status::Ok();
 }
 

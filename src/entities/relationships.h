@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/dirty_list.h"
 #include "entities/filter_index.h"
 #include "signals/materializer.h"
 
@@ -35,6 +36,7 @@ class Relationships final : public signals::Materializer {
   }
   Status apply(const signals::AppliedRecord& record) override;
   Status checkpoint(WriteBatch* batch) override;
+  void end_checkpoint(bool durable) override { dirty_.end_checkpoint(durable); }
   Status restore(StorageEngine& engine) override;
 
   // Whether signal events need the user's and creator's indexes resolved.
@@ -60,7 +62,6 @@ class Relationships final : public signals::Materializer {
   struct UserState;
   UserState& user_state(uint32_t user);
   const UserState* find_user(uint32_t user) const;
-  void mark_dirty(uint32_t user);
   void apply_signal(const signals::AppliedRecord& r);
   void apply_relationship(const signals::AppliedRecord& r);
   void apply_delete(EntityKind kind, uint32_t index);
@@ -76,8 +77,7 @@ class Relationships final : public signals::Materializer {
   std::vector<std::unique_ptr<UserState>> users_;
   std::vector<Bitmap> creator_followers_;
   std::vector<Bitmap> user_followers_;
-  std::vector<uint32_t> dirty_;
-  std::vector<bool> is_dirty_;
+  DirtyList dirty_;
 };
 
 }  // namespace tidal::entities

@@ -50,8 +50,14 @@ Status ProfileCatalog::checkpoint(WriteBatch* batch) {
   for (const std::string& name : dirty_) {
     batch->put(Keyspace::kMeta, std::string(kPrefix) + name, profiles_.at(name).text);
   }
+  in_flight_.merge(dirty_);
   dirty_.clear();
   return Status::Ok();
+}
+
+void ProfileCatalog::end_checkpoint(bool durable) {
+  if (!durable) dirty_.merge(in_flight_);
+  in_flight_.clear();
 }
 
 Status ProfileCatalog::restore(StorageEngine& engine) {

@@ -33,6 +33,7 @@ class ProfileCatalog final : public signals::Materializer {
   signals::MaterializerScope scope() const override { return signals::MaterializerScope::kGlobal; }
   Status apply(const signals::AppliedRecord& record) override;
   Status checkpoint(WriteBatch* batch) override;
+  void end_checkpoint(bool durable) override;
   Status restore(StorageEngine& engine) override;
 
   // nullptr when no profile has this name.
@@ -47,6 +48,7 @@ class ProfileCatalog final : public signals::Materializer {
 
   std::map<std::string, StoredProfile, std::less<>> profiles_;
   std::set<std::string> dirty_;
+  std::set<std::string> in_flight_;  // written by the checkpoint in progress
 };
 
 }  // namespace tidal::query

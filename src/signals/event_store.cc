@@ -48,7 +48,6 @@ Status EventStore::hand_over() {
   block_events_ = 0;
   std::unique_lock<std::mutex> lk(mu_);
   cv_.wait(lk, [&] { return queue_.size() < kMaxQueuedBlocks || !failed_.ok(); });
-  if (!failed_.ok()) return failed_;
   queue_.emplace_back(std::move(key), std::move(value));
   cv_.notify_all();
   return Status::Ok();
@@ -56,7 +55,15 @@ Status EventStore::hand_over() {
 
 Status EventStore::wait_idle() {
   std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] { return (queue_.empty() && !writing_) || !failed_.ok(); });
+  uint64_t seen = attempts_;
+  if (!failed_.ok()) {
+    retry_now_ = true;
+    cv_.notify_all();
+  }
+  cv_.wait(lk, [&] {
+    return (queue_.empty() && !writing_) || (!failed_.ok() && attempts_ > seen && !writing_);
+  });
+  if (queue_.empty() && !writing_) return Status::Ok();
   return failed_;
 }
 
@@ -70,18 +77,31 @@ void EventStore::writer_loop() {
   while (true) {
     cv_.wait(lk, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty() && stopping_) return;
-    WriteBatch batch;
-    while (!queue_.empty()) {
-      batch.put(Keyspace::kEvents, queue_.front().first, queue_.front().second);
-      queue_.pop_front();
+    if (!failed_.ok() && !stopping_) {
+      // Writes failed: try again after a pause, or at once if asked.
+      cv_.wait_for(lk, kRetryInterval, [&] { return retry_now_ || stopping_; });
     }
+    retry_now_ = false;
+    WriteBatch batch;
+    size_t blocks = queue_.size();
+    for (const auto& [key, value] : queue_) batch.put(Keyspace::kEvents, key, value);
     writing_ = true;
-    cv_.notify_all();  // room in the queue again
     lk.unlock();
     Status s = engine_->write(batch, WriteMode::kDerived);
     lk.lock();
     writing_ = false;
-    if (!s.ok() && failed_.ok()) failed_ = s.with_context("writing signal events to storage");
+    ++attempts_;
+    if (s.ok()) {
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(blocks));
+      failed_ = Status::Ok();
+    } else {
+      // The blocks stay queued for the next attempt.
+      failed_ = s.with_context("writing signal events to storage");
+      if (stopping_) {
+        cv_.notify_all();
+        return;  // the WAL still holds them: replay writes them again
+      }
+    }
     cv_.notify_all();
   }
 }

@@ -21,8 +21,16 @@
 // writer, and after_checkpoint() waits until everything is written, so the
 // checkpoint's flush makes it durable. If writes fall behind by
 // kMaxQueuedBlocks, apply() waits rather than buffering without bound.
+//
+// A failed write (a full disk) loses nothing: the blocks stay queued and the
+// writer tries again every kRetryInterval, and at once when a checkpoint
+// waits for it. While writes fail, apply() does not wait for room in the
+// queue (the disk may stay full for long, and apply() holds the database's
+// lock), and after_checkpoint() reports the failure, so the checkpoint fails
+// and the WAL keeps the events. The first write that succeeds clears it.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -36,6 +44,7 @@ class EventStore final : public Materializer {
  public:
   static constexpr size_t kBatchEvents = 8192;
   static constexpr size_t kMaxQueuedBlocks = 8;
+  static constexpr std::chrono::milliseconds kRetryInterval{1000};
 
   explicit EventStore(StorageEngine* engine);
   ~EventStore() override;
@@ -67,7 +76,9 @@ class EventStore final : public Materializer {
 
  private:
   Status hand_over();  // the partial block to the writer (state lock held)
-  Status wait_idle();  // until the writer has written everything queued
+  // Until the writer has written everything queued, or (when writes fail)
+  // until one more attempt has failed.
+  Status wait_idle();
   void writer_loop();
 
   StorageEngine* engine_;
@@ -81,7 +92,9 @@ class EventStore final : public Materializer {
   std::deque<std::pair<std::string, std::string>> queue_;  // (key, value)
   bool writing_ = false;
   bool stopping_ = false;
-  Status failed_;
+  bool retry_now_ = false;  // a waiter asks the failing writer not to wait
+  uint64_t attempts_ = 0;   // write attempts finished
+  Status failed_;           // the last attempt's failure; OK once one succeeds
   std::thread writer_;
 };
 

@@ -27,15 +27,6 @@ GlobalLedger::GlobalLedger(const Schema& schema, size_t trending_capacity,
     ledgers_.push_back(std::make_unique<SignalLedger>(def, trending_capacity, future_slack_us));
   }
   dirty_.resize(ledgers_.size());
-  is_dirty_.resize(ledgers_.size());
-}
-
-void GlobalLedger::mark_dirty(uint16_t signal, uint32_t item) {
-  std::vector<bool>& flags = is_dirty_[signal];
-  if (item >= flags.size()) flags.resize(std::max<size_t>(item + 1, flags.size() * 2), false);
-  if (flags[item]) return;
-  flags[item] = true;
-  dirty_[signal].push_back(item);
 }
 
 Status GlobalLedger::apply(const AppliedRecord& record) {
@@ -43,7 +34,7 @@ Status GlobalLedger::apply(const AppliedRecord& record) {
     // A deleted item leaves every ledger and trending list.
     for (size_t s = 0; s < ledgers_.size(); ++s) {
       ledgers_[s]->erase(record.entity_index);
-      mark_dirty(static_cast<uint16_t>(s), record.entity_index);
+      dirty_[s].mark(record.entity_index);
     }
     return Status::Ok();
   }
@@ -54,8 +45,13 @@ Status GlobalLedger::apply(const AppliedRecord& record) {
         Subsystem::kWal, "record " + std::to_string(record.sequence) + " names signal type id " +
                              std::to_string(e.signal) + ", which the schema does not have");
   }
-  ledgers_[e.signal]->apply(record.item, e.time_us, e.value);
-  mark_dirty(e.signal, record.item);
+  SignalLedger& ledger = *ledgers_[e.signal];
+  const uint64_t rebases = ledger.rebases();
+  ledger.apply(record.item, e.time_us, e.value);
+  dirty_[e.signal].mark(record.item);
+  if (ledger.rebases() != rebases) {
+    for (uint32_t item : ledger.take_rescaled()) dirty_[e.signal].mark(item);
+  }
   return Status::Ok();
 }
 
@@ -64,7 +60,7 @@ void GlobalLedger::sweep(int64_t now_us) {
   for (size_t s = 0; s < ledgers_.size(); ++s) {
     freed.clear();
     ledgers_[s]->sweep(now_us, &freed);
-    for (uint32_t item : freed) mark_dirty(static_cast<uint16_t>(s), item);
+    for (uint32_t item : freed) dirty_[s].mark(item);
   }
 }
 
@@ -73,8 +69,7 @@ Status GlobalLedger::checkpoint(WriteBatch* batch) {
   for (size_t s = 0; s < ledgers_.size(); ++s) {
     const SignalLedger& ledger = *ledgers_[s];
     auto signal = static_cast<uint16_t>(s);
-    for (uint32_t item : dirty_[s]) {
-      is_dirty_[s][item] = false;
+    for (uint32_t item : dirty_[s].begin_checkpoint()) {
       if (!ledger.has_state(item)) {
         batch->del(Keyspace::kSignals, state_key(item, signal));
         continue;
@@ -83,12 +78,15 @@ Status GlobalLedger::checkpoint(WriteBatch* batch) {
       ledger.encode_item(item, &value);
       batch->put(Keyspace::kSignals, state_key(item, signal), value);
     }
-    dirty_[s].clear();
     value.clear();
     put_fixed64_le(&value, static_cast<uint64_t>(ledger.landmark_us()));
     batch->put(Keyspace::kMeta, landmark_key(signal), value);
   }
   return Status::Ok();
+}
+
+void GlobalLedger::end_checkpoint(bool durable) {
+  for (DirtyList& d : dirty_) d.end_checkpoint(durable);
 }
 
 Status GlobalLedger::restore(StorageEngine& engine) {

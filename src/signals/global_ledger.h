@@ -5,12 +5,17 @@
 // type) with state — [item EntityId BE][0x00][kSignalState][signal id u16 BE]
 // -> SignalLedger::encode_item; in `meta`, "ledger/landmark/<signal id>" -> the
 // landmark (i64 LE). Only items changed since the last checkpoint are
-// written; an item whose state is gone is deleted.
+// written; an item whose state is gone is deleted. A stored score is relative
+// to the stored landmark, so a rebase (the landmark moves and every score is
+// rescaled, some to zero) marks every rescaled item changed: the next
+// checkpoint writes them all in the same batch as the new landmark, and a
+// restart answers exactly what the uninterrupted run would.
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "core/dirty_list.h"
 #include "signals/materializer.h"
 #include "signals/signal_ledger.h"
 #include "tidal/schema.h"
@@ -27,6 +32,7 @@ class GlobalLedger final : public Materializer {
   MaterializerScope scope() const override { return MaterializerScope::kGlobal; }
   Status apply(const AppliedRecord& record) override;
   Status checkpoint(WriteBatch* batch) override;
+  void end_checkpoint(bool durable) override;
   Status restore(StorageEngine& engine) override;
 
   SignalLedger& ledger(uint16_t signal) { return *ledgers_[signal]; }
@@ -46,11 +52,8 @@ class GlobalLedger final : public Materializer {
   uint64_t hot_bytes() const;
 
  private:
-  void mark_dirty(uint16_t signal, uint32_t item);
-
   std::vector<std::unique_ptr<SignalLedger>> ledgers_;
-  std::vector<std::vector<uint32_t>> dirty_;
-  std::vector<std::vector<bool>> is_dirty_;
+  std::vector<DirtyList> dirty_;  // per signal type
 };
 
 }  // namespace tidal::signals

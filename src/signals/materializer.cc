@@ -26,6 +26,10 @@ Status MaterializerRegistry::after_checkpoint() {
   return Status::Ok();
 }
 
+void MaterializerRegistry::end_checkpoint(bool durable) {
+  for (auto& m : materializers_) m->end_checkpoint(durable);
+}
+
 Status MaterializerRegistry::restore(StorageEngine& engine) {
   for (auto& m : materializers_) {
     Status s = m->restore(engine);

@@ -33,10 +33,10 @@ enum class MaterializerScope : uint8_t { kGlobal, kUser, kCohort, kRelationship 
 struct AppliedRecord {
   wal::RecordType type;
   uint64_t sequence = 0;
-  std::string_view payload;              // the record's payload as logged
+  std::string_view payload{};            // the record's payload as logged
   const SignalRecord* signal = nullptr;  // kSignalEvent
   uint32_t item = 0;                     // the item's dense index (signal events, item writes)
-  EntityId item_id;
+  EntityId item_id{};
   // Signal events whose item has a creator: the user's and creator's dense
   // indexes (for user→creator affinity); kNone otherwise.
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -66,9 +66,15 @@ class Materializer {
   // the state lock held exclusively; the batch is written atomically with
   // the checkpoint's sequence number.
   virtual Status checkpoint(WriteBatch* batch) = 0;
-  // Called after checkpoint's batch has been written (lock not held): a
-  // materializer with asynchronous writes of its own makes them durable here.
+  // Called after checkpoint() filled the batch, before the batch is written
+  // (lock not held): a materializer with asynchronous writes of its own
+  // hands them to storage here, so the checkpoint's flush makes them durable.
   virtual Status after_checkpoint() { return Status::Ok(); }
+  // Called once the checkpoint has ended (state lock held exclusively).
+  // `durable` is false when its batch, or anything after checkpoint(), failed:
+  // the state checkpoint() wrote must then be written again by the next
+  // checkpoint (see DirtyList).
+  virtual void end_checkpoint(bool durable) { (void)durable; }
   // Loads the state a checkpoint stored.
   virtual Status restore(StorageEngine& engine) = 0;
 };
@@ -80,6 +86,7 @@ class MaterializerRegistry {
   Status apply(const AppliedRecord& record);
   Status checkpoint(WriteBatch* batch);
   Status after_checkpoint();
+  void end_checkpoint(bool durable);
   Status restore(StorageEngine& engine);
 
   const std::vector<std::unique_ptr<Materializer>>& all() const { return materializers_; }

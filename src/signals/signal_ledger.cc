@@ -11,6 +11,15 @@ namespace {
 // Rebase once e^{λ(t−L)} would exceed e^200 (~7e86): far from overflow
 // (1.8e308) even for scores summed over billions of events.
 constexpr double kRebaseExponent = 200.0;
+
+// s·e^{−x}, rounded once. e^{−x} alone leaves the normal doubles once x passes
+// 708 and keeps fewer digits the further it goes, although s·e^{−x} may still
+// be a normal number (a score read months after the landmark): then the
+// product is taken in logarithms. Scores are never negative.
+double scale_down(double s, double x) {
+  if (x < 700) return s * std::exp(-x);
+  return s > 0 ? std::exp(std::log(s) - x) : 0.0;
+}
 }  // namespace
 
 SignalLedger::SignalLedger(SignalTypeDefinition def, size_t trending_capacity,
@@ -64,18 +73,27 @@ void SignalLedger::set_landmark(int64_t landmark_us) {
 
 void SignalLedger::rebase(int64_t new_landmark_us) {
   int64_t old = landmark_us_.load(std::memory_order_relaxed);
-  double factor = std::exp(-lambda_per_us_ * static_cast<double>(new_landmark_us - old));
+  const double exponent = lambda_per_us_ * static_cast<double>(new_landmark_us - old);
+  const double factor = std::exp(-exponent);
   // A seqlock around the rescale: hot() retries if it overlapped.
   rebase_epoch_.fetch_add(1, std::memory_order_acq_rel);
   uint32_t n = hot_.size();
+  rescaled_.clear();  // the owner took the previous rebase's list, if it wanted it
   for (uint32_t i = 0; i < n; ++i) {
     double v = hot_[i].load(std::memory_order_relaxed);
-    if (v != 0) hot_[i].store(v * factor, std::memory_order_relaxed);
+    if (v == 0) continue;
+    hot_[i].store(scale_down(v, exponent), std::memory_order_relaxed);
+    rescaled_.push_back(i);
   }
   landmark_us_.store(new_landmark_us, std::memory_order_release);
   rebase_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  ++rebases_;
   std::lock_guard<std::mutex> lk(index_mu_);
-  hot_top_.rescale(factor);
+  if (exponent < 700) {
+    hot_top_.rescale(factor);
+  } else {
+    hot_stale_ = true;  // scores were rescaled one by one: rebuild from them
+  }
 }
 
 void SignalLedger::apply(uint32_t item, int64_t t_us, double value) {
@@ -138,7 +156,7 @@ double SignalLedger::hot(uint32_t item, int64_t now_us) const {
     int64_t landmark = landmark_us_.load(std::memory_order_acquire);
     if (rebase_epoch_.load(std::memory_order_acquire) != e1) continue;
     if (s == 0 || landmark == INT64_MIN) return 0;
-    return s * std::exp(-lambda_per_us_ * static_cast<double>(now_us - landmark));
+    return scale_down(s, lambda_per_us_ * static_cast<double>(now_us - landmark));
   }
 }
 
@@ -239,8 +257,8 @@ std::vector<ScoredItem> SignalLedger::top_hot(size_t k, int64_t now_us) {
   }
   int64_t landmark = landmark_us_.load(std::memory_order_acquire);
   if (raw.empty() || landmark == INT64_MIN) return raw;  // no event yet: no landmark
-  double decay = std::exp(-lambda_per_us_ * static_cast<double>(now_us - landmark));
-  for (ScoredItem& s : raw) s.score *= decay;
+  const double exponent = lambda_per_us_ * static_cast<double>(now_us - landmark);
+  for (ScoredItem& s : raw) s.score = scale_down(s.score, exponent);
   return raw;
 }
 

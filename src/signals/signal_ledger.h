@@ -32,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "signals/bucket_plan.h"
@@ -107,6 +108,12 @@ class SignalLedger {
   size_t warm_bytes() const { return active_.size() * WarmState::block_bytes(plan_); }
   uint32_t item_capacity() const { return hot_.size(); }
   int64_t landmark_us() const { return landmark_us_.load(std::memory_order_acquire); }
+  // How many times the landmark moved and every score was rescaled.
+  uint64_t rebases() const { return rebases_; }
+  // The items whose score the last rebase rescaled (to zero, for some): a
+  // stored score is relative to the stored landmark, so each must be written
+  // again with the new one. Exclusive lock held.
+  std::vector<uint32_t> take_rescaled() { return std::exchange(rescaled_, {}); }
 
   // Checkpoint form of one item's state (empty when it has none), and its
   // inverse. Exclusive lock held for restore.
@@ -152,6 +159,8 @@ class SignalLedger {
 
   std::atomic<int64_t> landmark_us_{INT64_MIN};  // unset until the first event
   std::atomic<uint64_t> rebase_epoch_{0};        // odd while a rebase runs
+  uint64_t rebases_ = 0;                         // exclusive lock
+  std::vector<uint32_t> rescaled_;               // exclusive lock
   ChunkedArray<std::atomic<double>> hot_;
   ChunkedArray<WarmState*> warm_;
   std::vector<uint32_t> active_;    // items with a warm state, any order

@@ -53,6 +53,7 @@ TEST(KeyMap, RestoresWhatACheckpointWrote) {
     WriteBatch batch;
     m.checkpoint(&batch);
     ASSERT_TRUE(engine.write(batch, WriteMode::kDerived).ok());
+    m.end_checkpoint(true);
     // Only what changed since is written next time.
     m.clear_registered(0);
     EXPECT_EQ(m.assign(key(kKeys)), kKeys);
