@@ -47,6 +47,11 @@ enum class StatusCode : uint8_t {
   kBusy,                // held by someone else (e.g. a locked data folder)
   kAborted,             // stopped on purpose (shutdown, time budget)
   kInternal,            // a bug in tidalDB: an invariant did not hold
+  // Server-side conditions that are no fault of the request (5xx):
+  kNoSpace,         // the disk is full: nothing was applied; retry once space is freed
+  kUnavailable,     // cannot take writes now (a failed WAL, a closed database): not applied
+  kOutcomeUnknown,  // the write may or may not be durable (a failed sync): retry it
+                    // with the same idempotency key once the database is back
 };
 
 std::string_view subsystem_name(Subsystem s);
@@ -77,13 +82,17 @@ class [[nodiscard]] Status {
   static Status FailedPrecondition(Subsystem s, std::string message);
   static Status Corruption(Subsystem s, std::string message);
   static Status IoError(Subsystem s, std::string message);
-  // An I/O failure with the operating system's errno explained.
+  // An I/O failure with the operating system's errno explained (kNoSpace
+  // for ENOSPC and EDQUOT).
   static Status IoErrorFromErrno(Subsystem s, std::string_view what, int err);
   static Status NotSupported(Subsystem s, std::string message);
   static Status ResourceExhausted(Subsystem s, std::string message, std::string field = {});
   static Status Busy(Subsystem s, std::string message);
   static Status Aborted(Subsystem s, std::string message);
   static Status Internal(Subsystem s, std::string message);
+  static Status NoSpace(Subsystem s, std::string message);
+  static Status Unavailable(Subsystem s, std::string message);
+  static Status OutcomeUnknown(Subsystem s, std::string message);
 
   bool ok() const { return state_ == nullptr; }
   StatusCode code() const { return state_ ? state_->code : StatusCode::kOk; }

@@ -1,5 +1,6 @@
 #include "tidal/status.h"
 
+#include <cerrno>
 #include <cstring>
 
 namespace tidal {
@@ -65,6 +66,9 @@ std::string_view status_code_name(StatusCode c) {
     case StatusCode::kBusy: return "busy";
     case StatusCode::kAborted: return "aborted";
     case StatusCode::kInternal: return "internal error";
+    case StatusCode::kNoSpace: return "no space";
+    case StatusCode::kUnavailable: return "unavailable";
+    case StatusCode::kOutcomeUnknown: return "outcome unknown";
   }
   return "unknown";
 }
@@ -111,7 +115,8 @@ Status Status::IoErrorFromErrno(Subsystem s, std::string_view what, int err) {
   std::string m(what);
   m += ": ";
   m += std::strerror(err);
-  return Status(s, StatusCode::kIoError, std::move(m));
+  const bool no_space = err == ENOSPC || err == EDQUOT;
+  return Status(s, no_space ? StatusCode::kNoSpace : StatusCode::kIoError, std::move(m));
 }
 Status Status::NotSupported(Subsystem s, std::string m) {
   return Status(s, StatusCode::kNotSupported, std::move(m));
@@ -127,6 +132,15 @@ Status Status::Aborted(Subsystem s, std::string m) {
 }
 Status Status::Internal(Subsystem s, std::string m) {
   return Status(s, StatusCode::kInternal, std::move(m));
+}
+Status Status::NoSpace(Subsystem s, std::string m) {
+  return Status(s, StatusCode::kNoSpace, std::move(m));
+}
+Status Status::Unavailable(Subsystem s, std::string m) {
+  return Status(s, StatusCode::kUnavailable, std::move(m));
+}
+Status Status::OutcomeUnknown(Subsystem s, std::string m) {
+  return Status(s, StatusCode::kOutcomeUnknown, std::move(m));
 }
 
 const std::string& Status::message() const {

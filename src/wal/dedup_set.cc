@@ -50,6 +50,12 @@ std::optional<uint64_t> DedupSet::oldest_sequence() const {
   return std::nullopt;
 }
 
+void DedupSet::forget_from(uint64_t seq) {
+  for (Generation* g : {&current_, &previous_}) {
+    std::erase_if(g->keys, [&](const auto& kv) { return kv.second >= seq; });
+  }
+}
+
 void DedupSet::clear() {
   current_ = Generation();
   previous_ = Generation();

@@ -40,6 +40,10 @@ class DedupSet {
   // no key is remembered.
   std::optional<uint64_t> oldest_sequence() const;
 
+  // Forgets the keys recorded with sequence >= seq: records the WAL could
+  // not write and rolled back, which a retry must be able to append again.
+  void forget_from(uint64_t seq);
+
   size_t size() const { return current_.keys.size() + previous_.keys.size(); }
   void clear();
 

@@ -11,6 +11,11 @@
 
 namespace tidal::wal {
 
+namespace {
+// What Wal::probe() writes: a few frames' worth.
+constexpr size_t kProbeBytes = 64 << 10;
+}  // namespace
+
 std::string_view durability_name(Durability d) {
   switch (d) {
     case Durability::kFsync: return "fsync";
@@ -89,9 +94,16 @@ Status Wal::create_segment(uint64_t first_sequence) {
   SegmentHeader h;
   h.database_id = options_.database_id;
   h.first_sequence = first_sequence;
-  TIDAL_RETURN_IF_ERROR(f.write_all(encode_segment_header(h)));
-  TIDAL_RETURN_IF_ERROR(f.sync_data());
-  TIDAL_RETURN_IF_ERROR(sync_dir(options_.dir));
+  Status st = f.write_all(encode_segment_header(h));
+  if (st.ok()) st = f.sync_data();
+  if (st.ok()) st = sync_dir(options_.dir);
+  if (!st.ok()) {
+    // Nothing was written to it: remove it, so that the next attempt (once
+    // the disk has room) creates it again.
+    (void)f.close();
+    ::unlink(path.c_str());
+    return st;
+  }
   active_ = std::move(f);
   active_size_ = kSegmentHeaderSize;
   std::lock_guard<std::mutex> lk(mu_);
@@ -133,24 +145,47 @@ AppendResult Wal::enqueue_locked(const AppendRequest& r) {
   return {seq, false};
 }
 
-Status Wal::wait_durable(std::unique_lock<std::mutex>& lk, uint64_t sequence) {
-  durable_cv_.wait(lk, [&] { return durable_sequence_unlocked() >= sequence || !failed_.ok(); });
+const Status* Wal::rolled_back(uint64_t sequence, uint64_t generation) const {
+  if (generation >= rollbacks_) return nullptr;
+  const Rollback& r = rollback_log_[generation];
+  return sequence >= r.first ? &r.why : nullptr;
+}
+
+Status Wal::wait_durable(std::unique_lock<std::mutex>& lk, uint64_t sequence, uint64_t generation) {
+  durable_cv_.wait(lk, [&] {
+    return rolled_back(sequence, generation) != nullptr ||
+           durable_sequence_unlocked() >= sequence || !failed_.ok();
+  });
+  if (const Status* why = rolled_back(sequence, generation)) return *why;
   if (durable_sequence_unlocked() >= sequence) return Status::Ok();
-  return failed_.with_context("the WAL failed before this record was durable");
+  return Status::OutcomeUnknown(
+      Subsystem::kWal,
+      "the WAL stopped after this record was written (" + failed_.message() +
+          "): it may or may not be durable. Once the database is reopened, retry it with the "
+          "same idempotency key (a retried event is then answered \"duplicate\" if it was "
+          "kept)");
+}
+
+Status Wal::refuse_append_locked() const {
+  if (stopping_ || closed_) return Status::FailedPrecondition(Subsystem::kWal, "the WAL is closed");
+  return Status::Unavailable(Subsystem::kWal, "the WAL stopped after a failure (" +
+                                                  failed_.message() +
+                                                  "); writes are refused until the database "
+                                                  "is reopened");
 }
 
 Result<AppendResult> Wal::append(const AppendRequest& request) {
   TIDAL_RETURN_IF_ERROR(validate(request));
   std::unique_lock<std::mutex> lk(mu_);
-  if (stopping_ || closed_) return Status::FailedPrecondition(Subsystem::kWal, "the WAL is closed");
-  if (!failed_.ok()) return failed_.with_context("the WAL failed earlier; reopen the database");
+  if (stopping_ || closed_ || !failed_.ok()) return refuse_append_locked();
+  const uint64_t generation = rollbacks_;
   bool was_empty = pending_records_ == 0;
   AppendResult result = enqueue_locked(request);
   if (!result.duplicate) {
     if (was_empty) work_cv_.notify_one();
     if (writer_gathering_) arrival_cv_.notify_one();
   }
-  TIDAL_RETURN_IF_ERROR(wait_durable(lk, result.sequence));
+  TIDAL_RETURN_IF_ERROR(wait_durable(lk, result.sequence, generation));
   return result;
 }
 
@@ -162,8 +197,8 @@ Result<std::vector<AppendResult>> Wal::append_batch(std::span<const AppendReques
   std::vector<AppendResult> results;
   results.reserve(requests.size());
   std::unique_lock<std::mutex> lk(mu_);
-  if (stopping_ || closed_) return Status::FailedPrecondition(Subsystem::kWal, "the WAL is closed");
-  if (!failed_.ok()) return failed_.with_context("the WAL failed earlier; reopen the database");
+  if (stopping_ || closed_ || !failed_.ok()) return refuse_append_locked();
+  const uint64_t generation = rollbacks_;
   bool was_empty = pending_records_ == 0;
   uint64_t highest = 0;
   for (const AppendRequest& r : requests) {
@@ -174,7 +209,13 @@ Result<std::vector<AppendResult>> Wal::append_batch(std::span<const AppendReques
     if (was_empty) work_cv_.notify_one();
     if (writer_gathering_) arrival_cv_.notify_one();
   }
-  if (highest > 0) TIDAL_RETURN_IF_ERROR(wait_durable(lk, highest));
+  // The batch's records share one fate: a rollback takes the highest one
+  // only with all the others after the first it took, and a duplicate's
+  // original is older than the batch.
+  if (highest > 0) TIDAL_RETURN_IF_ERROR(wait_durable(lk, highest, generation));
+  for (const AppendResult& r : results) {
+    if (const Status* why = rolled_back(r.sequence, generation)) return *why;
+  }
   return results;
 }
 
@@ -187,7 +228,8 @@ void Wal::writer_loop() {
       return options_.durability == Durability::kBatch && synced_seq_ < written_seq_ &&
              Clock::now() - last_sync_ >= options_.batch_sync_interval;
     };
-    while (pending_records_ == 0 && !stopping_ && !sync_requested_ && !sync_due()) {
+    while (pending_records_ == 0 && !stopping_ && !sync_requested_ && !probe_requested_ &&
+           !sync_due()) {
       if (options_.durability == Durability::kBatch && synced_seq_ < written_seq_) {
         work_cv_.wait_until(lk, last_sync_ + options_.batch_sync_interval);
       } else {
@@ -195,6 +237,23 @@ void Wal::writer_loop() {
       }
     }
     if (pending_records_ == 0 && stopping_ && synced_seq_ == written_seq_) break;
+    if (probe_requested_) {
+      probe_requested_ = false;
+      if (pending_records_ == 0 && failed_.ok() && !write_failure_.ok()) {
+        lk.unlock();
+        Status wrote = active_.write_all(std::string(kProbeBytes, '\0'));
+        Status cut = active_.truncate(active_size_);
+        lk.lock();
+        if (!cut.ok()) {
+          fail_locked(cut.with_context("cutting off the WAL's disk probe"), written_seq_);
+        } else if (wrote.ok()) {
+          write_failure_ = Status::Ok();
+        }
+        durable_cv_.notify_all();
+        continue;
+      }
+      if (pending_records_ == 0 && !stopping_ && !sync_requested_ && !sync_due()) continue;
+    }
 
     // Group commit: in fsync mode, give concurrent appenders a moment to join
     // this batch, since its sync is the expensive part.
@@ -225,15 +284,21 @@ void Wal::writer_loop() {
     }
     lk.unlock();
 
-    Status st;
-    if (count > 0) st = write_batch(frames, first);
-    if (st.ok() && do_sync) st = active_.sync_data();
+    Status written;
+    if (count > 0) written = write_batch(frames, first);
+    Status synced;
+    if (written.ok() && do_sync) synced = active_.sync_data();
     auto synced_at = Clock::now();
 
     lk.lock();
-    if (!st.ok()) {
-      failed_ = st;
+    if (!written.ok()) {
+      if (options_.durability == Durability::kNone || !undo_failed_write(lk, first, written)) {
+        fail_locked(written, written_seq_);
+      }
+    } else if (!synced.ok()) {
+      fail_locked(synced, count > 0 ? last : written_seq_);
     } else {
+      write_failure_ = Status::Ok();
       if (count > 0) {
         written_seq_ = last;
         ++stats_.batches;
@@ -248,6 +313,67 @@ void Wal::writer_loop() {
     if (synced_seq_ >= next_seq_ - 1 || !failed_.ok()) sync_requested_ = false;
     durable_cv_.notify_all();
   }
+}
+
+bool Wal::undo_failed_write(std::unique_lock<std::mutex>& lk, uint64_t first, const Status& why) {
+  // active_size_ moves only after a whole write: cut whatever part of the
+  // batch reached the file (the writer thread alone touches the file).
+  lk.unlock();
+  Status cut = active_.truncate(active_size_);
+  lk.lock();
+  if (!cut.ok()) return false;
+  const uint64_t last = next_seq_ - 1;
+  Status reason(why.subsystem(), why.code(),
+                why.message() + ": not written (records " + std::to_string(first) + " to " +
+                    std::to_string(last) +
+                    " were rolled back and nothing of them was applied); retry once the "
+                    "cause is gone",
+                why.field());
+  rollback_log_.push_back({first, reason});
+  ++rollbacks_;
+  stats_.appended -= std::min<uint64_t>(stats_.appended, last - first + 1);
+  next_seq_ = first;
+  pending_.clear();
+  pending_records_ = 0;
+  dedup_.forget_from(first);
+  write_failure_ = std::move(reason);
+  return true;
+}
+
+void Wal::fail_locked(const Status& why, uint64_t written) {
+  if (!failed_.ok()) return;
+  failed_ = why;
+  if (options_.durability == Durability::kNone) {
+    // Those records were acknowledged when appended: say what was lost.
+    if (written + 1 < next_seq_) {
+      failed_ = why.with_context("records " + std::to_string(written + 1) + " to " +
+                                 std::to_string(next_seq_ - 1) +
+                                 " were acknowledged (durability none) but not written");
+    }
+    return;
+  }
+  // Queued records after the last one written never reached the file.
+  if (written + 1 < next_seq_) {
+    rollback_log_.push_back(
+        {written + 1,
+         Status::Unavailable(Subsystem::kWal, "not written: the WAL stopped before this record (" +
+                                                  why.message() + "); nothing of it was applied")});
+    ++rollbacks_;
+    pending_.clear();
+    pending_records_ = 0;
+  }
+}
+
+void Wal::probe() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (write_failure_.ok() || !failed_.ok() || closed_) return;
+  probe_requested_ = true;
+  work_cv_.notify_one();
+}
+
+WalHealth Wal::health() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return {.failed = failed_, .write_failure = write_failure_};
 }
 
 Status Wal::write_batch(const std::string& frames, uint64_t first_seq) {
@@ -269,8 +395,10 @@ Status Wal::sync() {
   if (closed_) return Status::FailedPrecondition(Subsystem::kWal, "the WAL is closed");
   sync_requested_ = true;
   work_cv_.notify_one();
-  durable_cv_.wait(lk, [&] { return synced_seq_ >= target || !failed_.ok(); });
-  if (synced_seq_ >= target) return Status::Ok();
+  // A rollback may take records up to `target` away: then there is less to sync.
+  durable_cv_.wait(lk,
+                   [&] { return synced_seq_ >= std::min(target, next_seq_ - 1) || !failed_.ok(); });
+  if (synced_seq_ >= std::min(target, next_seq_ - 1)) return Status::Ok();
   return failed_;
 }
 

@@ -31,6 +31,19 @@
 // then deletes segments whose records are all at or below it — but never a
 // segment the dedup sets still need, nor the active segment.
 //
+// Failures (docs/operations.md). A write(2) that fails (a full disk: ENOSPC)
+// is undone: the segment is truncated back to its last whole frame, and the
+// batch being written and every record queued behind it are rolled back —
+// their callers get the failure (kNoSpace for a full disk), their sequence
+// numbers are given to the next records and their dedup keys forgotten, so a
+// retry appends them. Nothing of them was applied anywhere. The WAL stays
+// open: once space is freed the next append succeeds. A failed sync, a failed
+// truncate, or any failure in kNone mode (whose records were acknowledged
+// before they were written) is not undone: the WAL stops for good. Records
+// written but not known to be durable get kOutcomeUnknown, every later append
+// kUnavailable, until the database is reopened (recovery then decides which
+// records are there).
+//
 // Thread safety: append, append_batch and the accessors may be called from any
 // thread. replay and checkpoint may run concurrently with appends.
 #pragma once
@@ -104,6 +117,16 @@ struct RecoveryReport {
   uint64_t lost_records = 0;          // sequence numbers skipped by salvage
 };
 
+// Whether the WAL takes appends, for health checks.
+struct WalHealth {
+  // Set when the WAL stopped for good; appends fail until it is reopened.
+  Status failed;
+  // The last write that failed and was rolled back (OK once a later write
+  // succeeded): the WAL still takes appends, which fail the same way while
+  // the cause (a full disk) lasts.
+  Status write_failure;
+};
+
 struct WalStats {
   uint64_t appended = 0;
   uint64_t duplicates = 0;
@@ -153,6 +176,12 @@ class Wal {
   uint64_t first_retained_sequence() const;  // smallest sequence still readable
   const RecoveryReport& recovery_report() const { return report_; }
   WalStats stats() const;
+  WalHealth health() const;
+  // While a write failure lasts (health().write_failure), asks the writer to
+  // test the disk: it appends a block of zeros past the last frame and cuts
+  // it off again, and clears the failure when that worked (say, once space
+  // was freed). Does not wait. A no-op otherwise.
+  void probe();
   const WalOptions& options() const { return options_; }
 
   // The dedup key of an event: BLAKE3 of its type and payload.
@@ -174,8 +203,21 @@ class Wal {
   Status validate(const AppendRequest& r) const;
   // Under mu_: dedup check, sequence assignment and framing of one request.
   AppendResult enqueue_locked(const AppendRequest& r);
-  // Waits until `sequence` is as durable as the mode promises (mu_ held via lk).
-  Status wait_durable(std::unique_lock<std::mutex>& lk, uint64_t sequence);
+  // Waits until `sequence`, appended while rollbacks_ was `generation`, is as
+  // durable as the mode promises, rolled back, or the WAL failed (mu_ held
+  // via lk).
+  Status wait_durable(std::unique_lock<std::mutex>& lk, uint64_t sequence, uint64_t generation);
+  // The failure of the rollback that took `sequence` (appended while
+  // rollbacks_ was `generation`), or nullptr if none did (mu_ held).
+  const Status* rolled_back(uint64_t sequence, uint64_t generation) const;
+  // After a failed write of the frames from `first` on: truncates the
+  // segment back and rolls back every record from `first` (mu_ held via lk;
+  // released for the truncate). Returns false when the WAL must stop instead.
+  bool undo_failed_write(std::unique_lock<std::mutex>& lk, uint64_t first, const Status& why);
+  // Stops the WAL for good after `why`; records up to `written` were handed
+  // to the operating system (mu_ held).
+  void fail_locked(const Status& why, uint64_t written);
+  Status refuse_append_locked() const;
   void writer_loop();
   using SegmentFrameVisitor =
       std::function<Status(const std::shared_ptr<const std::string>&, const FrameView&)>;
@@ -207,9 +249,20 @@ class Wal {
   uint64_t checkpoint_seq_ = 0;
   bool writer_gathering_ = false;
   bool sync_requested_ = false;
+  bool probe_requested_ = false;
   bool stopping_ = false;
   bool closed_ = false;
-  Status failed_;  // set once a write or sync fails; every later append fails
+  Status failed_;         // set once the WAL stops for good; every later append fails
+  Status write_failure_;  // the last rolled-back write's failure; OK after a success
+  // Rollbacks so far; rollback_log_[g] is the g-th: the first sequence it
+  // took and why. A record appended at generation g was rolled back iff its
+  // sequence >= rollback_log_[g].first (later rollbacks start after it).
+  uint64_t rollbacks_ = 0;
+  struct Rollback {
+    uint64_t first;
+    Status why;
+  };
+  std::vector<Rollback> rollback_log_;
   WalStats stats_;
   std::vector<Segment> segments_;  // ascending; the last is the active one
 
