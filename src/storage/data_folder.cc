@@ -298,11 +298,12 @@ DataFolder::~DataFolder() {
 
 Result<std::unique_ptr<RocksDbEngine>> DataFolder::open_storage(
     const RocksDbOptions& options) const {
+  RocksDbOptions o = options;
   if (read_only_) {
-    return Status::NotSupported(kSub, "cannot open storage of data folder " + path_ +
-                                          " read-only: RocksDbEngine always writes");
+    o.read_only = true;
+    o.create_if_missing = false;
   }
-  return RocksDbEngine::open(storage_dir(), options);
+  return RocksDbEngine::open(storage_dir(), o);
 }
 
 }  // namespace tidal

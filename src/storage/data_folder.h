@@ -71,7 +71,7 @@ class DataFolder {
 
   // Opens the RocksDB database in storage_dir(). The engine must be destroyed
   // before this DataFolder, whose lock is what keeps other processes out.
-  // kNotSupported for a read-only folder (RocksDbEngine always writes).
+  // A read-only folder opens it read-only (RocksDbOptions::read_only).
   Result<std::unique_ptr<RocksDbEngine>> open_storage(const RocksDbOptions& options = {}) const;
 
  private:

@@ -1,18 +1,51 @@
 #include "storage/rocksdb_engine.h"
 
+#include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <mutex>
 
+#include "core/posix_file.h"
+
 namespace tidal {
+
+// Whether RocksDB stopped taking writes after a background error, and keeps
+// RocksDB's own recovery from running (see rocksdb_engine.h).
+class RocksDbErrorListener final : public rocksdb::EventListener {
+ public:
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
+    if (error != nullptr && !error->ok()) stopped_.store(true);
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    // RocksDB's recovery waits for write_buffer_bytes of free space and makes
+    // DB::Resume() answer Busy meanwhile: the engine resumes by itself.
+    *auto_recovery = false;
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) stopped_.store(false);
+  }
+  bool stopped() const { return stopped_.load(); }
+
+ private:
+  std::atomic<bool> stopped_{false};
+};
 
 namespace {
 
@@ -36,7 +69,7 @@ Status translate(const rocksdb::Status& s, std::string_view what) {
     case rocksdb::Status::kInvalidArgument:
       return Status(kSub, StatusCode::kInvalidArgument, std::move(msg));
     case rocksdb::Status::kIOError:
-      if (s.IsNoSpace()) return Status::ResourceExhausted(kSub, std::move(msg));
+      if (s.IsNoSpace()) return Status::NoSpace(kSub, std::move(msg));
       // RocksDB reports its LOCK file being held as an IOError, in one of
       // two wordings (same process / another process).
       if (const std::string rs = s.ToString();
@@ -84,6 +117,44 @@ rocksdb::WriteOptions write_options(WriteMode mode) {
   return wo;
 }
 
+// RocksDB's info log in dir/LOG (the previous one kept as LOG.old), each line
+// one write(2); a line the disk has no room for is dropped. RocksDB's own
+// log writer aborts on the line after a failed write in Debian's build.
+class RocksDbLogFile final : public rocksdb::Logger {
+ public:
+  explicit RocksDbLogFile(const std::string& dir)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {
+    const std::string path = dir + "/LOG";
+    std::error_code ec;
+    std::filesystem::rename(path, path + ".old", ec);  // absent the first time
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  }
+  ~RocksDbLogFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (fd_ < 0) return;
+    char line[2048];
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm t;
+    gmtime_r(&ts.tv_sec, &t);
+    int n =
+        std::snprintf(line, sizeof line, "%04d/%02d/%02d-%02d:%02d:%02d.%06ld ", t.tm_year + 1900,
+                      t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000);
+    int m = std::vsnprintf(line + n, sizeof line - static_cast<size_t>(n) - 1, format, ap);
+    if (m < 0) return;
+    size_t len = std::min(sizeof line - 2, static_cast<size_t>(n + m));
+    line[len++] = '\n';
+    ssize_t w = ::write(fd_, line, len);
+    (void)w;  // a full disk drops the line
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 bool compression_supported(rocksdb::CompressionType type) {
   auto supported = rocksdb::GetSupportedCompressions();
   return std::find(supported.begin(), supported.end(), type) != supported.end();
@@ -100,6 +171,11 @@ rocksdb::DBOptions rocksdb_db_options(const RocksDbOptions& options) {
   // column families whole across a crash.
   db.atomic_flush = true;
   db.bytes_per_sync = 1 << 20;
+  // No space reserved ahead of use: RocksDB's WAL (which only rare kDurable
+  // writes use) would preallocate 1.1 write buffers, its manifest 4 MiB —
+  // room a small or nearly full disk needs to recover.
+  db.allow_fallocate = false;
+  db.manifest_preallocation_size = 64 << 10;
   return db;
 }
 
@@ -160,6 +236,24 @@ class RocksDbEngine::Iterator final : public StorageIterator {
 Result<std::unique_ptr<RocksDbEngine>> RocksDbEngine::open(const std::string& dir,
                                                            const RocksDbOptions& options) {
   rocksdb::DBOptions db_options = rocksdb_db_options(options);
+  auto errors = std::make_shared<RocksDbErrorListener>();
+  db_options.listeners.push_back(errors);
+  if (!options.create_if_missing || options.read_only) {
+    std::error_code ec;
+    if (!std::filesystem::exists(dir + "/CURRENT", ec)) {
+      return Status::NotFound(
+          Subsystem::kStorage,
+          "open RocksDB at " + dir + ": no database there (" +
+              (options.read_only ? "opened read-only" : "create_if_missing is off") + ")");
+    }
+  }
+  if (!options.read_only) {
+    if (options.create_if_missing) {
+      Status made = create_dirs(dir);
+      if (!made.ok()) return made.with_context("open RocksDB at " + dir);
+    }
+    db_options.info_log = std::make_shared<RocksDbLogFile>(dir);
+  }
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::ColumnFamilyOptions cf_options = rocksdb_column_family_options(options, cache);
 
@@ -178,7 +272,9 @@ Result<std::unique_ptr<RocksDbEngine>> RocksDbEngine::open(const std::string& di
 
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
+  rocksdb::Status s =
+      options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &db)
+                        : rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
   if (!s.ok()) {
     Status st = translate(s, "open RocksDB at " + dir);
     // A missing database with create_if_missing off is InvalidArgument to RocksDB.
@@ -190,13 +286,26 @@ Result<std::unique_ptr<RocksDbEngine>> RocksDbEngine::open(const std::string& di
   }
   std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount> keyspaces{};
   for (int i = 0; i < kKeyspaceCount; ++i) keyspaces[i] = handles[static_cast<size_t>(i) + 1];
-  return std::unique_ptr<RocksDbEngine>(new RocksDbEngine(dir, db, std::move(handles), keyspaces));
+  return std::unique_ptr<RocksDbEngine>(
+      new RocksDbEngine(dir, db, std::move(handles), keyspaces, std::move(errors)));
 }
 
 RocksDbEngine::RocksDbEngine(std::string dir, rocksdb::DB* db,
                              std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                             std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount> keyspaces)
-    : dir_(std::move(dir)), db_(db), handles_(std::move(handles)), keyspaces_(keyspaces) {}
+                             std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount> keyspaces,
+                             std::shared_ptr<RocksDbErrorListener> errors)
+    : dir_(std::move(dir)),
+      db_(db),
+      handles_(std::move(handles)),
+      keyspaces_(keyspaces),
+      errors_(std::move(errors)) {}
+
+Status RocksDbEngine::resume_if_stopped() {
+  if (!errors_->stopped()) return Status::Ok();
+  // Never a plain Flush first: after a failed WAL append RocksDB would make
+  // the error permanent. Resume() flushes the memtables and clears it.
+  return translate(db_->Resume(), "resume RocksDB after a failed write (a full disk?)");
+}
 
 RocksDbEngine::~RocksDbEngine() {
   // Waiting for background work also flushes memtables holding unlogged
@@ -211,6 +320,11 @@ RocksDbEngine::~RocksDbEngine() {
   delete db_;
 }
 
+void RocksDbEngine::drop_unflushed_on_close() {
+  rocksdb::Status s = db_->SetDBOptions({{"avoid_flush_during_shutdown", "true"}});
+  (void)s;  // a test hook: if it fails, the close flushes, and the test sees more, not less
+}
+
 Result<std::optional<std::string>> RocksDbEngine::get(Keyspace ks, std::string_view key) {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(ks), slice(key), &value);
@@ -221,16 +335,19 @@ Result<std::optional<std::string>> RocksDbEngine::get(Keyspace ks, std::string_v
 
 Status RocksDbEngine::put(Keyspace ks, std::string_view key, std::string_view value,
                           WriteMode mode) {
+  TIDAL_RETURN_IF_ERROR(resume_if_stopped());
   std::shared_lock lock(write_mu_);
   return translate(db_->Put(write_options(mode), cf(ks), slice(key), slice(value)), "put", ks);
 }
 
 Status RocksDbEngine::del(Keyspace ks, std::string_view key, WriteMode mode) {
+  TIDAL_RETURN_IF_ERROR(resume_if_stopped());
   std::shared_lock lock(write_mu_);
   return translate(db_->Delete(write_options(mode), cf(ks), slice(key)), "delete", ks);
 }
 
 Status RocksDbEngine::write(const WriteBatch& batch, WriteMode mode) {
+  TIDAL_RETURN_IF_ERROR(resume_if_stopped());
   bool open_ended = std::any_of(batch.ops().begin(), batch.ops().end(), [](const auto& op) {
     return op.type == WriteBatch::OpType::kDeleteRange && op.value.empty();
   });
@@ -289,7 +406,9 @@ std::unique_ptr<StorageIterator> RocksDbEngine::scan(Keyspace ks, std::string_vi
 }
 
 Status RocksDbEngine::flush() {
-  TIDAL_RETURN_IF_ERROR(translate(db_->FlushWAL(/*sync=*/true), "flush RocksDB WAL"));
+  // kDurable writes sync RocksDB's WAL themselves, kDerived ones skip it: no
+  // FlushWAL here (after a failed WAL write it would abort in Debian's build).
+  TIDAL_RETURN_IF_ERROR(resume_if_stopped());
   rocksdb::FlushOptions fo;
   fo.wait = true;
   std::vector<rocksdb::ColumnFamilyHandle*> ours(keyspaces_.begin(), keyspaces_.end());

@@ -14,8 +14,20 @@
 // Iterators read the snapshot taken when scan() is called. Every failure is a
 // Status from Subsystem::kStorage whose message names the operation and the
 // keyspace. Closing (the destructor) waits for background work and flushes
-// memtables RocksDB holds; a process crash keeps only what flush() or
-// kDurable writes made durable.
+// memtables RocksDB holds (a flush that fails then is lost silently: only
+// what flush() reported durable is); a process crash keeps only what flush()
+// or kDurable writes made durable.
+//
+// A full disk (docs/operations.md). RocksDB stops taking writes after a
+// failed flush or WAL write (a "background error"): writes and flushes fail
+// with kNoSpace, reads go on. This engine never lets RocksDB recover on its
+// own (its recovery waits for a whole memtable's worth of free space and
+// refuses manual attempts meanwhile); instead the next write or flush calls
+// DB::Resume(), which flushes what the memtables hold and clears the error
+// once there is room. RocksDB's info log is written by this engine to
+// dir/LOG, dropping lines the disk has no room for: Debian's RocksDB is built
+// with assertions, and its own log writer aborts the process on the line
+// after a failed one.
 #pragma once
 
 #include <array>
@@ -46,6 +58,9 @@ struct RocksDbOptions {
   size_t write_buffer_bytes = size_t{64} << 20;
   // Flush and compaction threads.
   int background_jobs = 2;
+  // Opens with DB::OpenForReadOnly: nothing is written (no log, manifest or
+  // options file), so it works on a full disk; every write fails.
+  bool read_only = false;
 };
 
 // The RocksDB options RocksDbEngine uses, exposed so that a benchmark can run
@@ -53,6 +68,8 @@ struct RocksDbOptions {
 rocksdb::DBOptions rocksdb_db_options(const RocksDbOptions& options);
 rocksdb::ColumnFamilyOptions rocksdb_column_family_options(
     const RocksDbOptions& options, const std::shared_ptr<rocksdb::Cache>& cache);
+
+class RocksDbErrorListener;
 
 class RocksDbEngine final : public StorageEngine {
  public:
@@ -85,11 +102,19 @@ class RocksDbEngine final : public StorageEngine {
 
   const std::string& dir() const { return dir_; }
 
+  // Closing (the destructor) will drop writes made with WriteMode::kDerived
+  // since the last flush() instead of flushing them: what a crash leaves.
+  // For crash tests.
+  void drop_unflushed_on_close();
+
  private:
   class Iterator;
 
   RocksDbEngine(std::string dir, rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount> keyspaces);
+                std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount> keyspaces,
+                std::shared_ptr<RocksDbErrorListener> errors);
+  // After a background error (a full disk): DB::Resume(), once.
+  Status resume_if_stopped();
 
   rocksdb::ColumnFamilyHandle* cf(Keyspace ks) const { return keyspaces_[static_cast<size_t>(ks)]; }
 
@@ -99,6 +124,7 @@ class RocksDbEngine final : public StorageEngine {
   // disk); all must be destroyed before the DB is closed.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::array<rocksdb::ColumnFamilyHandle*, kKeyspaceCount> keyspaces_;
+  std::shared_ptr<RocksDbErrorListener> errors_;
   // Writes share it; a batch with an open-ended delete_range takes it alone
   // (see write()).
   std::shared_mutex write_mu_;

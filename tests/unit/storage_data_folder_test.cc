@@ -157,10 +157,34 @@ TEST(StorageDataFolder, ReadOnlyCreatesNothing) {
   EXPECT_TRUE(fs::is_empty(tmp.path()));
 
   ASSERT_NE(open_or_die(tmp.sub("data")), nullptr);
+  {
+    auto folder = open_or_die(tmp.sub("data"), ro);
+    ASSERT_NE(folder, nullptr);
+    EXPECT_TRUE(folder->read_only());
+    // No storage yet, and a read-only open does not make one.
+    expect_error(folder->open_storage(), StatusCode::kNotFound, tmp.sub("data"));
+    EXPECT_FALSE(fs::exists(folder->storage_dir() + "/CURRENT"));
+  }
+  {
+    auto folder = open_or_die(tmp.sub("data"));
+    auto storage = folder->open_storage();
+    ASSERT_TRUE(storage.ok()) << storage.status().to_string();
+    ASSERT_TRUE((*storage)->put(Keyspace::kMeta, "k", "v", WriteMode::kDurable).ok());
+  }
+  // A read-only open of the storage reads, refuses writes, and writes nothing.
   auto folder = open_or_die(tmp.sub("data"), ro);
   ASSERT_NE(folder, nullptr);
-  EXPECT_TRUE(folder->read_only());
-  expect_error(folder->open_storage(), StatusCode::kNotSupported, tmp.sub("data"));
+  auto before = fs::directory_iterator(folder->storage_dir());
+  size_t files_before = std::distance(before, fs::directory_iterator());
+  auto storage = folder->open_storage();
+  ASSERT_TRUE(storage.ok()) << storage.status().to_string();
+  auto v = (*storage)->get(Keyspace::kMeta, "k");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->value_or(""), "v");
+  EXPECT_FALSE((*storage)->put(Keyspace::kMeta, "k", "w").ok());
+  storage->reset();
+  auto after = fs::directory_iterator(folder->storage_dir());
+  EXPECT_EQ(std::distance(after, fs::directory_iterator()), files_before);
 }
 
 TEST(StorageDataFolder, SecondOpenInTheSameProcessIsBusy) {
