@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -87,11 +88,47 @@ struct DatabaseStats {
   uint64_t hot_bytes = 0;                   // memory of the decayed scores
 };
 
+// The database's present: the time every read, sweep and checkpoint takes as
+// "now" (docs/time.md). Stored in the data folder, so every process that
+// opens it — the server, the CLI, an embedder — answers at the same present.
+enum class PresentMode : uint8_t {
+  kLive = 0,        // the clock
+  kHistorical = 1,  // the newest event time applied, or a time the user pinned
+};
+
+struct Present {
+  PresentMode mode = PresentMode::kLive;
+  std::optional<Timestamp> pinned;  // historical only: the time the user set
+  Timestamp now;                    // the present itself
+  // The earliest time a query may ask AS OF: the newest event time applied,
+  // or the time the windowed state was last swept if later. The state holds
+  // no event after it, so reads at any time from here on are exact.
+  Timestamp floor;
+};
+
 // Where the WAL and the last checkpoint stand. Cheap (two counters), for
 // health checks; stats() is the full picture.
 struct DatabaseProgress {
   uint64_t last_sequence = 0;        // the newest WAL record
   uint64_t checkpoint_sequence = 0;  // the last record the last checkpoint covers
+};
+
+// Whether the database takes writes and checkpoints, for health checks
+// (docs/operations.md: "A full disk").
+struct DatabaseHealth {
+  // False once writes are refused until the database is reopened (the WAL
+  // stopped after a failed sync, or applying a record failed). Reads go on.
+  bool writable = true;
+  // Why writes fail or are refused; OK when the last write succeeded. While
+  // the disk is full this holds the no-space failure of the last write, and
+  // writable stays true: once space is freed the next write succeeds (the
+  // database also probes the disk every few seconds and clears it then).
+  Status write_failure;
+  // The last checkpoint's failure; OK when it succeeded. Retried every few
+  // seconds while it lasts; the WAL keeps every acknowledged write meanwhile.
+  Status checkpoint_failure;
+
+  bool ok() const { return writable && write_failure.ok() && checkpoint_failure.ok(); }
 };
 
 class Database {
@@ -196,14 +233,25 @@ class Database {
   // Checkpoints and closes; later calls fail. Called by the destructor.
   Status close();
 
-  // The database's present: the clock, or in historical-import mode the
-  // newest event time ingested.
+  // The database's present: the clock (live), or the newest event time
+  // applied or a pinned time (historical). See docs/time.md.
   Timestamp now() const;
+  Present present() const;
+  // Switches the present, durably (a WAL record, like any write):
+  //   set_present(kLive)              the clock from now on; the stored
+  //                                   events must not lie ahead of it
+  //   set_present(kHistorical)        the newest event time applied
+  //   set_present(kHistorical, t)     pinned at t, which must not be before
+  //                                   present().floor
+  // Events are then validated against the new present (historical accepts
+  // any time since 1970). Returns the record's WAL sequence number.
+  Result<uint64_t> set_present(PresentMode mode, std::optional<Timestamp> pinned = std::nullopt);
   const Schema& schema() const;
   // Counts and memory. Walks the attribute lists and filter indexes to sum
   // their memory (under the read lock): for monitoring, not for every request.
   DatabaseStats stats() const;
   DatabaseProgress progress() const;
+  DatabaseHealth health() const;
 
   class Impl;
 

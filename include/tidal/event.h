@@ -16,15 +16,17 @@ struct SignalEvent {
   std::string user;    // the acting user's key; may be empty (anonymous)
   std::string signal;  // a signal type declared in the schema
   // Event time. Must lie within the accepted skew of the database's present
-  // (DatabaseOptions::max_past_skew / max_future_skew) unless the database
-  // runs in historical-import mode. The zero Timestamp means "now".
+  // (DatabaseOptions::max_past_skew / max_future_skew) while the database is
+  // live; a historical one takes any time since 1970 (up to a pinned
+  // present). The zero Timestamp means "now" (docs/time.md).
   Timestamp timestamp{};
   // For count signal types: 1 (the default). For sum signal types (such as
-  // dwell_time): the amount, finite and >= 0.
+  // dwell_time): the amount, finite, >= 0 and at most 1e15 (so that every sum
+  // kept from it stays finite).
   double value = 1.0;
   // Optional. When set, retries are recognised by this key; otherwise by a
   // hash of the event's content (item, user, signal, timestamp, value).
-  std::string idempotency_key;
+  std::string idempotency_key{};
 };
 
 // What ingesting one event did.

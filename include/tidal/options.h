@@ -50,9 +50,13 @@ struct DatabaseOptions {
   // Accepted event times, relative to the database's present.
   Duration max_past_skew = std::chrono::hours(24 * 7);
   Duration max_future_skew = std::chrono::minutes(5);
-  // Historical import: the database's present follows the newest event time
-  // ingested instead of the clock, and any event time >= the Unix epoch is
-  // accepted (for backfills such as replaying years of past interactions).
+  // Historical import: a new database starts historical — its present is the
+  // newest event time applied instead of the clock, and any event time >= the
+  // Unix epoch is accepted (for backfills such as replaying years of past
+  // interactions); an existing live database is switched to historical at
+  // open (a logged, durable change). Without it a database keeps the present
+  // it has stored, historical or live: going back to live is always an
+  // explicit Database::set_present(PresentMode::kLive). See docs/time.md.
   bool historical_import = false;
 
   // How many items each trending index keeps exactly (the deepest LIMIT
@@ -77,6 +81,9 @@ struct DatabaseOptions {
   Duration checkpoint_interval = std::chrono::minutes(5);
   // Set false to checkpoint only when checkpoint() is called.
   bool background_checkpoints = true;
+  // How often windowed state that no window reaches any more is freed (at
+  // the present; docs/signals.md). Zero: never in the background.
+  Duration sweep_interval = std::chrono::minutes(1);
 
   // WAL tuning (see docs/formats/wal.md).
   uint64_t wal_segment_bytes = 64ull << 20;

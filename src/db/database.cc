@@ -3,8 +3,10 @@
 
 #include "core/coding.h"
 #include "core/duration.h"
+#include "core/time_text.h"
 #include "db/database_impl.h"
 #include "db/event_validation.h"
+#include "db/present.h"
 #include "entities/entity_codec.h"
 #include "entities/key_rules.h"
 #include "query/engine.h"
@@ -18,10 +20,7 @@ namespace tidal {
 
 namespace {
 
-constexpr std::string_view kCheckpointSequenceKey = "checkpoint/sequence";
-// The newest event time applied up to the checkpoint: the present of a
-// historical import, which must survive a restart whose WAL is empty.
-constexpr std::string_view kNewestEventKey = "checkpoint/newest_event_us";
+using db::kCheckpointSequenceKey;
 constexpr size_t kMaxTrendingLimit = 10000;
 
 wal::Durability wal_durability(Durability d) {
@@ -54,11 +53,11 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   TIDAL_ASSIGN_OR_RETURN(storage_, folder_->open_storage());
   TIDAL_ASSIGN_OR_RETURN(schema_, open_schema(*storage_, given, options_.allow_schema_additions));
 
-  // Events may lie max_future_skew ahead of the present, except in historical
-  // import, where the present is the newest event time.
-  int64_t future_slack_us = options_.historical_import ? 0 : options_.max_future_skew.count();
-  auto ledger =
-      std::make_unique<signals::GlobalLedger>(schema_, options_.trending_capacity, future_slack_us);
+  // Events may lie max_future_skew ahead of the present (a live or a pinned
+  // one); the rings keep room for them whatever the present is now, since it
+  // can change while the database is open.
+  auto ledger = std::make_unique<signals::GlobalLedger>(schema_, options_.trending_capacity,
+                                                        options_.max_future_skew.count());
   ledger_ = ledger.get();
   registry_.add(std::move(ledger));
   auto events = std::make_unique<signals::EventStore>(storage_.get());
@@ -92,12 +91,8 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
     if (cp->size() != 8) return Status::Corruption(Subsystem::kStorage, "checkpoint sequence");
     checkpoint_seq_.store(decode_fixed64_le(cp->data()));
   }
-  TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> newest,
-                         storage_->get(Keyspace::kMeta, kNewestEventKey));
-  if (newest) {
-    if (newest->size() != 8) return Status::Corruption(Subsystem::kStorage, "newest event time");
-    newest_event_us_.store(static_cast<int64_t>(decode_fixed64_le(newest->data())));
-  }
+  TIDAL_ASSIGN_OR_RETURN(db::StoredPresent stored_present, db::load_present(*storage_));
+  set_present_state(stored_present);
   for (KeyMap& keys : keys_) TIDAL_RETURN_IF_ERROR(keys.restore(*storage_));
   TIDAL_RETURN_IF_ERROR(registry_.restore(*storage_));
   entities_->resolve_creators([&](std::string_view creator) {
@@ -129,6 +124,9 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   applied_seq_ = std::max(applied_seq_, wal_->last_sequence());
   wal_bytes_at_checkpoint_ = wal_->stats().bytes_written;
   last_checkpoint_ = std::chrono::steady_clock::now();
+  if (options_.historical_import && present_mode_.load() != PresentMode::kHistorical) {
+    TIDAL_RETURN_IF_ERROR(set_present(PresentMode::kHistorical, std::nullopt).status());
+  }
   background_ = std::thread([this] { background_loop(); });
   return Status::Ok();
 }
@@ -216,6 +214,14 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       return registry_.apply(record);
     }
     case wal::RecordType::kProfileDefinition: return registry_.apply(record);
+    case wal::RecordType::kPresent: {
+      db::PresentRecord pr;
+      if (!db::decode_present_record(payload, &pr)) return malformed();
+      db::StoredPresent p = present_state();
+      db::apply_present_record(pr, &p);
+      set_present_state(p);
+      return Status::Ok();
+    }
     case wal::RecordType::kCustom:
       return Status::Ok();  // tools' records (e.g. `tidal demo`); never applied
     default:
@@ -228,14 +234,6 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
 
 // ---------------------------------------------------------------------------
 // Writes
-
-int64_t Database::Impl::now_us() const {
-  if (options_.historical_import) {
-    int64_t newest = newest_event_us_.load(std::memory_order_relaxed);
-    if (newest != INT64_MIN) return newest;
-  }
-  return to_micros(clock_->now());
-}
 
 Result<std::vector<wal::AppendResult>> Database::Impl::commit(
     std::span<const wal::AppendRequest> requests) {
@@ -292,12 +290,12 @@ BatchIngestResult Database::Impl::ingest(std::span<const SignalEvent> events, Ba
   requests.reserve(events.size());
   {
     std::shared_lock<std::shared_mutex> lk(state_mu_);
-    int64_t now = now_us();
+    const db::EventTimeRule rule = event_time_rule();
     Timestamp record_time = clock_->now();
     for (size_t i = 0; i < events.size(); ++i) {
       const SignalEvent& e = events[i];
       db::ValidatedEvent v;
-      Status st = db::validate_event(e, schema_, options_, now, &v);
+      Status st = db::validate_event(e, schema_, options_, rule, &v);
       if (st.ok() && options_.strict_items) {
         std::optional<uint32_t> idx = items_.find(e.item);
         if (!idx || !items_.registered(*idx)) {
@@ -708,6 +706,33 @@ Result<std::vector<AffinityEntry>> Database::Impl::top_affinities(std::string_vi
   return out;
 }
 
+DatabaseHealth Database::Impl::health() const {
+  DatabaseHealth h;
+  if (wal_) {
+    wal::WalHealth w = wal_->health();
+    if (!w.failed.ok()) {
+      h.writable = false;
+      h.write_failure = w.failed.with_context(
+          "the WAL stopped; writes are refused until the database is reopened");
+    } else {
+      h.write_failure = w.write_failure;
+    }
+  } else {
+    h.writable = false;
+    h.write_failure = Status::Unavailable(Subsystem::kStorage, "the database is not open");
+  }
+  {
+    std::lock_guard<std::mutex> order(order_mu_);
+    if (!apply_failed_.ok()) {
+      h.writable = false;
+      h.write_failure = apply_failed_;
+    }
+  }
+  std::lock_guard<std::mutex> lk(health_mu_);
+  h.checkpoint_failure = checkpoint_failure_;
+  return h;
+}
+
 DatabaseProgress Database::Impl::progress() const {
   return {.last_sequence = wal_ ? wal_->last_sequence() : 0,
           .checkpoint_sequence = checkpoint_seq_.load()};
@@ -788,6 +813,17 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                        .parallel_scan_threshold = options_.query_parallel_scan,
                        .scan_threads = options_.query_scan_threads,
                        .now_us = now_us()};
+  if (statement.as_of_us) {
+    const int64_t floor = floor_us();
+    if (floor != INT64_MIN && *statement.as_of_us < floor) {
+      return Status::Invalid(
+          Subsystem::kQuery, "as_of", format_timestamp(*statement.as_of_us),
+          "must not be before " + format_timestamp(floor) +
+              ": the database keeps its state as of its newest event, so it cannot answer "
+              "for an earlier time (docs/time.md)");
+    }
+    st.now_us = *statement.as_of_us;
+  }
   return query::run_read(statement, st, options);
 }
 
@@ -814,6 +850,7 @@ Status Database::Impl::checkpoint() {
   if (!wal_) return Status::FailedPrecondition(Subsystem::kStorage, "the database is not open");
   WriteBatch batch;
   uint64_t seq;
+  Status st;
   {
     // Holding the order lock keeps a half-applied batch out of the snapshot.
     std::lock_guard<std::mutex> order(order_mu_);
@@ -821,36 +858,77 @@ Status Database::Impl::checkpoint() {
     TIDAL_RETURN_IF_ERROR(apply_failed_);
     seq = applied_seq_;
     for (KeyMap& keys : keys_) keys.checkpoint(&batch);
-    TIDAL_RETURN_IF_ERROR(registry_.checkpoint(&batch));
+    st = registry_.checkpoint(&batch);
     std::string v;
     put_fixed64_le(&v, seq);
     batch.put(Keyspace::kMeta, kCheckpointSequenceKey, v);
-    v.clear();
-    put_fixed64_le(&v, static_cast<uint64_t>(newest_event_us_.load(std::memory_order_relaxed)));
-    batch.put(Keyspace::kMeta, kNewestEventKey, v);
+    db::store_present(present_state(), &batch);
   }
-  TIDAL_RETURN_IF_ERROR(registry_.after_checkpoint());
-  TIDAL_RETURN_IF_ERROR(storage_->write(batch, WriteMode::kDerived));
-  TIDAL_RETURN_IF_ERROR(storage_->flush());
-  if (seq > 0) TIDAL_RETURN_IF_ERROR(wal_->checkpoint(seq));
+  if (st.ok()) st = registry_.after_checkpoint();
+  if (st.ok()) st = storage_->write(batch, WriteMode::kDerived);
+  if (st.ok()) st = storage_->flush();
+  {
+    // Whatever the batch held must be written again if it did not reach
+    // storage: the next checkpoint claims a later sequence number.
+    std::unique_lock<std::shared_mutex> lk(state_mu_);
+    for (KeyMap& keys : keys_) keys.end_checkpoint(st.ok());
+    registry_.end_checkpoint(st.ok());
+  }
+  if (st.ok() && seq > 0) st = wal_->checkpoint(seq);
+  if (!st.ok()) {
+    st = st.with_context("checkpoint at WAL sequence " + std::to_string(seq) +
+                         " failed; every acknowledged write is still in the WAL");
+    std::lock_guard<std::mutex> h(health_mu_);
+    checkpoint_failure_ = st;
+    return st;
+  }
+  {
+    std::lock_guard<std::mutex> h(health_mu_);
+    checkpoint_failure_ = Status::Ok();
+  }
   checkpoint_seq_.store(seq);
   wal_bytes_at_checkpoint_ = wal_->stats().bytes_written;
   last_checkpoint_ = std::chrono::steady_clock::now();
   return Status::Ok();
 }
 
+void Database::Impl::crash_for_testing() {
+  {
+    std::lock_guard<std::mutex> lk(background_mu_);
+    if (closed_) return;
+    closed_ = true;
+    stopping_ = true;
+  }
+  background_cv_.notify_all();
+  if (background_.joinable()) background_.join();
+  // Every acknowledged record is in the WAL already; nothing is pending.
+  if (wal_) (void)wal_->close();
+  // Unflushed (kDerived) writes live only in RocksDB's memtables: a crash
+  // loses them.
+  if (storage_) storage_->drop_unflushed_on_close();
+}
+
 void Database::Impl::background_loop() {
+  // While the disk refuses writes, the WAL is probed and a failed checkpoint
+  // retried this often (and a failure printed once, not at every retry).
+  constexpr auto kRetryInterval = std::chrono::seconds(5);
   auto last_sweep = std::chrono::steady_clock::now();
+  auto last_retry = last_sweep;
+  bool reported = false;  // the current run of checkpoint failures was printed
   std::unique_lock<std::mutex> lk(background_mu_);
   while (!stopping_) {
     background_cv_.wait_for(lk, std::chrono::seconds(1));
     if (stopping_) break;
     lk.unlock();
     auto now = std::chrono::steady_clock::now();
-    if (now - last_sweep >= std::chrono::minutes(1)) {
-      std::unique_lock<std::shared_mutex> state(state_mu_);
-      ledger_->sweep(now_us());
+    if (options_.sweep_interval.count() > 0 && now - last_sweep >= options_.sweep_interval) {
+      sweep();
       last_sweep = now;
+    }
+    const bool retry_due = now - last_retry >= kRetryInterval;
+    if (retry_due) {
+      last_retry = now;
+      wal_->probe();  // a no-op unless the last WAL write failed
     }
     if (options_.background_checkpoints) {
       bool due;
@@ -861,10 +939,22 @@ void Database::Impl::background_loop() {
               (now - last_checkpoint_ >= options_.checkpoint_interval &&
                wal_->last_sequence() > checkpoint_seq_.load());
       }
+      // After a failed checkpoint (this loop's or one asked for), retry.
+      bool failing;
+      {
+        std::lock_guard<std::mutex> h(health_mu_);
+        failing = !checkpoint_failure_.ok();
+      }
+      if (failing) due = retry_due;
       if (due) {
         Status s = checkpoint();
-        if (!s.ok())
-          std::fprintf(stderr, "tidal: background checkpoint failed: %s\n", s.to_string().c_str());
+        if (!s.ok() && !reported) {
+          std::fprintf(stderr, "tidal: background checkpoint failed (retried every %llds): %s\n",
+                       static_cast<long long>(kRetryInterval.count()), s.to_string().c_str());
+        } else if (s.ok() && reported) {
+          std::fprintf(stderr, "tidal: background checkpoint succeeded again\n");
+        }
+        reported = !s.ok();
       }
     }
     lk.lock();
@@ -915,6 +1005,7 @@ Result<Schema> Database::stored_schema(const std::string& path) {
   }
   DataFolderOptions fo;
   fo.create_if_missing = false;
+  fo.read_only = true;  // writes nothing: works on a full disk
   TIDAL_ASSIGN_OR_RETURN(std::unique_ptr<DataFolder> folder, DataFolder::open(path, fo));
   RocksDbOptions ro;
   ro.create_if_missing = false;
@@ -1018,6 +1109,12 @@ Status Database::close() {
 Timestamp Database::now() const {
   return impl_->now();
 }
+Present Database::present() const {
+  return impl_->present();
+}
+Result<uint64_t> Database::set_present(PresentMode mode, std::optional<Timestamp> pinned) {
+  return impl_->set_present(mode, pinned);
+}
 const Schema& Database::schema() const {
   return impl_->schema();
 }
@@ -1031,6 +1128,10 @@ std::vector<ProfileDefinition> Database::profiles() const {
 
 DatabaseProgress Database::progress() const {
   return impl_->progress();
+}
+
+DatabaseHealth Database::health() const {
+  return impl_->health();
 }
 
 }  // namespace tidal

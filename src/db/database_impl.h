@@ -16,6 +16,8 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "db/event_validation.h"
+#include "db/present.h"
 #include "entities/entity_store.h"
 #include "entities/key_map.h"
 #include "entities/relationships.h"
@@ -61,14 +63,31 @@ class Database::Impl {
   Status checkpoint();
   Status close();
   Timestamp now() const { return from_micros(now_us()); }
+  // The present (docs/time.md): the clock when live; when historical the
+  // pinned time, or else floor_us() (the clock while nothing is applied).
   int64_t now_us() const;
+  // The newest event time applied, or the last sweep's time if later
+  // (INT64_MIN when neither happened): no state lies after it.
+  int64_t floor_us() const;
+  Present present() const;
+  db::StoredPresent present_state() const;
+  Result<uint64_t> set_present(PresentMode mode, std::optional<Timestamp> pinned);
   const Schema& schema() const { return schema_; }
   DatabaseStats stats() const;
   std::vector<ProfileDefinition> profiles() const;
   DatabaseProgress progress() const;
+  DatabaseHealth health() const;
 
   // For tests and tools inside the project.
   signals::EventStore* event_store() { return events_; }
+  // Frees windowed state quiet at the present (what the background sweep
+  // does every sweep_interval).
+  void sweep();
+  // Stops the database the way kill -9 would, as far as its files can tell:
+  // no checkpoint, nothing flushed beyond what writes already made durable
+  // (storage writes not yet flushed are dropped). Later calls fail; the
+  // folder is then reopened like one a crashed process left.
+  void crash_for_testing();
   // The live entities of `kind` matching `filter`, as dense indexes (state
   // lock held shared by the caller, or not at all for a quiescent database).
   Result<entities::Bitmap> evaluate_filter(EntityKind kind, const Filter& filter) const {
@@ -79,6 +98,11 @@ class Database::Impl {
   std::shared_mutex& state_mutex() { return state_mu_; }
 
  private:
+  // Where event times are accepted at the present (state lock held shared).
+  db::EventTimeRule event_time_rule() const;
+  // Sets the present's fields from `p` (state lock held exclusively, or
+  // before the database is shared).
+  void set_present_state(const db::StoredPresent& p);
   // Applies one durable record (state lock held exclusively).
   Status apply_record(wal::RecordType type, uint64_t sequence, std::string_view payload);
   // Commits the records encoded in `arena` at `spans` (one per valid write
@@ -129,12 +153,18 @@ class Database::Impl {
   entities::Bitmap known_items_;
 
   mutable std::shared_mutex state_mu_;
-  std::mutex order_mu_;
+  mutable std::mutex order_mu_;
   std::condition_variable order_cv_;
   uint64_t applied_seq_ = 0;
   Status apply_failed_;
 
   std::atomic<int64_t> newest_event_us_{INT64_MIN};
+  // The present: kPresent records set these (state lock held exclusively);
+  // now_us() reads them without it.
+  std::atomic<PresentMode> present_mode_{PresentMode::kLive};
+  std::atomic<int64_t> pinned_us_{INT64_MIN};  // INT64_MIN: not pinned
+  std::atomic<int64_t> since_us_{INT64_MIN};   // INT64_MIN: not set
+  std::atomic<int64_t> swept_at_us_{INT64_MIN};
   std::atomic<uint64_t> events_applied_{0};
   std::atomic<uint64_t> duplicates_{0};
 
@@ -142,6 +172,9 @@ class Database::Impl {
   std::atomic<uint64_t> wal_bytes_at_checkpoint_{0};  // read by stats() without the lock
   std::chrono::steady_clock::time_point last_checkpoint_;
   std::atomic<uint64_t> checkpoint_seq_{0};
+
+  mutable std::mutex health_mu_;
+  Status checkpoint_failure_;  // the last checkpoint's (health_mu_)
 
   std::mutex background_mu_;
   std::condition_variable background_cv_;

@@ -5,21 +5,10 @@
 #include <ctime>
 
 #include "core/duration.h"
+#include "core/time_text.h"
 #include "entities/key_rules.h"
 
 namespace tidal::db {
-
-std::string format_timestamp(int64_t us) {
-  int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-  auto micros = static_cast<long>(us - secs * 1000000);
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-  return buf;
-}
 
 namespace {
 std::string number(double v) {
@@ -30,7 +19,7 @@ std::string number(double v) {
 }  // namespace
 
 Status validate_event(const SignalEvent& e, const Schema& schema, const DatabaseOptions& options,
-                      int64_t now_us, ValidatedEvent* out) {
+                      const EventTimeRule& rule, ValidatedEvent* out) {
   const SignalTypeDefinition* signal = schema.find_signal(e.signal);
   if (signal == nullptr) {
     std::string known;
@@ -50,18 +39,29 @@ Status validate_event(const SignalEvent& e, const Schema& schema, const Database
   if (e.value < 0) {
     return Status::Invalid(Subsystem::kQuery, "value", number(e.value), "must be >= 0");
   }
+  if (e.value > kMaxEventValue) {
+    return Status::Invalid(Subsystem::kQuery, "value", number(e.value),
+                           "must be at most 1e15, so that the sums kept from it stay finite");
+  }
   if (signal->value_kind == ValueKind::kCount && e.value != 1.0) {
     return Status::Invalid(Subsystem::kQuery, "value", number(e.value),
                            "signal \"" + signal->name +
                                "\" counts events, so its value must be 1 (only sum signal types "
                                "take a value)");
   }
+  const int64_t now_us = rule.now_us;
   int64_t t = to_micros(e.timestamp);
   if (t == 0) t = now_us;
-  if (options.historical_import) {
+  if (rule.historical) {
     if (t < 0) {
       return Status::Invalid(Subsystem::kQuery, "timestamp", format_timestamp(t),
                              "must not be before the Unix epoch");
+    }
+    if (rule.pinned && t > now_us + options.max_future_skew.count()) {
+      return Status::Invalid(Subsystem::kQuery, "timestamp", format_timestamp(t),
+                             "is after the database's pinned present (" + format_timestamp(now_us) +
+                                 "); set the present to historical without a time, or later, "
+                                 "to load it (docs/time.md)");
     }
   } else if (t < now_us - options.max_past_skew.count() ||
              t > now_us + options.max_future_skew.count()) {
@@ -69,7 +69,10 @@ Status validate_event(const SignalEvent& e, const Schema& schema, const Database
                            "must be between " + format_duration(options.max_past_skew) +
                                " before and " + format_duration(options.max_future_skew) +
                                " after the database's present (" + format_timestamp(now_us) +
-                               "); use historical import for backfills");
+                               "), since the database is live; to load older events, make it "
+                               "historical (`tidal present --data DIR historical`, POST "
+                               "/v1/present, `tidal import --historical` or `tidal serve "
+                               "--historical`; docs/time.md)");
   }
   out->signal = signal;
   out->time_us = t;

@@ -15,11 +15,20 @@ struct ValidatedEvent {
   int64_t time_us = 0;
 };
 
-// Checks `e`; `now_us` is the database's present. On success fills `out`.
-Status validate_event(const SignalEvent& e, const Schema& schema, const DatabaseOptions& options,
-                      int64_t now_us, ValidatedEvent* out);
+// The largest value one event may carry. Every stored sum (decayed scores,
+// which scale a value by at most e^200 before a rebase, and window sums) then
+// stays finite for any number of events a database can hold.
+inline constexpr double kMaxEventValue = 1e15;
 
-// "2026-11-24T02:26:08.123456Z"
-std::string format_timestamp(int64_t us);
+// Which event times the database accepts at its present (docs/time.md).
+struct EventTimeRule {
+  int64_t now_us = 0;       // the present; an event without a time gets it
+  bool historical = false;  // any time since 1970 (up to a pinned present)
+  bool pinned = false;      // historical with a pinned present: no later events
+};
+
+// Checks `e`. On success fills `out`.
+Status validate_event(const SignalEvent& e, const Schema& schema, const DatabaseOptions& options,
+                      const EventTimeRule& rule, ValidatedEvent* out);
 
 }  // namespace tidal::db

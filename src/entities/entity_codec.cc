@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "core/coding.h"
-#include "db/event_validation.h"
+#include "core/time_text.h"
 #include "entities/key_rules.h"
 
 namespace tidal::entities {
@@ -50,7 +50,7 @@ std::string value_text(const AttributeValue& v) {
       return buf;
     }
     case 4: return std::get<bool>(v) ? "true" : "false";
-    case 5: return db::format_timestamp(to_micros(std::get<Timestamp>(v)));
+    case 5: return format_timestamp(to_micros(std::get<Timestamp>(v)));
     case 6: return "[" + std::to_string(std::get<std::vector<std::string>>(v).size()) + " strings]";
     case 7: return "[" + std::to_string(std::get<std::vector<float>>(v).size()) + " floats]";
   }

@@ -141,7 +141,7 @@ bool operator==(const Statement& a, const Statement& b) {
          a.ef == b.ef && a.user == b.user && a.profile == b.profile &&
          same_opt(a.rank_by, b.rank_by) && a.order == b.order && same_opt(a.where, b.where) &&
          a.diversify == b.diversify && a.limit == b.limit && a.cursor == b.cursor &&
-         a.name == b.name && same_opt(a.definition, b.definition);
+         a.as_of_us == b.as_of_us && a.name == b.name && same_opt(a.definition, b.definition);
 }
 
 int expr_depth(const Expr& e) {
@@ -268,6 +268,7 @@ Status validate(const Statement& s) {
                    "must be between 1 and " + std::to_string(kMaxLimit));
   }
   TIDAL_RETURN_IF_ERROR(check_unused("cursor", s.cursor && !read, k));
+  TIDAL_RETURN_IF_ERROR(check_unused("as_of", s.as_of_us && !read, k));
   TIDAL_RETURN_IF_ERROR(check_unused("name", !s.name.empty() && read, k));
   TIDAL_RETURN_IF_ERROR(check_name("name", s.name, !read));
   if (k == StatementKind::kCreateProfile && !s.definition) {

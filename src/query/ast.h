@@ -71,6 +71,7 @@ struct Statement {
   std::optional<Diversify> diversify{};   // every read query
   std::optional<int64_t> limit{};         // every read query
   std::optional<std::string> cursor{};    // every read query
+  std::optional<int64_t> as_of_us{};      // every read query: AS OF 'time' (docs/time.md)
   std::string name{};                     // CREATE COHORT / PROFILE name
   std::optional<Expr> definition{};       // CREATE PROFILE name AS <expr>
 };

@@ -10,6 +10,7 @@
 
 #include "core/duration.h"
 #include "core/json_text.h"
+#include "core/time_text.h"
 #include "query/limits.h"
 #include "query/printer.h"
 
@@ -417,6 +418,11 @@ Status read_statement(object obj, Statement* s) {
       std::string c;
       TIDAL_RETURN_IF_ERROR(get_string(value, field, &c));
       s->cursor = std::move(c);
+    } else if (key == "as_of") {
+      std::string t;
+      TIDAL_RETURN_IF_ERROR(get_string(value, field, &t));
+      TIDAL_ASSIGN_OR_RETURN(Timestamp at, parse_rfc3339(t, field, Subsystem::kQuery));
+      s->as_of_us = to_micros(at);
     } else if (key == "name") {
       TIDAL_RETURN_IF_ERROR(get_string(value, field, &s->name));
     } else if (key == "definition") {
@@ -534,6 +540,10 @@ std::string to_json(const Statement& s) {
   if (s.cursor) {
     put_key(&out, "cursor");
     put_string(&out, *s.cursor);
+  }
+  if (s.as_of_us) {
+    put_key(&out, "as_of");
+    put_string(&out, format_timestamp(*s.as_of_us));
   }
   out += '}';
   return out;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 
+#include "core/time_text.h"
 #include "query/lexer.h"
 #include "query/limits.h"
 
@@ -28,6 +29,7 @@ struct Clause {
   std::string_view keyword;
   bool required;
   std::function<Status()> parse;
+  std::string_view shown = {};  // how "expected ..." names it, when not `keyword`
 };
 
 class Parser {
@@ -241,6 +243,7 @@ class Parser {
                       s->cursor = std::move(c);
                       return Status::Ok();
                     }});
+      cs.push_back({"AS", false, [this, s] { return as_of(s); }, "AS OF"});
     }
     size_t from = 0;
     while (true) {
@@ -268,7 +271,9 @@ class Parser {
 
   Status expected_clauses(const std::vector<Clause>& cs, size_t from, size_t to, bool end) const {
     std::vector<std::string> what = also_expected_;
-    for (size_t k = from; k < to; ++k) what.emplace_back(cs[k].keyword);
+    for (size_t k = from; k < to; ++k) {
+      what.emplace_back(cs[k].shown.empty() ? cs[k].keyword : cs[k].shown);
+    }
     if (end) what.emplace_back("end of query");
     return expected(what);
   }
@@ -322,6 +327,22 @@ class Parser {
       s->fields.push_back(std::move(f));
     } while (accept(TokenKind::kComma));
     return expect(TokenKind::kRParen, "',' or ')'");
+  }
+
+  // AS OF 'time': the present the query answers at (RFC 3339).
+  Status as_of(Statement* s) {
+    TIDAL_RETURN_IF_ERROR(expect_keyword("OF"));
+    if (!at(TokenKind::kString)) return expected({"a time such as '2026-11-24T12:00:00Z'"});
+    const Token& t = next();
+    Result<Timestamp> at_time = parse_rfc3339(t.text, "AS OF", Subsystem::kQuery);
+    if (!at_time.ok()) {
+      return syntax_error(t.pos,
+                          "AS OF needs an RFC 3339 time such as '2026-11-24T12:00:00Z', "
+                          "found '" +
+                              t.text + "'");
+    }
+    s->as_of_us = to_micros(*at_time);
+    return Status::Ok();
   }
 
   Status cohort_clause(std::string* out) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/duration.h"
+#include "core/time_text.h"
 
 namespace tidal::query {
 
@@ -259,6 +260,7 @@ std::string to_tql(const Statement& s) {
   }
   if (s.limit) clause(&out, "LIMIT", std::to_string(*s.limit));
   if (s.cursor) clause(&out, "CURSOR", quote_tql(*s.cursor));
+  if (s.as_of_us) clause(&out, "AS OF", quote_tql(format_timestamp(*s.as_of_us)));
   return out;
 }
 

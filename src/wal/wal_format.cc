@@ -9,7 +9,7 @@ namespace tidal::wal {
 
 bool is_known_record_type(uint8_t type) {
   return (type >= static_cast<uint8_t>(RecordType::kSignalEvent) &&
-          type <= static_cast<uint8_t>(RecordType::kProfileDefinition)) ||
+          type <= static_cast<uint8_t>(RecordType::kPresent)) ||
          type == static_cast<uint8_t>(RecordType::kCustom);
 }
 
@@ -23,6 +23,7 @@ std::string_view record_type_name(RecordType t) {
     case RecordType::kSchemaChange: return "schema_change";
     case RecordType::kCohortDefinition: return "cohort_definition";
     case RecordType::kProfileDefinition: return "profile_definition";
+    case RecordType::kPresent: return "present";
     case RecordType::kCustom: return "custom";
   }
   return "unknown";

@@ -60,6 +60,7 @@ enum class RecordType : uint8_t {
   kSchemaChange = 6,
   kCohortDefinition = 7,
   kProfileDefinition = 8,
+  kPresent = 9,   // the database's present: live or historical (docs/time.md)
   kCustom = 200,  // reserved for tests and tools; never applied by the database
 };
 

@@ -79,9 +79,11 @@ struct Event {
 
 Event make_event(uint64_t id, size_t size, bool keyed) {
   static constexpr RecordType kTypes[] = {
-      RecordType::kSignalEvent,      RecordType::kEntityUpsert,      RecordType::kEntityPatch,
-      RecordType::kEntityDelete,     RecordType::kRelationship,      RecordType::kSchemaChange,
-      RecordType::kCohortDefinition, RecordType::kProfileDefinition, RecordType::kCustom};
+      RecordType::kSignalEvent,      RecordType::kEntityUpsert,
+      RecordType::kEntityPatch,      RecordType::kEntityDelete,
+      RecordType::kRelationship,     RecordType::kSchemaChange,
+      RecordType::kCohortDefinition, RecordType::kProfileDefinition,
+      RecordType::kPresent,          RecordType::kCustom};
   Event e{kTypes[id % 9], static_cast<int64_t>(id) * 1000, std::string(size, '\0'), std::nullopt};
   for (size_t j = 0; j < size; ++j) e.payload[j] = static_cast<char>((id * 131 + j * 7) >> (j % 3));
   for (size_t j = 0; j < size && j < 8; ++j) e.payload[j] = static_cast<char>(id >> (8 * j));

@@ -442,10 +442,11 @@ TEST(TqlErrors, PositionAndExpected) {
            {"TRENDING items LIMIT 20",
             "line 1, column 16: expected FOR, BY or WINDOW, found keyword LIMIT"},
            {"TRENDING items WINDOW 24h 5",
-            "line 1, column 27: expected WHERE, DIVERSIFY, LIMIT, CURSOR or end of query, found "
+            "line 1, column 27: expected WHERE, DIVERSIFY, LIMIT, CURSOR, AS OF or end of query, "
+            "found "
             "number 5"},
            {"TRENDING items WINDOW 24h LIMIT 20 WHERE x = 1",
-            "line 1, column 36: expected CURSOR or end of query, found keyword WHERE"},
+            "line 1, column 36: expected CURSOR, AS OF or end of query, found keyword WHERE"},
            {"TRENDING items WINDOW 24",
             "line 1, column 23: expected a duration such as 1h, 24h or 7d, found number 24"},
            {"TRENDING items WINDOW 0s", "line 1, column 23: WINDOW must be longer than 0s"},
@@ -469,7 +470,7 @@ TEST(TqlErrors, PositionAndExpected) {
             "found identifier c"},
            {"RANK items BY a b",
             "line 1, column 17: expected ASC, DESC, WHERE, DIVERSIFY, LIMIT, "
-            "CURSOR or end of query, found identifier b"},
+            "CURSOR, AS OF or end of query, found identifier b"},
            {"SEARCH items QUERY piano",
             "line 1, column 20: expected the search text as a string, found identifier piano"},
            {"SEARCH items QUERY 'p' FOR COHORT c",
@@ -516,7 +517,7 @@ TEST(TqlErrors, PositionAndExpected) {
             "line 1, column 15: if(condition, then, else) takes 3 arguments, found 2"},
            {"RANK items BY a < b < c",
             "line 1, column 21: expected ASC, DESC, WHERE, DIVERSIFY, "
-            "LIMIT, CURSOR or end of query, found '<'"},
+            "LIMIT, CURSOR, AS OF or end of query, found '<'"},
            {"RANK items BY hot WHERE x IN 3",
             "line 1, column 30: expected '(' or an attribute name, found number 3"},
            {"RANK items BY hot WHERE x IN ()",
@@ -531,7 +532,8 @@ TEST(TqlErrors, PositionAndExpected) {
            {"RANK items BY hot WHERE x = 1 AND",
             "line 1, column 34: expected an expression, found end of query"},
            {"RANK items BY hot WHERE x . y",
-            "line 1, column 27: expected DIVERSIFY, LIMIT, CURSOR or end of query, found '.'"},
+            "line 1, column 27: expected DIVERSIFY, LIMIT, CURSOR, AS OF or end of query, found "
+            "'.'"},
            {"RANK items BY hot\nWHERE\n  x = 'abc", "line 3, column 7: unterminated string"},
            {"RANK items BY hot\n  LIMIT\n    x",
             "line 3, column 5: expected a whole number, "
@@ -542,9 +544,10 @@ TEST(TqlErrors, PositionAndExpected) {
 }
 
 TEST(TqlErrors, LongStringsAreShortenedInMessages) {
-  EXPECT_EQ(parse_error("RANK items BY hot 'abcdefghijklmnopqrstuvwxyz0123'"),
-            "line 1, column 19: expected ASC, DESC, WHERE, DIVERSIFY, LIMIT, CURSOR or end of "
-            "query, found string 'abcdefghijklmnopqrstuvwx...'");
+  EXPECT_EQ(
+      parse_error("RANK items BY hot 'abcdefghijklmnopqrstuvwxyz0123'"),
+      "line 1, column 19: expected ASC, DESC, WHERE, DIVERSIFY, LIMIT, CURSOR, AS OF or end of "
+      "query, found string 'abcdefghijklmnopqrstuvwx...'");
 }
 
 // --- limits -------------------------------------------------------------------------

@@ -133,7 +133,7 @@ TEST(WalFormatTest, DecodeReportsUnknownTypeAndFlagsWithValidChecksum) {
 
 TEST(WalFormatTest, KnownRecordTypes) {
   for (int t = 0; t < 256; ++t) {
-    bool expected = (t >= 1 && t <= 8) || t == 200;
+    bool expected = (t >= 1 && t <= 9) || t == 200;
     EXPECT_EQ(is_known_record_type(static_cast<uint8_t>(t)), expected) << t;
   }
   EXPECT_EQ(record_type_name(RecordType::kSignalEvent), "signal_event");
