@@ -45,6 +45,9 @@ unsigned http_status(const Status& st) {
     case StatusCode::kCorruption:
     case StatusCode::kIoError:
     case StatusCode::kInternal: return 500;
+    case StatusCode::kNoSpace: return 507;
+    case StatusCode::kUnavailable:
+    case StatusCode::kOutcomeUnknown: return 503;
   }
   return 500;
 }
@@ -303,6 +306,20 @@ class Api::Request {
       route = RouteClass::kProfiles;
       return profiles();
     }
+    if (head == "present" && s.size() == 1) {
+      route = RouteClass::kPresent;
+      if (!method_is({"GET", "POST"})) return;
+      if (req_.method == "GET") {
+        if (!authorize(Scope::kSearch)) return;
+        return with_db([&](Database& db) {
+          write_present(&res_->body, db.present());
+          res_->body += '\n';
+          return Status::Ok();
+        });
+      }
+      if (!authorize(Scope::kAdmin)) return;
+      return set_present();
+    }
     if (head == "checkpoint" && s.size() == 1) {
       route = RouteClass::kCheckpoint;
       return post(Scope::kAdmin, [&] { checkpoint(); });
@@ -400,8 +417,9 @@ class Api::Request {
   void with_db(Fn fn) {
     std::shared_lock<std::shared_mutex> lk(api_->db_mu_);
     if (api_->db_ == nullptr) {
-      return fail(503, Status::Aborted(Subsystem::kServer,
-                                       "the database is closed (the server is shutting down)"));
+      if (!api_->closed_reason_.ok()) return fail(503, api_->closed_reason_);
+      return fail(503, Status::Unavailable(Subsystem::kServer,
+                                           "the database is closed (the server is shutting down)"));
     }
     Status st = fn(*api_->db_);
     if (!st.ok()) fail(st);
@@ -492,16 +510,28 @@ class Api::Request {
     return true;
   }
 
-  // Writes a batch outcome: 200 when anything was accepted or nothing was
-  // rejected; 400 with the first error otherwise.
+  // Writes a batch outcome: 200 when every entry was applied, or some were
+  // and the rest broke rules; 400 with the first error when none was applied
+  // and every failure was the request's fault; and whenever an entry failed
+  // on the server's side (a full disk, a failed WAL), that failure's 5xx —
+  // whatever else was applied — so that a client retrying on 5xx retries
+  // (docs/http-api.md: "Retries").
   void batch_response(const BatchOutcome& o, std::string_view position_name) {
     std::string body;
     write_batch_outcome(&body, o, position_name);
-    if (o.accepted == 0 && o.rejected > 0 && !o.errors.empty()) {
-      // The first entry that broke a rule, not one all_or_nothing skipped
-      // because of it (those are kAborted "not applied").
-      auto rank = [](const std::pair<size_t, Status>& e) {
-        return std::make_pair(e.second.code() == StatusCode::kAborted, e.first);
+    // kAborted here marks an entry all_or_nothing skipped for another's fault.
+    auto server_side = [](const Status& st) {
+      return http_status(st) >= 500 && st.code() != StatusCode::kAborted;
+    };
+    const bool any_server_side = std::any_of(o.errors.begin(), o.errors.end(),
+                                             [&](const auto& e) { return server_side(e.second); });
+    if ((o.accepted == 0 && o.rejected > 0 && !o.errors.empty()) || any_server_side) {
+      // A server-side failure first; then the first entry that broke a rule,
+      // not one all_or_nothing skipped because of it (those are kAborted
+      // "not applied").
+      auto rank = [&](const std::pair<size_t, Status>& e) {
+        return std::make_tuple(!server_side(e.second), e.second.code() == StatusCode::kAborted,
+                               e.first);
       };
       const auto& [pos, st] =
           *std::min_element(o.errors.begin(), o.errors.end(),
@@ -513,7 +543,7 @@ class Api::Request {
       write_error_object(&out, located);
       out += ',';
       out.append(body, 1);  // the outcome's fields
-      res_->status = 400;
+      res_->status = server_side(st) ? http_status(st) : 400;
       res_->body = std::move(out);
       return;
     }
@@ -522,15 +552,51 @@ class Api::Request {
 
   // ---- routes
 
+  // 200 {"status": "ok", ...} while writes and checkpoints succeed; 503
+  // {"status": "degraded", "writable", "problems": [...]} otherwise (a full
+  // disk, a stopped WAL, failing checkpoints) — reads still work then.
   void health() {
     with_db([&](Database& db) {
       DatabaseProgress st = db.progress();
+      DatabaseHealth h = db.health();
       std::string& out = res_->body;
-      out = "{\"status\":\"ok\",\"version\":\"0.1.0\",\"last_sequence\":" +
-            std::to_string(st.last_sequence) +
-            ",\"checkpoint_sequence\":" + std::to_string(st.checkpoint_sequence) +
-            ",\"uptime_seconds\":";
+      out = std::string("{\"status\":") + (h.ok() ? "\"ok\"" : "\"degraded\"") +
+            ",\"writable\":" + (h.writable ? "true" : "false") + ",\"problems\":[";
+      bool first = true;
+      for (const auto& [what, failure] :
+           {std::pair<const char*, const Status*>{"writes", &h.write_failure},
+            {"checkpoints", &h.checkpoint_failure}}) {
+        if (failure->ok()) continue;
+        if (!first) out += ',';
+        first = false;
+        out += "{\"what\":";
+        append_json_string(&out, what);
+        out += ",\"error\":";
+        write_error_object(&out, *failure);
+        out += '}';
+      }
+      out += "],\"version\":\"0.1.0\",\"last_sequence\":" + std::to_string(st.last_sequence) +
+             ",\"checkpoint_sequence\":" + std::to_string(st.checkpoint_sequence) + ",\"present\":";
+      write_present(&out, db.present());
+      out += ",\"uptime_seconds\":";
       append_json_number(&out, std::round(uptime() * 1000) / 1000);
+      out += "}\n";
+      if (!h.ok()) res_->status = 503;
+      return Status::Ok();
+    });
+  }
+
+  void set_present() {
+    auto doc = parse_body("{\"mode\": \"live\" | \"historical\", \"at\"?: time}");
+    if (!doc) return;
+    PresentMode mode = PresentMode::kLive;
+    std::optional<Timestamp> at;
+    if (Status st = read_present_request(*doc, &mode, &at); !st.ok()) return fail(st);
+    with_db([&](Database& db) {
+      TIDAL_ASSIGN_OR_RETURN(uint64_t seq, db.set_present(mode, at));
+      std::string& out = res_->body;
+      out = "{\"sequence\":" + std::to_string(seq) + ",\"present\":";
+      write_present(&out, db.present());
       out += "}\n";
       return Status::Ok();
     });
@@ -543,7 +609,7 @@ class Api::Request {
   void metrics() {
     with_db([&](Database& db) {
       res_->content_type = "text/plain; version=0.0.4; charset=utf-8";
-      res_->body = api_->metrics_.render(db.stats(), uptime());
+      res_->body = api_->metrics_.render(db.stats(), db.health(), uptime());
       return Status::Ok();
     });
   }
@@ -1059,6 +1125,9 @@ class Api::Request {
   }
 
   void migrate(bool signal);
+  // After the database was closed and could not be opened with the new
+  // schema: opens it with its stored one, then answers with `why`.
+  void reopen_stored(const Status& why);
 
   Api* api_;
   const HttpRequest& req_;
@@ -1227,24 +1296,46 @@ void Api::Request::migrate(bool signal) {
   }
   Result<Schema> extended = builder.build();
   if (!extended.ok()) return fail(extended.status());
-  if (Status closed = api_->db_->close(); !closed.ok()) return fail(closed);
+  // A checkpoint first: if it fails (a full disk), the database stays open
+  // and serving, unchanged, and the request says why.
+  if (Status cp = api_->db_->checkpoint(); !cp.ok()) {
+    return fail(cp.with_context("the migration was not started (the database stays as it was)"));
+  }
+  Status closed = api_->db_->close();
   api_->db_.reset();
+  if (!closed.ok()) {
+    return reopen_stored(closed.with_context("closing the database for the migration"));
+  }
   DatabaseOptions options = api_->options_.db_options;
   options.allow_schema_additions = true;
   Result<std::unique_ptr<Database>> reopened =
       Database::open(api_->options_.data_dir, *extended, options);
   if (!reopened.ok()) {
-    // Try the schema that is stored, whichever it is now, so the server keeps serving.
-    Result<Schema> stored = Database::stored_schema(api_->options_.data_dir);
-    if (stored.ok()) {
-      Result<std::unique_ptr<Database>> back =
-          Database::open(api_->options_.data_dir, *stored, api_->options_.db_options);
-      if (back.ok()) api_->db_ = std::move(back).value();
-    }
-    return fail(500, reopened.status().with_context("reopening the database after the migration"));
+    return reopen_stored(
+        reopened.status().with_context("reopening the database after the migration"));
   }
   api_->db_ = std::move(reopened).value();
+  api_->closed_reason_ = Status::Ok();
   write_schema(&res_->body, api_->db_->schema());
+}
+
+void Api::Request::reopen_stored(const Status& why) {
+  // Open the schema that is stored, whichever it is now, so the server keeps
+  // serving; if even that fails, every request says why (and /health is 503).
+  Result<Schema> stored = Database::stored_schema(api_->options_.data_dir);
+  Status back = stored.status();
+  if (stored.ok()) {
+    Result<std::unique_ptr<Database>> db =
+        Database::open(api_->options_.data_dir, *stored, api_->options_.db_options);
+    back = db.status();
+    if (db.ok()) api_->db_ = std::move(db).value();
+  }
+  if (!back.ok()) {
+    api_->closed_reason_ = Status::Unavailable(
+        Subsystem::kServer, why.message() + "; reopening it failed too (" + back.message() +
+                                "): the server serves nothing until it is restarted");
+  }
+  fail(http_status(why) < 500 ? 500 : http_status(why), why);
 }
 
 Api::Api(std::unique_ptr<Database> db, ApiOptions options, KeyStore keys)

@@ -61,6 +61,8 @@ class Api {
   // database (or close() closes it).
   std::shared_mutex db_mu_;
   std::unique_ptr<Database> db_;
+  // Why db_ is null when a failed migration could not reopen it (db_mu_).
+  Status closed_reason_;
 };
 
 // Starts an HttpServer that hands every request to `api`, running the ones

@@ -19,6 +19,7 @@ std::string_view route_class_name(RouteClass r) {
     case RouteClass::kSchema: return "schema";
     case RouteClass::kProfiles: return "profiles";
     case RouteClass::kCheckpoint: return "checkpoint";
+    case RouteClass::kPresent: return "present";
     case RouteClass::kOther:
     case RouteClass::kCount_: break;
   }
@@ -93,7 +94,8 @@ void gauge(std::string* out, const char* name, const char* help, double v,
 
 }  // namespace
 
-std::string Metrics::render(const DatabaseStats& db, double uptime_seconds) const {
+std::string Metrics::render(const DatabaseStats& db, const DatabaseHealth& health,
+                            double uptime_seconds) const {
   std::string out;
   out.reserve(16384);
   static constexpr const char* kClasses[] = {"2xx", "3xx", "4xx", "5xx"};
@@ -167,6 +169,13 @@ std::string Metrics::render(const DatabaseStats& db, double uptime_seconds) cons
   gauge(&out, "process_resident_memory_bytes", "Resident memory of the server process.",
         static_cast<double>(resident_memory_bytes()));
   gauge(&out, "tidal_uptime_seconds", "Seconds since the server started.", uptime_seconds);
+  gauge(&out, "tidal_writable",
+        "1 while the database takes writes; 0 once it refuses them until reopened.",
+        health.writable ? 1 : 0);
+  gauge(&out, "tidal_write_failing", "1 while writes fail (a full disk), 0 otherwise.",
+        health.write_failure.ok() ? 0 : 1);
+  gauge(&out, "tidal_checkpoint_failing", "1 while checkpoints fail, 0 otherwise.",
+        health.checkpoint_failure.ok() ? 0 : 1);
   return out;
 }
 

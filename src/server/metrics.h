@@ -25,6 +25,7 @@ enum class RouteClass : uint8_t {
   kSchema,
   kProfiles,
   kCheckpoint,
+  kPresent,
   kOther,
   kCount_,
 };
@@ -41,7 +42,8 @@ class Metrics {
   void in_flight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
 
   // The exposition text: the server's series, then the database's.
-  std::string render(const DatabaseStats& db, double uptime_seconds) const;
+  std::string render(const DatabaseStats& db, const DatabaseHealth& health,
+                     double uptime_seconds) const;
 
   // Upper bounds of the latency buckets, in seconds (+Inf is implied).
   static constexpr std::array<double, 16> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/json_text.h"
+#include "core/time_text.h"
 #include "db/event_validation.h"
 #include "schema/value_text.h"
 
@@ -81,28 +82,6 @@ Status unknown_field(std::string_view field, std::string_view key, std::string_v
 
 Status missing_field(std::string_view field, std::string_view key) {
   return wire_error(sub(field, key), "is required");
-}
-
-int parse_digits(std::string_view s, size_t pos, size_t n, bool* ok) {
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') {
-      *ok = false;
-      return 0;
-    }
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
 Status read_tags(JsonElement v, std::string_view field, std::vector<std::string>* out) {
@@ -222,64 +201,10 @@ Status read_typed_value(JsonElement v, std::string_view field, AttributeType typ
 
 }  // namespace
 
-Result<Timestamp> parse_rfc3339(std::string_view s, std::string_view field) {
-  auto bad = [&] {
-    return Status::Invalid(Subsystem::kServer, field, s,
-                           "expected an RFC 3339 time such as 2026-11-24T12:00:00Z or "
-                           "2026-11-24T12:00:00.250+01:00");
-  };
-  bool ok = true;
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' ||
-      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':') {
-    return bad();
-  }
-  int year = parse_digits(s, 0, 4, &ok);
-  int month = parse_digits(s, 5, 2, &ok);
-  int day = parse_digits(s, 8, 2, &ok);
-  int hour = parse_digits(s, 11, 2, &ok);
-  int minute = parse_digits(s, 14, 2, &ok);
-  int second = parse_digits(s, 17, 2, &ok);
-  if (!ok || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) {
-    return bad();
-  }
-  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (day > kDays[month - 1] || (month == 2 && day == 29 && !leap)) return bad();
-  size_t pos = 19;
-  int64_t micros = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 6) micros = micros * 10 + (s[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return bad();
-    for (int d = digits; d < 6; ++d) micros *= 10;
-  }
-  int64_t offset_s = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
-    int oh = parse_digits(s, pos + 1, 2, &ok);
-    int om = parse_digits(s, pos + 4, 2, &ok);
-    if (!ok || oh > 23 || om > 59) return bad();
-    offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-    pos += 6;
-  } else {
-    return bad();
-  }
-  if (pos != s.size()) return bad();
-  int64_t secs =
-      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
-      hour * 3600 + minute * 60 + std::min(second, 59) - offset_s;
-  return from_micros(secs * 1000000 + micros);
-}
-
 Status read_timestamp(JsonElement v, std::string_view field, Timestamp* out) {
   if (v.type() == element_type::STRING) {
-    TIDAL_ASSIGN_OR_RETURN(*out, parse_rfc3339(v.get_string().value_unsafe(), field));
+    TIDAL_ASSIGN_OR_RETURN(*out,
+                           parse_rfc3339(v.get_string().value_unsafe(), field, Subsystem::kServer));
     return Status::Ok();
   }
   double secs;
@@ -464,6 +389,9 @@ std::string_view error_code_name(StatusCode code) {
     case StatusCode::kBusy: return "busy";
     case StatusCode::kAborted: return "aborted";
     case StatusCode::kInternal: return "internal";
+    case StatusCode::kNoSpace: return "no_space";
+    case StatusCode::kUnavailable: return "unavailable";
+    case StatusCode::kOutcomeUnknown: return "outcome_unknown";
   }
   return "unknown";
 }
@@ -488,7 +416,55 @@ std::string error_body(const Status& status) {
 }
 
 void write_timestamp(std::string* out, Timestamp t) {
-  append_json_string(out, db::format_timestamp(to_micros(t)));
+  append_json_string(out, format_timestamp(to_micros(t)));
+}
+
+void write_present(std::string* out, const Present& p) {
+  *out += "{\"mode\":";
+  append_json_string(out, p.mode == PresentMode::kLive ? "live" : "historical");
+  *out += ",\"now\":";
+  write_timestamp(out, p.now);
+  *out += ",\"pinned\":";
+  if (p.pinned) {
+    write_timestamp(out, *p.pinned);
+  } else {
+    *out += "null";
+  }
+  *out += ",\"floor\":";
+  write_timestamp(out, p.floor);
+  *out += '}';
+}
+
+Status read_present_request(JsonElement v, PresentMode* mode, std::optional<Timestamp>* at) {
+  object obj;
+  if (v.get_object().get(obj) != simdjson::SUCCESS) {
+    return wire_error("body",
+                      "expected an object {\"mode\": \"live\" | \"historical\", "
+                      "\"at\": time (historical only, optional)}");
+  }
+  bool has_mode = false;
+  for (auto [key, value] : obj) {
+    if (key == "mode") {
+      std::string_view text;
+      if (value.get_string().get(text) != simdjson::SUCCESS ||
+          (text != "live" && text != "historical")) {
+        return Status::Invalid(Subsystem::kServer, "mode",
+                               value.is_string() ? text : std::string_view("(not a string)"),
+                               "must be \"live\" or \"historical\"");
+      }
+      *mode = text == "live" ? PresentMode::kLive : PresentMode::kHistorical;
+      has_mode = true;
+    } else if (key == "at") {
+      if (value.is_null()) continue;
+      Timestamp t;
+      TIDAL_RETURN_IF_ERROR(read_timestamp(value, "at", &t));
+      *at = t;
+    } else {
+      return unknown_field("", key, "mode, at");
+    }
+  }
+  if (!has_mode) return missing_field("", "mode");
+  return Status::Ok();
 }
 
 void write_attribute_value(std::string* out, const AttributeValue& v) {
@@ -541,6 +517,16 @@ void write_entity(std::string* out, const Entity& e) {
   *out += "}}";
 }
 
+void write_score(std::string* out, double score) {
+  if (std::isnan(score)) {
+    *out += "\"NaN\"";
+  } else if (std::isinf(score)) {
+    *out += score > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  } else {
+    append_json_number(out, score);
+  }
+}
+
 void write_query_result(std::string* out, const QueryResult& r, bool with_plan) {
   *out += "{\"rows\":[";
   for (size_t i = 0; i < r.rows.size(); ++i) {
@@ -548,7 +534,7 @@ void write_query_result(std::string* out, const QueryResult& r, bool with_plan) 
     *out += "{\"key\":";
     append_json_string(out, r.rows[i].key);
     *out += ",\"score\":";
-    append_json_number(out, r.rows[i].score);
+    write_score(out, r.rows[i].score);
     *out += '}';
   }
   *out += ']';

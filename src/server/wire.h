@@ -25,7 +25,6 @@ using JsonElement = simdjson::dom::element;
 // An RFC 3339 time ("2026-11-24T12:00:00Z", "2026-11-24T12:00:00.250+01:00")
 // or a JSON number of seconds since the Unix epoch (fractions allowed).
 Status read_timestamp(JsonElement v, std::string_view field, Timestamp* out);
-Result<Timestamp> parse_rfc3339(std::string_view text, std::string_view field);
 
 // {"item", "signal", "user"?, "timestamp"?, "value"?, "idempotency_key"?}
 Status read_event(JsonElement v, std::string_view field, SignalEvent* out);
@@ -64,11 +63,19 @@ void write_error_object(std::string* out, const Status& status);
 std::string error_body(const Status& status);
 
 void write_timestamp(std::string* out, Timestamp t);  // a JSON string, RFC 3339, UTC
+// {"mode": "live"|"historical", "now": time, "pinned": time|null, "floor": time}
+void write_present(std::string* out, const Present& p);
+// {"mode", "at"?}: a request to set the present (POST /v1/present).
+Status read_present_request(JsonElement v, PresentMode* mode, std::optional<Timestamp>* at);
 void write_attribute_value(std::string* out, const AttributeValue& v);
 // {"kind", "key", "attributes": {...}}
 void write_entity(std::string* out, const Entity& e);
 // {"rows": [{"key", "score"}...], "cursor"?, "took_ms", "message"?, "plan"?, "explain"?}
 // `plan` is written for EXPLAIN statements or when `with_plan` is set.
+// A score: a JSON number, or for the values JSON has no number for the
+// strings "Infinity", "-Infinity" and "NaN" (what JavaScript's Number() and
+// Python's float() read back).
+void write_score(std::string* out, double score);
 void write_query_result(std::string* out, const QueryResult& r, bool with_plan);
 // What a batch or bulk request did, in the order of its events or lines:
 // parse errors found by the server and rejections by the database together.
