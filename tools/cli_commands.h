@@ -34,5 +34,6 @@ int run_query(const Args& args);
 int run_shell(const Args& args);
 int run_import(const Args& args);
 int run_bench(const Args& args);
+int run_present(const Args& args);
 
 }  // namespace tidal::cli

@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/coding.h"
 #include "core/duration.h"
+#include "db/present.h"
 #include "schema/schema_catalog.h"
 #include "tidal/database.h"
 
@@ -373,6 +374,13 @@ int run_info(const Args& args) {
   }
   print_wal(*f->wal);
   print_storage(*f->storage);
+  Result<db::StoredPresent> stored = db::read_stored_present(*f->storage, *f->wal);
+  if (!stored.ok()) {
+    std::fprintf(stderr, "tidal: %s\n", stored.status().to_string().c_str());
+    return 1;
+  }
+  Present p = db::make_present(*stored, to_micros(SystemClock::instance()->now()));
+  std::printf("\nPresent: %s\n", describe_present(p).c_str());
   return 0;
 }
 

@@ -13,6 +13,7 @@ std::optional<OpenFolder> open_folder(const std::string& path, bool create,
   OpenFolder f;
   DataFolderOptions opts;
   opts.create_if_missing = create;
+  opts.read_only = !create;
   Result<std::unique_ptr<DataFolder>> folder = DataFolder::open(path, opts);
   if (!folder.ok()) {
     std::fprintf(stderr, "tidal: %s\n", folder.status().to_string().c_str());
@@ -68,6 +69,13 @@ std::unique_ptr<Database> open_database(const std::string& dir, DatabaseOptions 
     return nullptr;
   }
   return std::move(db).value();
+}
+
+bool close_database(Database& db) {
+  Status closed = db.close();
+  if (closed.ok()) return true;
+  std::fprintf(stderr, "tidal: %s\n", closed.to_string().c_str());
+  return false;
 }
 
 Schema demo_schema(bool with_embedding) {

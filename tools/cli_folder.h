@@ -21,7 +21,10 @@ struct OpenFolder {
 };
 
 // Opens folder, storage and WAL; loads the stored schema. `create` allows a
-// new folder. Prints the error and returns nullopt on failure.
+// new folder; without it the storage is opened read-only (nothing written to
+// it, so `tidal info` and `tidal check` work on a full disk). The WAL is
+// recovered either way (a torn tail is cut). Prints the error and returns
+// nullopt on failure.
 std::optional<OpenFolder> open_folder(const std::string& path, bool create,
                                       wal::Durability durability = wal::Durability::kFsync);
 
@@ -32,6 +35,9 @@ std::optional<OpenFolder> open_folder(const std::string& path, bool create,
 // process, ...) and returns null on failure.
 std::unique_ptr<Database> open_database(const std::string& dir, DatabaseOptions options,
                                         bool create = false);
+
+// Closes `db` (checkpoint included); on failure prints why and returns false.
+bool close_database(Database& db);
 
 // The schema a new database gets by default: the six default signal types
 // plus the W1 item and user attributes. `tidal demo` adds an item embedding
@@ -44,6 +50,8 @@ void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
 
 void print_schema(const Schema& schema);
+// "historical (the newest event time): now is 2018-09-24T...Z"
+std::string describe_present(const Present& p);
 void print_wal(const wal::Wal& wal);
 void print_storage(RocksDbEngine& storage);
 

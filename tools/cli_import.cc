@@ -232,10 +232,12 @@ int run_import(const Args& args) {
       "  --batch N        lines per write (default: 5000, at most 100000)\n"
       "  --mode M         apply_valid (default): write the valid lines of a batch;\n"
       "                   all_or_nothing: a batch with an invalid line writes nothing\n"
-      "  --historical     open the database in historical-import mode: events of any\n"
+      "  --historical     make the database historical (stored in the folder, so\n"
+      "                   every later command and the server keep it): events of any\n"
       "                   time since 1970 are accepted (not only those within the\n"
-      "                   accepted skew of now) and the database's present follows\n"
-      "                   the newest event time; for backfills\n"
+      "                   accepted skew of now) and the database's present is the\n"
+      "                   newest event time; for backfills. `tidal present --data DIR\n"
+      "                   live` switches it back to the clock (docs/time.md)\n"
       "\n"
       "example:\n"
       "  tidal import --data ./data items.csv events.ndjson\n";
@@ -324,9 +326,10 @@ int run_import(const Args& args) {
     }
   }
   bar.finish(writer.lines_read(), bytes_before);
+  std::string present = describe_present(db->present());
   Status closed = db->close();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  writer.print_summary(secs, files.size());
+  writer.print_summary(secs, files.size(), present);
   if (!closed.ok()) {
     std::fprintf(stderr, "tidal: %s\n", closed.to_string().c_str());
     return 1;

@@ -82,12 +82,7 @@ int run_query(const Args& args) {
     return 1;
   }
   print_result(*db, tql, *result, *format);
-  Status closed = db->close();
-  if (!closed.ok()) {
-    std::fprintf(stderr, "tidal: %s\n", closed.to_string().c_str());
-    return 1;
-  }
-  return 0;
+  return close_database(*db) ? 0 : 1;
 }
 
 }  // namespace tidal::cli

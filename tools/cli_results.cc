@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "cli_folder.h"
-#include "db/event_validation.h"
+#include "core/time_text.h"
 #include "query/parser.h"
 #include "server/wire.h"
 
@@ -48,7 +48,7 @@ std::string attribute_cell(const AttributeValue* value) {
         } else if constexpr (std::is_same_v<T, bool>) {
           return x ? "true" : "false";
         } else if constexpr (std::is_same_v<T, Timestamp>) {
-          return db::format_timestamp(to_micros(x));
+          return format_timestamp(to_micros(x));
         } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
           std::string out;
           for (const std::string& tag : x) out += (out.empty() ? "" : ", ") + tag;

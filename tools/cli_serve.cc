@@ -109,13 +109,17 @@ int run_serve(const Args& args) {
       "  --keys FILE        API keys file: lines `<scope> blake3:<hash>` (see `tidal key`)\n"
       "  --max-body SIZE    largest request body, e.g. 64MiB (the default)\n"
       "  --durability MODE  fsync (default), batch or none (docs/operations.md)\n"
+      "  --historical       make the database historical (its present the newest event\n"
+      "                     time; events of any time accepted) before serving it. A\n"
+      "                     historical database stays so without the flag; `tidal\n"
+      "                     present --data DIR live` switches back (docs/time.md)\n"
       "\n"
       "API keys also come from TIDAL_API_KEYS=\"admin:KEY,search:KEY\". Without any\n"
       "key the server answers every request with admin rights, so it then listens\n"
       "on loopback only.\n";
   if (help_requested(args, kUsage)) return 0;
   if (has_unknown_flag(args, {"--data", "--bind", "--port", "--io-threads", "--threads", "--keys",
-                              "--max-body", "--durability", "--help", "-h"})) {
+                              "--max-body", "--durability", "--historical", "--help", "-h"})) {
     return 2;
   }
   std::optional<std::string> dir = data_dir(args);
@@ -184,9 +188,14 @@ int run_serve(const Args& args) {
     return 2;
   }
 
+  settings.db_options.historical_import = args.has("--historical");
   block_shutdown_signals();
   std::unique_ptr<Database> db = open_database(*dir, settings.db_options, /*create=*/true);
   if (db == nullptr) return 1;
+  // --historical switched the stored present; a reopen (a migration) must not
+  // switch it again after POST /v1/present made the database live.
+  settings.db_options.historical_import = false;
+  std::string present = describe_present(db->present());
   bool open_access = settings.keys.empty();
   size_t key_count = settings.keys.size();
   std::string bind = settings.http.bind;
@@ -199,6 +208,7 @@ int run_serve(const Args& args) {
         "tidal serve: listening on http://%s:%u (data folder %s, %zu event loops, %zu write "
         "workers)\n",
         host.c_str(), bound, std::filesystem::absolute(*dir).c_str(), nloops, nthreads);
+    std::printf("tidal serve: present: %s\n", present.c_str());
     if (open_access) {
       std::printf(
           "tidal serve: no API keys configured: listening on loopback only, and every "

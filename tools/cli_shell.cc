@@ -286,11 +286,7 @@ int run_shell(const Args& args) {
       if (err == 0) history_truncate_file(history.c_str(), kHistoryLines);
     }
   }
-  Status closed = db->close();
-  if (!closed.ok()) {
-    std::fprintf(stderr, "tidal: %s\n", closed.to_string().c_str());
-    return 1;
-  }
+  if (!close_database(*db)) return 1;
   return interactive || !failed ? 0 : 1;
 }
 

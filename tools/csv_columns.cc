@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "server/wire.h"
+#include "core/time_text.h"
 
 namespace tidal::cli {
 
@@ -54,7 +54,7 @@ Status parse_time(std::string_view column, std::string_view cell, Timestamp* out
     *out = from_micros(static_cast<int64_t>(std::llround(secs * 1e6)));
     return Status::Ok();
   }
-  Result<Timestamp> t = server::parse_rfc3339(cell, column);
+  Result<Timestamp> t = parse_rfc3339(cell, column);
   if (!t.ok()) {
     return bad_cell(column, cell,
                     "expected an RFC 3339 time such as 2026-11-24T12:00:00Z or seconds since the "

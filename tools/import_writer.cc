@@ -55,13 +55,14 @@ void ImportWriter::end_file() {
   rejected_ += outcome_.rejected;
 }
 
-void ImportWriter::print_summary(double secs, size_t files) const {
+void ImportWriter::print_summary(double secs, size_t files, const std::string& present) const {
   std::printf("lines read: %llu (%zu file%s, %.2f s)\n",
               static_cast<unsigned long long>(lines_read_), files, files == 1 ? "" : "s", secs);
   std::printf("accepted:   %llu\n", static_cast<unsigned long long>(accepted_));
   std::printf("duplicates: %llu (of those accepted: already in the database, not applied again)\n",
               static_cast<unsigned long long>(duplicates_));
   std::printf("rejected:   %llu\n", static_cast<unsigned long long>(rejected_));
+  std::printf("present:    %s\n", present.c_str());
   if (shown_.empty()) return;
   std::printf("\n");
   for (const std::string& s : shown_) std::printf("%s\n", s.c_str());

@@ -40,7 +40,8 @@ class ImportWriter {
   uint64_t rejected() const { return rejected_; }
 
   // The tally and the first rejections, to stdout.
-  void print_summary(double secs, size_t files) const;
+  // `present`: the database's present afterwards (describe_present).
+  void print_summary(double secs, size_t files, const std::string& present) const;
 
  private:
   template <typename T>

@@ -20,6 +20,7 @@ void print_usage() {
       "  query    run one TQL statement and print its rows (table or JSON)\n"
       "  shell    an interactive TQL shell with line editing and history\n"
       "  import   write NDJSON or CSV files of events, entities or relationships\n"
+      "  present  show or switch a database's present: live or historical\n"
       "  bench    run the benchmark programs and gather their figures\n"
       "  version  print the version\n"
       "\n"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   if (command == "shell") return tidal::cli::run_shell(args);
   if (command == "import") return tidal::cli::run_import(args);
   if (command == "bench") return tidal::cli::run_bench(args);
+  if (command == "present") return tidal::cli::run_present(args);
   if (command == "version" || command == "--version") {
     std::printf("tidal %s\n", tidal::cli::kVersion);
     return 0;
