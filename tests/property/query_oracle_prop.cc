@@ -88,6 +88,7 @@
 #include "ranking/profile.h"
 #include "ranking/reference_interpreter.h"
 #include "support/profile_exprs.h"
+#include "support/rc_cases.h"
 #include "support/test_support.h"
 #include "tidal/database.h"
 
@@ -124,31 +125,12 @@ const Schema& oracle_schema() {
   return schema;
 }
 
-// Runs `testable` `cases` times. Each case builds and queries a database, so
-// the count is this file's own: RC_PARAMS's max_success (ctest sets 1,000
-// for every property test) may only lower it; TIDAL_ORACLE_CASES=N sets it.
 template <typename Testable>
 void check_cases(int cases, Testable&& testable) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  if (const char* env = std::getenv("TIDAL_ORACLE_CASES")) {
-    params.maxSuccess = std::max(1, std::atoi(env));
-  } else {
-    params.maxSuccess = std::min(params.maxSuccess, cases);
-  }
-  rc::detail::TestResult result = rc::detail::checkTestable(std::forward<Testable>(testable),
-                                                            rc::detail::TestMetadata(), params);
-  std::ostringstream message;
-  rc::detail::printResultMessage(result, message);
-  const bool passed = result.template is<rc::detail::SuccessResult>();
-  EXPECT_TRUE(passed) << message.str();
-  if (passed) std::printf("%s", message.str().c_str());  // the case count and the tags
+  testing::check_cases(cases, "TIDAL_ORACLE_CASES", std::forward<Testable>(testable));
 }
 
-// A number in [0, n) with the same odds at every size.
-template <typename T>
-T roll(T n) {
-  return *rc::gen::resize(100, rc::gen::inRange<T>(0, n));
-}
+using testing::roll;
 
 std::string num_text(double v) {
   std::ostringstream s;

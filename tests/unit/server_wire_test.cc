@@ -9,6 +9,7 @@
 #include <string>
 
 #include "server/api.h"
+#include "server/wire.h"
 #include "support/test_support.h"
 #include "tidal/schema.h"
 
@@ -72,6 +73,58 @@ TEST_F(ServerWireTest, UrlThatIsNotUtf8IsRejectedWithJson) {
   HttpResponse get = send("GET", "/v1/items/caf\xc3\xa9");
   EXPECT_EQ(get.status, 200u) << get.body;
   EXPECT_TRUE(is_json(get.body)) << get.body;
+}
+
+// exp(1000) in a profile used to come back as "score": null, which a client
+// cannot tell from "no score".
+TEST_F(ServerWireTest, ScoresJsonHasNoNumberForAreNamedStrings) {
+  ASSERT_EQ(send("PUT", "/v1/items/a", R"({"attributes":{}})").status, 200u);
+  for (const auto& [expr, text] : {std::pair<std::string, std::string>{"exp(1000)", "\"Infinity\""},
+                                   {"-exp(1000)", "\"-Infinity\""},
+                                   {"exp(1000) - exp(1000)", "\"NaN\""}}) {
+    HttpResponse res =
+        send("POST", "/v1/query", R"({"tql": "RANK items BY )" + expr + R"( LIMIT 1"})");
+    ASSERT_EQ(res.status, 200u) << res.body;
+    EXPECT_TRUE(is_json(res.body)) << res.body;
+    EXPECT_THAT(res.body, HasSubstr("\"score\":" + text)) << expr;
+  }
+  std::string out;
+  write_score(&out, 1.5);
+  EXPECT_EQ(out, "1.5");
+}
+
+TEST_F(ServerWireTest, ThePresentIsShownAndSwitchedOverHttp) {
+  HttpResponse get = send("GET", "/v1/present");
+  ASSERT_EQ(get.status, 200u) << get.body;
+  EXPECT_THAT(get.body, HasSubstr("\"mode\":\"live\""));
+  HttpResponse health = send("GET", "/health");
+  ASSERT_EQ(health.status, 200u) << health.body;
+  EXPECT_THAT(health.body, HasSubstr("\"status\":\"ok\""));
+  EXPECT_THAT(health.body, HasSubstr("\"present\":{\"mode\":\"live\""));
+
+  // A live database refuses an old event and says how to load it.
+  HttpResponse old =
+      send("POST", "/v1/events",
+           R"({"item": "a", "signal": "like", "timestamp": "2001-01-01T00:00:00Z"})");
+  EXPECT_EQ(old.status, 400u) << old.body;
+  EXPECT_THAT(old.body, HasSubstr("/v1/present"));
+  HttpResponse set = send("POST", "/v1/present", R"({"mode": "historical"})");
+  ASSERT_EQ(set.status, 200u) << set.body;
+  EXPECT_THAT(set.body, HasSubstr("\"mode\":\"historical\""));
+  old = send("POST", "/v1/events",
+             R"({"item": "a", "signal": "like", "timestamp": "2001-01-01T00:00:00Z"})");
+  EXPECT_EQ(old.status, 200u) << old.body;
+  HttpResponse now = send("GET", "/v1/present");
+  EXPECT_THAT(now.body, HasSubstr("\"now\":\"2001-01-01T00:00:00.000000Z\""));
+
+  for (const char* bad :
+       {R"({"mode": "yesterday"})", R"({"mode": 1})", R"({})", R"({"mode": "live", "colour": 1})",
+        R"({"mode": "historical", "at": "2000-01-01T00:00:00Z"})",
+        R"({"mode": "live", "at": "2030-01-01T00:00:00Z"})"}) {
+    HttpResponse res = send("POST", "/v1/present", bad);
+    EXPECT_EQ(res.status, 400u) << bad << " -> " << res.body;
+    EXPECT_TRUE(is_json(res.body)) << res.body;
+  }
 }
 
 }  // namespace
