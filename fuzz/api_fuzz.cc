@@ -103,6 +103,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/health"},                   // 29
     {"GET", "/metrics"},                  // 30
     {"", ""},                             // 31 raw: the suffix is "METHOD TARGET"
+    {"GET", "/v1/present"},               // 32
+    {"POST", "/v1/present"},              // 33
 };
 constexpr size_t kRouteCount = sizeof(kRoutes) / sizeof(kRoutes[0]);
 

@@ -42,11 +42,6 @@ struct Ack {
   uint64_t extra;    // kFollow: the user
 };
 
-uint64_t env_or(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
 Schema crash_schema() {
   SchemaBuilder b = SchemaBuilder::with_default_signals();
   b.add_attribute(EntityKind::kItem,
@@ -164,8 +159,8 @@ std::string shard_of(uint64_t key) {
 }
 
 TEST(EntitiesCrashTest, AcknowledgedEntityWritesSurviveSigkill) {
-  const uint64_t iterations = env_or("TIDAL_CRASH_ITERATIONS", 20);
-  const uint64_t seed = env_or("TIDAL_CRASH_SEED", 20261124);
+  const uint64_t iterations = testing::env_or("TIDAL_CRASH_ITERATIONS", 20);
+  const uint64_t seed = testing::env_or("TIDAL_CRASH_SEED", 20261124);
   std::printf("entity crash test: %llu iterations, seed %llu\n",
               static_cast<unsigned long long>(iterations), static_cast<unsigned long long>(seed));
   testing::TempDir dir;
@@ -177,16 +172,7 @@ TEST(EntitiesCrashTest, AcknowledgedEntityWritesSurviveSigkill) {
 
   for (uint64_t it = 0; it < iterations; ++it) {
     SCOPED_TRACE("iteration " + std::to_string(it));
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
     uint64_t base = (it + 1) * 100'000'000;
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(fds[0]);
-      run_child(dir.str(), fds[1], seed + it, base);
-    }
-    ::close(fds[1]);
     auto on_ack = [&](const char* rec) {
       Ack a;
       std::memcpy(&a, rec, sizeof(a));
@@ -201,14 +187,9 @@ TEST(EntitiesCrashTest, AcknowledgedEntityWritesSurviveSigkill) {
       }
     };
     auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(150 + rng() % 350);
-    ASSERT_TRUE(testing::read_pipe_records(fds[0], sizeof(Ack), on_ack, kill_at));
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(testing::read_pipe_records(fds[0], sizeof(Ack), on_ack, std::nullopt));
-    ::close(fds[0]);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-        << "the child ended on its own (status " << status << ")";
+    std::string problem = testing::run_until_killed(
+        sizeof(Ack), [&](int fd) { run_child(dir.str(), fd, seed + it, base); }, on_ack, kill_at);
+    ASSERT_EQ(problem, "");
 
     auto opened = Database::open(dir.str(), crash_schema(), crash_options());
     ASSERT_TRUE(opened.ok()) << opened.status().to_string();

@@ -39,11 +39,6 @@ struct Ack {
   uint64_t checksum;
 };
 
-uint64_t env_or(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
 WalOptions crash_options(const std::string& dir) {
   WalOptions o = testing::wal_test_options(dir, Durability::kFsync);
   o.segment_bytes = 16 << 10;  // small, so kills also land around segment rolls
@@ -96,8 +91,8 @@ void read_acks(int fd, std::map<uint64_t, uint64_t>* acked,
 }
 
 TEST(WalCrashTest, AcknowledgedRecordsSurviveSigkill) {
-  const uint64_t iterations = env_or("TIDAL_CRASH_ITERATIONS", 50);
-  const uint64_t seed = env_or("TIDAL_CRASH_SEED", 20240611);
+  const uint64_t iterations = testing::env_or("TIDAL_CRASH_ITERATIONS", 50);
+  const uint64_t seed = testing::env_or("TIDAL_CRASH_SEED", 20240611);
   std::printf("crash test: %llu iterations, seed %llu\n",
               static_cast<unsigned long long>(iterations), static_cast<unsigned long long>(seed));
   testing::TempDir dir;

@@ -1,9 +1,12 @@
 #include "support/crash_pipe.h"
 
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 
 namespace tidal::testing {
@@ -34,6 +37,39 @@ bool read_pipe_records(int fd, size_t record_size,
     buf.erase(0, whole);
   }
   return buf.empty();
+}
+
+uint64_t env_or(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+std::string run_until_killed(size_t record_size, const std::function<void(int fd)>& child,
+                             const std::function<void(const char* record)>& on_record,
+                             std::chrono::steady_clock::time_point kill_at) {
+  int fds[2];
+  if (::pipe(fds) != 0) return "pipe failed";
+  pid_t pid = ::fork();
+  if (pid < 0) return "fork failed";
+  if (pid == 0) {
+    ::close(fds[0]);
+    child(fds[1]);
+    ::_exit(6);  // the child must not return
+  }
+  ::close(fds[1]);
+  std::string problem;
+  if (!read_pipe_records(fds[0], record_size, on_record, kill_at)) problem = "a partial record";
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  // The records written before the kill.
+  if (!read_pipe_records(fds[0], record_size, on_record, std::nullopt))
+    problem = "a partial record";
+  ::close(fds[0]);
+  if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+    problem = "the child ended on its own (status " + std::to_string(status) + ")";
+  }
+  return problem;
 }
 
 }  // namespace tidal::testing

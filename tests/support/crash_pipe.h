@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 
 namespace tidal::testing {
 
@@ -16,5 +17,18 @@ namespace tidal::testing {
 bool read_pipe_records(int fd, size_t record_size,
                        const std::function<void(const char* record)>& on_record,
                        std::optional<std::chrono::steady_clock::time_point> deadline);
+
+// The number in environment variable `name`, or `fallback` when it is unset.
+uint64_t env_or(const char* name, uint64_t fallback);
+
+// One round of a crash test: forks a child that runs `child(fd)` — which
+// must never return, and reports through `fd` in records of `record_size`
+// bytes — hands each record to `on_record` until `kill_at`, kills the child
+// with SIGKILL, and hands over the records it wrote before it died. Returns
+// "" when all went as planned; otherwise what did not (a partial record in
+// the pipe, a child that ended on its own).
+std::string run_until_killed(size_t record_size, const std::function<void(int fd)>& child,
+                             const std::function<void(const char* record)>& on_record,
+                             std::chrono::steady_clock::time_point kill_at);
 
 }  // namespace tidal::testing

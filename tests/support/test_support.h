@@ -24,6 +24,27 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A tmpfs of `size` ("24m") mounted on a fresh directory — a small disk that
+// fills up — and unmounted with it. Mounting needs root: where it fails,
+// mounted() is false and the test should skip.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(const std::string& size);
+  ~TmpfsMount();
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+
+  bool mounted() const { return mounted_; }
+  std::string path() const { return dir_.sub("disk"); }
+  std::string sub(const std::string& name) const { return path() + "/" + name; }
+  // Grows (or shrinks) the disk, as an operator growing a volume would.
+  bool resize(const std::string& size);
+
+ private:
+  TempDir dir_;
+  bool mounted_ = false;
+};
+
 // ../shared/data, where the real third-party data sets live.
 std::filesystem::path shared_data_dir();
 
