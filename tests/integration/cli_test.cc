@@ -221,6 +221,43 @@ TEST(CliImportTest, CsvEventsWithTimesAndHistoricalMode) {
   EXPECT_THAT(r.output, HasSubstr("rejected:   1"));
 }
 
+// A historical database stays historical for every later command, which
+// answers at its newest event time, until `tidal present ... live`.
+TEST(CliPresentTest, AHistoricalImportIsReadAtItsNewestEventByEveryCommand) {
+  TempDir dir;
+  write_file(dir.sub("events.ndjson"),
+             "{\"item\":\"a\",\"signal\":\"view\",\"user\":\"u1\",\"timestamp\":\"2018-09-24T10:00:"
+             "00Z\"}\n"
+             "{\"item\":\"a\",\"signal\":\"view\",\"user\":\"u2\",\"timestamp\":\"2018-09-24T10:30:"
+             "00Z\"}\n");
+  CliRun r =
+      run_tidal({"import", "--data", dir.sub("d"), "--historical", dir.sub("events.ndjson")});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("present:    historical (the newest event time): now is "
+                                  "2018-09-24T10:30:00.000000Z"));
+  r = run_tidal(
+      {"query", "--data", dir.sub("d"), "--format", "json", "RANK items BY top(view, 1h) LIMIT 1"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"score\":2"));
+  r = run_tidal({"info", "--data", dir.sub("d")});
+  EXPECT_THAT(r.output, HasSubstr("Present: historical (the newest event time): now is "
+                                  "2018-09-24T10:30:00.000000Z"));
+  r = run_tidal({"present", "--data", dir.sub("d"), "historical", "--at", "2018-09-25T00:00:00Z"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("historical (pinned): now is 2018-09-25T00:00:00.000000Z"));
+  r = run_tidal({"present", "--data", dir.sub("d"), "historical", "--at", "2018-09-01T00:00:00Z"});
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("must not be before 2018-09-24T10:30:00.000000Z"));
+  r = run_tidal({"present", "--data", dir.sub("d"), "live"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("present: live (the clock)"));
+  r = run_tidal(
+      {"query", "--data", dir.sub("d"), "--format", "json", "RANK items BY top(view, 1h) LIMIT 1"});
+  EXPECT_THAT(r.output, HasSubstr("\"score\":0"));  // 2018 is long gone at the clock
+  r = run_tidal({"present", "--data", dir.sub("d"), "sideways"});
+  EXPECT_EQ(r.status, 2) << r.output;
+}
+
 TEST(CliBenchTest, SaysHowToBuildWhenThereAreNoBenchPrograms) {
   TempDir dir;
   CliRun r = run_tidal({"bench"}, "", {"TIDAL_BENCH_DIR=" + shell_quote(dir.str())});

@@ -127,6 +127,36 @@ TEST(Server, IngestsOverHttpAndAnswersQueries) {
   EXPECT_EQ(server.wait(30s), 0) << server.output();
 }
 
+// `serve --historical` takes old events over HTTP and answers at their time;
+// the flag is remembered by the folder, not needed again.
+TEST(Server, HistoricalServeTakesOldEventsAndRemembersIt) {
+  TempDir dir;
+  const std::string old_event =
+      R"({"item": "a", "signal": "view", "user": "u1", "timestamp": "2018-09-24T10:00:00Z"})";
+  {
+    ServerProcess server;
+    ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0", "--historical"}))
+        << server.output();
+    EXPECT_NE(server.output().find("present: historical"), std::string::npos) << server.output();
+    HttpReply r = http(server.port(), "POST", "/v1/events", old_event);
+    EXPECT_EQ(r.status, 200) << r.body;
+    HttpReply present = http(server.port(), "GET", "/v1/present");
+    EXPECT_NE(present.body.find(R"("now":"2018-09-24T10:00:00.000000Z")"), std::string::npos)
+        << present.body;
+    server.signal(SIGTERM);
+    ASSERT_EQ(server.wait(std::chrono::seconds(30)), 0) << server.output();
+  }
+  ServerProcess again;
+  ASSERT_TRUE(again.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << again.output();
+  HttpReply health = http(again.port(), "GET", "/health");
+  EXPECT_NE(health.body.find(R"("mode":"historical")"), std::string::npos) << health.body;
+  HttpReply q =
+      http(again.port(), "POST", "/v1/query", R"({"tql": "RANK items BY top(view, 1h) LIMIT 1"})");
+  EXPECT_NE(q.body.find(R"("score":1)"), std::string::npos) << q.body;
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait(std::chrono::seconds(30)), 0) << again.output();
+}
+
 TEST(Server, ApiKeyScopesAreEnforced) {
   TempDir dir;
   std::string keys = dir.sub("keys.txt");
