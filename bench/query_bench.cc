@@ -6,7 +6,7 @@
 // its users (build_state says why in that order). Then, through
 // Database::query (TQL in, rows and a plan out):
 //
-// (a) Top-20 for every sort mode of query::sort_modes() (RANK items BY
+// (a) Top-20 for every sort mode of query::sort_modes() but relevance (RANK items BY
 //     <mode>), for TRENDING items WINDOW 24h and for a sortable attribute
 //     (RANK items BY duration), each with no filter and with category IN (...)
 //     filters selecting about 1%, 10% and 50% of the items (the categories
@@ -226,6 +226,9 @@ struct Sort {
 std::vector<Sort> sorts() {
   std::vector<Sort> out;
   for (const query::SortModeInfo& m : query::sort_modes()) {
+    // relevance ranks a SEARCH's text matches (text_bench measures it); RANK
+    // has no text to score.
+    if (m.formula.find("bm25") != std::string_view::npos) continue;
     out.push_back({std::string(m.name), "RANK items BY " + std::string(m.name)});
   }
   out.push_back({"trending_window_24h", "TRENDING items WINDOW 24h"});
