@@ -71,18 +71,6 @@ std::string vector_text(const std::vector<float>& v) {
   return s + "]";
 }
 
-DatabaseOptions crash_options() {
-  DatabaseOptions o;
-  o.durability = Durability::kFsync;
-  o.background_checkpoints = false;
-  o.wal_segment_bytes = 32 << 10;
-  return o;
-}
-
-void ack(int fd, Ack a) {
-  if (::write(fd, &a, sizeof(a)) != sizeof(a)) _exit(5);
-}
-
 std::string shard_of(uint64_t key) {
   return "s" + std::to_string(key % 7);
 }
@@ -91,7 +79,7 @@ std::string shard_of(uint64_t key) {
 // (`base`), so the newest acknowledged version of a key is the least the
 // parent may find.
 [[noreturn]] void run_child(const std::string& dir, int fd, uint64_t seed, uint64_t base) {
-  auto opened = Database::open(dir, crash_schema(), crash_options());
+  auto opened = Database::open(dir, crash_schema(), testing::crash_database_options());
   if (!opened.ok()) {
     std::fprintf(stderr, "child: %s\n", opened.status().to_string().c_str());
     _exit(3);
@@ -124,12 +112,12 @@ std::string shard_of(uint64_t key) {
       }
       BatchIngestResult r = db.upsert(batch);
       if (r.rejected > 0) fail(r.errors[0]);
-      for (uint32_t k : keys) ack(fd, {AckKind::kUpsert, k, version, 0});
+      for (uint32_t k : keys) testing::send_record(fd, Ack{AckKind::kUpsert, k, version, 0});
       auto k = keys[0];
       Result<uint64_t> p = db.patch(
           {EntityKind::kItem, "item_" + std::to_string(k), {{"patched", int64_t(version)}}});
       if (!p.ok()) fail(p.status());
-      ack(fd, {AckKind::kPatch, k, version, 0});
+      testing::send_record(fd, Ack{AckKind::kPatch, k, version, 0});
       if (n % 97 == 96 && !db.checkpoint().ok()) fail(Status::Internal(Subsystem::kStorage, "cp"));
     }
   });
@@ -141,7 +129,7 @@ std::string shard_of(uint64_t key) {
       if (!u.ok()) fail(u.status());
       Result<uint64_t> d = db.remove(EntityKind::kItem, key);
       if (!d.ok()) fail(d.status());
-      ack(fd, {AckKind::kDeleted, 0, base + n, 0});
+      testing::send_record(fd, Ack{AckKind::kDeleted, 0, base + n, 0});
     }
   });
   threads.emplace_back([&] {  // follows
@@ -152,7 +140,7 @@ std::string shard_of(uint64_t key) {
       Result<uint64_t> r = db.relate(
           {.user = "u" + std::to_string(user), .target = "creator_" + std::to_string(creator)});
       if (!r.ok()) fail(r.status());
-      ack(fd, {AckKind::kFollow, creator, 0, user});
+      testing::send_record(fd, Ack{AckKind::kFollow, creator, 0, user});
     }
   });
   for (;;) ::pause();
@@ -191,7 +179,7 @@ TEST(EntitiesCrashTest, AcknowledgedEntityWritesSurviveSigkill) {
         sizeof(Ack), [&](int fd) { run_child(dir.str(), fd, seed + it, base); }, on_ack, kill_at);
     ASSERT_EQ(problem, "");
 
-    auto opened = Database::open(dir.str(), crash_schema(), crash_options());
+    auto opened = Database::open(dir.str(), crash_schema(), testing::crash_database_options());
     ASSERT_TRUE(opened.ok()) << opened.status().to_string();
     Database& db = **opened;
     for (const auto& [k, v] : newest_version) {

@@ -3,11 +3,15 @@
 // the parent until a deadline or until the child is gone.
 #pragma once
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
+
+#include "tidal/options.h"
 
 namespace tidal::testing {
 
@@ -17,6 +21,25 @@ namespace tidal::testing {
 bool read_pipe_records(int fd, size_t record_size,
                        const std::function<void(const char* record)>& on_record,
                        std::optional<std::chrono::steady_clock::time_point> deadline);
+
+// Writes one fixed-size record to the pipe (at most PIPE_BUF bytes, so the
+// write is atomic); a child that cannot report exits.
+template <typename T>
+void send_record(int fd, const T& record) {
+  static_assert(sizeof(T) <= 512);
+  if (::write(fd, &record, sizeof record) != static_cast<ssize_t>(sizeof record)) ::_exit(5);
+}
+
+// What a crash test's child opens its database with: fsync durability (an
+// acknowledged write must survive the kill), checkpoints only when the test
+// asks, and small WAL segments, so kills also land around segment rolls.
+inline DatabaseOptions crash_database_options() {
+  DatabaseOptions o;
+  o.durability = Durability::kFsync;
+  o.background_checkpoints = false;
+  o.wal_segment_bytes = 32 << 10;
+  return o;
+}
 
 // The number in environment variable `name`, or `fallback` when it is unset.
 uint64_t env_or(const char* name, uint64_t fallback);
