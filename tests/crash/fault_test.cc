@@ -366,6 +366,47 @@ TEST(FaultHttp, DiskFailuresAreServerErrorsOnEveryWriteRoute) {
   ASSERT_TRUE(api.close().ok());
 }
 
+// A schema migration closes and reopens the database. On a full disk it used
+// to close it and leave it closed: every write then got 409 while /health
+// said "ok". Now the checkpoint it needs first fails, and the database stays
+// open and serving, unchanged.
+TEST(FaultHttp, AMigrationOnAFullDiskLeavesTheDatabaseServing) {
+  testing::TempDir dir;
+  server::ApiOptions options;
+  options.data_dir = dir.str();
+  options.db_options = fault_options();
+  options.open_access = true;
+  auto db = Database::open(dir.str(), fault_schema(), options.db_options);
+  ASSERT_TRUE(db.ok()) << db.status().to_string();
+  server::Api api(std::move(db).value(), options, server::KeyStore());
+  auto send = [&](std::string_view method, std::string_view target, std::string_view body = {}) {
+    server::HttpRequest req;
+    req.method = method;
+    req.target = target;
+    req.body = body;
+    server::HttpResponse res;
+    api.handle(req, &res);
+    return res;
+  };
+  ASSERT_EQ(send("PUT", "/v1/items/a", R"({"attributes": {"version": 1}})").status, 200u);
+  Faults::arm({.op = FaultOp::kWrite, .path = "/storage/", .err = ENOSPC});
+  server::HttpResponse migrate = send("POST", "/v1/schema/attributes",
+                                      R"({"kind": "item", "name": "mood", "type": "keyword"})");
+  EXPECT_EQ(migrate.status, 507u) << migrate.body;
+  EXPECT_NE(migrate.body.find("the migration was not started"), std::string::npos) << migrate.body;
+  server::HttpResponse health = send("GET", "/health");
+  EXPECT_EQ(health.status, 503u) << health.body;  // checkpoints fail
+  EXPECT_NE(health.body.find("\"writable\":true"), std::string::npos) << health.body;
+  EXPECT_EQ(send("PUT", "/v1/items/b", R"({"attributes": {"version": 2}})").status, 200u);
+  Faults::disarm();
+  migrate = send("POST", "/v1/schema/attributes",
+                 R"({"kind": "item", "name": "mood", "type": "keyword"})");
+  EXPECT_EQ(migrate.status, 200u) << migrate.body;
+  EXPECT_EQ(send("GET", "/health").status, 200u);
+  EXPECT_EQ(send("GET", "/v1/items/b").status, 200u);
+  ASSERT_TRUE(api.close().ok());
+}
+
 // A real full disk: a 24 MiB tmpfs, filled by the database itself. Needs
 // root (mount); skipped otherwise.
 class TmpfsFixture : public Fixture {
