@@ -307,27 +307,39 @@ TEST_F(Fixture, ClosingOnAFullDiskFailsCleanlyAndAReopenHasEverything) {
   expect_acknowledged();
 }
 
-// Over HTTP: a write the disk refuses is the server's fault (5xx), batch
-// routes included — a client that retries on 5xx must not drop them — and
-// /health says so until writes work again.
-TEST(FaultHttp, DiskFailuresAreServerErrorsOnEveryWriteRoute) {
-  testing::TempDir dir;
-  server::ApiOptions options;
-  options.data_dir = dir.str();
-  options.db_options = fault_options();
-  options.open_access = true;
-  auto db = Database::open(dir.str(), fault_schema(), options.db_options);
-  ASSERT_TRUE(db.ok()) << db.status().to_string();
-  server::Api api(std::move(db).value(), options, server::KeyStore());
-  auto send = [&](std::string_view method, std::string_view target, std::string_view body = {}) {
+// The HTTP API over a database in a temp folder, called directly.
+class FaultHttp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server::ApiOptions options;
+    options.data_dir = dir_.str();
+    options.db_options = fault_options();
+    options.open_access = true;
+    auto db = Database::open(dir_.str(), fault_schema(), options.db_options);
+    ASSERT_TRUE(db.ok()) << db.status().to_string();
+    api_ = std::make_unique<server::Api>(std::move(db).value(), options, server::KeyStore());
+  }
+  void TearDown() override { Faults::disarm(); }
+
+  server::HttpResponse send(std::string_view method, std::string_view target,
+                            std::string_view body = {}) {
     server::HttpRequest req;
     req.method = method;
     req.target = target;
     req.body = body;
     server::HttpResponse res;
-    api.handle(req, &res);
+    api_->handle(req, &res);
     return res;
-  };
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<server::Api> api_;
+};
+
+// Over HTTP: a write the disk refuses is the server's fault (5xx), batch
+// routes included — a client that retries on 5xx must not drop them — and
+// /health says so until writes work again.
+TEST_F(FaultHttp, DiskFailuresAreServerErrorsOnEveryWriteRoute) {
   ASSERT_EQ(send("PUT", "/v1/items/a", R"({"attributes": {"version": 1}})").status, 200u);
 
   Faults::arm({.op = FaultOp::kWrite, .path = "/wal/", .err = ENOSPC});
@@ -363,31 +375,14 @@ TEST(FaultHttp, DiskFailuresAreServerErrorsOnEveryWriteRoute) {
   Faults::disarm();
   EXPECT_EQ(send("POST", "/v1/events", R"({"item": "a", "signal": "like"})").status, 200u);
   EXPECT_EQ(send("GET", "/health").status, 200u);
-  ASSERT_TRUE(api.close().ok());
+  ASSERT_TRUE(api_->close().ok());
 }
 
 // A schema migration closes and reopens the database. On a full disk it used
 // to close it and leave it closed: every write then got 409 while /health
 // said "ok". Now the checkpoint it needs first fails, and the database stays
 // open and serving, unchanged.
-TEST(FaultHttp, AMigrationOnAFullDiskLeavesTheDatabaseServing) {
-  testing::TempDir dir;
-  server::ApiOptions options;
-  options.data_dir = dir.str();
-  options.db_options = fault_options();
-  options.open_access = true;
-  auto db = Database::open(dir.str(), fault_schema(), options.db_options);
-  ASSERT_TRUE(db.ok()) << db.status().to_string();
-  server::Api api(std::move(db).value(), options, server::KeyStore());
-  auto send = [&](std::string_view method, std::string_view target, std::string_view body = {}) {
-    server::HttpRequest req;
-    req.method = method;
-    req.target = target;
-    req.body = body;
-    server::HttpResponse res;
-    api.handle(req, &res);
-    return res;
-  };
+TEST_F(FaultHttp, AMigrationOnAFullDiskLeavesTheDatabaseServing) {
   ASSERT_EQ(send("PUT", "/v1/items/a", R"({"attributes": {"version": 1}})").status, 200u);
   Faults::arm({.op = FaultOp::kWrite, .path = "/storage/", .err = ENOSPC});
   server::HttpResponse migrate = send("POST", "/v1/schema/attributes",
@@ -404,7 +399,7 @@ TEST(FaultHttp, AMigrationOnAFullDiskLeavesTheDatabaseServing) {
   EXPECT_EQ(migrate.status, 200u) << migrate.body;
   EXPECT_EQ(send("GET", "/health").status, 200u);
   EXPECT_EQ(send("GET", "/v1/items/b").status, 200u);
-  ASSERT_TRUE(api.close().ok());
+  ASSERT_TRUE(api_->close().ok());
 }
 
 // A real full disk: a 24 MiB tmpfs, filled by the database itself. Needs
