@@ -1,5 +1,7 @@
 #include "signals/event_store.h"
 
+#include <iterator>
+
 #include "core/coding.h"
 
 namespace tidal::signals {
@@ -83,19 +85,22 @@ void EventStore::writer_loop() {
     }
     retry_now_ = false;
     WriteBatch batch;
-    size_t blocks = queue_.size();
-    for (const auto& [key, value] : queue_) batch.put(Keyspace::kEvents, key, value);
+    std::deque<std::pair<std::string, std::string>> blocks;
+    blocks.swap(queue_);
+    for (const auto& [key, value] : blocks) batch.put(Keyspace::kEvents, key, value);
     writing_ = true;
+    cv_.notify_all();  // room in the queue again
     lk.unlock();
     Status s = engine_->write(batch, WriteMode::kDerived);
     lk.lock();
     writing_ = false;
     ++attempts_;
     if (s.ok()) {
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(blocks));
       failed_ = Status::Ok();
     } else {
-      // The blocks stay queued for the next attempt.
+      // The blocks go back, ahead of any queued since, for the next attempt.
+      queue_.insert(queue_.begin(), std::make_move_iterator(blocks.begin()),
+                    std::make_move_iterator(blocks.end()));
       failed_ = s.with_context("writing signal events to storage");
       if (stopping_) {
         cv_.notify_all();
