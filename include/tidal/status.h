@@ -30,6 +30,8 @@ enum class Subsystem : uint8_t {
   kQuery,
   kIo,
   kServer,
+  kIngest,    // signal events on their way in
+  kEntities,  // items, users, creators and their relationships
 };
 
 // What kind of failure a Status reports. Stable: the server maps these to

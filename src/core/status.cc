@@ -48,6 +48,8 @@ std::string_view subsystem_name(Subsystem s) {
     case Subsystem::kQuery: return "query";
     case Subsystem::kIo: return "io";
     case Subsystem::kServer: return "server";
+    case Subsystem::kIngest: return "ingest";
+    case Subsystem::kEntities: return "entities";
   }
   return "unknown";
 }

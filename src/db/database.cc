@@ -260,9 +260,12 @@ Result<std::vector<wal::AppendResult>> Database::Impl::commit(
         if (results[i].duplicate) continue;
         st = apply_record(requests[i].type, results[i].sequence, requests[i].payload);
       }
+      // Set with both locks held, so readers holding either one see it.
+      if (!st.ok()) {
+        apply_failed_ = st.with_context("the database stopped applying writes; reopen it");
+      }
     }
     if (!st.ok()) {
-      apply_failed_ = st.with_context("the database stopped applying writes; reopen it");
       order_cv_.notify_all();
       return apply_failed_;
     }
@@ -299,7 +302,7 @@ BatchIngestResult Database::Impl::ingest(std::span<const SignalEvent> events, Ba
       if (st.ok() && options_.strict_items) {
         std::optional<uint32_t> idx = items_.find(e.item);
         if (!idx || !items_.registered(*idx)) {
-          st = Status::Invalid(Subsystem::kQuery, "item", e.item,
+          st = Status::Invalid(Subsystem::kIngest, "item", e.item,
                                "is not a registered item (strict_items is on: upsert it first)");
         }
       }
@@ -334,7 +337,7 @@ BatchIngestResult Database::Impl::ingest(std::span<const SignalEvent> events, Ba
   if (out.rejected > 0 && mode == BatchMode::kAllOrNothing) {
     for (size_t i = 0; i < events.size(); ++i) {
       if (out.errors[i].ok()) {
-        out.errors[i] = Status::Aborted(Subsystem::kQuery,
+        out.errors[i] = Status::Aborted(Subsystem::kIngest,
                                         "not applied: another event of the all-or-nothing batch "
                                         "is invalid");
       }
@@ -373,7 +376,7 @@ Result<uint32_t> Database::Impl::live_index(EntityKind kind, std::string_view ke
   std::optional<uint32_t> idx = key_map(kind).find(key);
   if (!idx || !entities_->live(kind, *idx)) {
     return Status::NotFound(
-        Subsystem::kQuery,
+        Subsystem::kEntities,
         "no " + std::string(entity_kind_name(kind)) + " \"" + std::string(key) + "\"", "key");
   }
   return *idx;
@@ -392,7 +395,7 @@ BatchIngestResult Database::Impl::upsert(std::span<const EntityWrite> writes, Ba
     const EntityWrite& w = writes[i];
     Status st;
     if (static_cast<size_t>(w.kind) > 2) {
-      st = Status::Invalid(Subsystem::kQuery, "kind", std::to_string(static_cast<int>(w.kind)),
+      st = Status::Invalid(Subsystem::kEntities, "kind", std::to_string(static_cast<int>(w.kind)),
                            "must be item, user or creator");
     } else {
       st = entities::encode_write(entities_->catalog(w.kind), w, entities::WriteKind::kUpsert,
@@ -419,7 +422,7 @@ void Database::Impl::commit_writes(wal::RecordType type, const std::string& aren
   if (out->rejected > 0 && mode == BatchMode::kAllOrNothing) {
     for (Status& e : out->errors) {
       if (e.ok()) {
-        e = Status::Aborted(Subsystem::kQuery,
+        e = Status::Aborted(Subsystem::kEntities,
                             "not applied: another write of the all-or-nothing batch is invalid");
       }
     }
@@ -451,7 +454,8 @@ void Database::Impl::commit_writes(wal::RecordType type, const std::string& aren
 
 Result<uint64_t> Database::Impl::patch(const EntityWrite& write) {
   if (static_cast<size_t>(write.kind) > 2) {
-    return Status::Invalid(Subsystem::kQuery, "kind", std::to_string(static_cast<int>(write.kind)),
+    return Status::Invalid(Subsystem::kEntities, "kind",
+                           std::to_string(static_cast<int>(write.kind)),
                            "must be item, user or creator");
   }
   entities::EncodedWrite enc;
@@ -470,7 +474,7 @@ Result<uint64_t> Database::Impl::patch(const EntityWrite& write) {
 Result<uint64_t> Database::Impl::remove(EntityKind kind, std::string_view key) {
   TIDAL_RETURN_IF_ERROR(validate_key("key", key));
   if (static_cast<size_t>(kind) > 2) {
-    return Status::Invalid(Subsystem::kQuery, "kind", std::to_string(static_cast<int>(kind)),
+    return Status::Invalid(Subsystem::kEntities, "kind", std::to_string(static_cast<int>(kind)),
                            "must be item, user or creator");
   }
   {
@@ -484,7 +488,7 @@ Result<uint64_t> Database::Impl::remove(EntityKind kind, std::string_view key) {
 
 Status Database::Impl::check_relationship(const RelationshipWrite& w) const {
   if (static_cast<uint8_t>(w.relation) > 2) {
-    return Status::Invalid(Subsystem::kQuery, "relation",
+    return Status::Invalid(Subsystem::kEntities, "relation",
                            std::to_string(static_cast<int>(w.relation)),
                            "must be follow, block or mute");
   }
@@ -492,7 +496,7 @@ Status Database::Impl::check_relationship(const RelationshipWrite& w) const {
   TIDAL_RETURN_IF_ERROR(validate_key("target", w.target));
   TIDAL_RETURN_IF_ERROR(entities::check_relationship_target(w.relation, w.target_kind));
   if (w.target_kind == EntityKind::kUser && w.target == w.user) {
-    return Status::Invalid(Subsystem::kQuery, "target", w.target,
+    return Status::Invalid(Subsystem::kEntities, "target", w.target,
                            "a user cannot " + std::string(relation_name(w.relation)) + " itself");
   }
   return Status::Ok();
@@ -531,7 +535,7 @@ Result<ItemSignals> Database::Impl::item_signals(std::string_view item) const {
   std::shared_lock<std::shared_mutex> lk(state_mu_);
   std::optional<uint32_t> idx = items_.find(item);
   if (!idx)
-    return Status::NotFound(Subsystem::kQuery, "no item \"" + std::string(item) + "\"", "item");
+    return Status::NotFound(Subsystem::kEntities, "no item \"" + std::string(item) + "\"", "item");
   int64_t now = now_us();
   ItemSignals out;
   out.item = std::string(item);
@@ -609,7 +613,7 @@ std::vector<std::string> Database::Impl::keys_of(EntityKind kind, const entities
 
 Result<Entity> Database::Impl::get(EntityKind kind, std::string_view key) const {
   if (static_cast<size_t>(kind) > 2) {
-    return Status::Invalid(Subsystem::kQuery, "kind", std::to_string(static_cast<int>(kind)),
+    return Status::Invalid(Subsystem::kEntities, "kind", std::to_string(static_cast<int>(kind)),
                            "must be item, user or creator");
   }
   std::shared_lock<std::shared_mutex> lk(state_mu_);
@@ -653,7 +657,7 @@ Result<std::vector<std::string>> Database::Impl::followers(EntityKind target_kin
                                                            std::string_view target,
                                                            size_t limit) const {
   if (target_kind != EntityKind::kCreator && target_kind != EntityKind::kUser) {
-    return Status::Invalid(Subsystem::kQuery, "target_kind", entity_kind_name(target_kind),
+    return Status::Invalid(Subsystem::kEntities, "target_kind", entity_kind_name(target_kind),
                            "only creators and users have followers");
   }
   std::shared_lock<std::shared_mutex> lk(state_mu_);
@@ -988,7 +992,7 @@ Database::~Database() = default;
 Result<std::unique_ptr<Database>> Database::open(const std::string& path, const Schema& schema,
                                                  const DatabaseOptions& options) {
   if (options.trending_capacity == 0) {
-    return Status::Invalid(Subsystem::kQuery, "trending_capacity", "0", "must be at least 1");
+    return Status::Invalid(Subsystem::kCore, "trending_capacity", "0", "must be at least 1");
   }
   auto impl = std::make_unique<Impl>(options, schema);
   Status st = impl->open(path, schema);

@@ -156,6 +156,8 @@ class Database::Impl {
   mutable std::mutex order_mu_;
   std::condition_variable order_cv_;
   uint64_t applied_seq_ = 0;
+  // Why applying stopped: written holding order_mu_ and state_mu_ (exclusive),
+  // so it may be read holding either.
   Status apply_failed_;
 
   std::atomic<int64_t> newest_event_us_{INT64_MIN};

@@ -52,7 +52,7 @@ Present Database::Impl::present() const {
 
 Result<uint64_t> Database::Impl::set_present(PresentMode mode, std::optional<Timestamp> pinned) {
   if (mode != PresentMode::kLive && mode != PresentMode::kHistorical) {
-    return Status::Invalid(Subsystem::kQuery, "mode", std::to_string(static_cast<int>(mode)),
+    return Status::Invalid(Subsystem::kCore, "mode", std::to_string(static_cast<int>(mode)),
                            "must be live or historical");
   }
   db::PresentRecord record{.mode = mode};
@@ -61,7 +61,7 @@ Result<uint64_t> Database::Impl::set_present(PresentMode mode, std::optional<Tim
     const int64_t floor = floor_us();
     if (mode == PresentMode::kLive) {
       if (pinned) {
-        return Status::Invalid(Subsystem::kQuery, "at", format_timestamp(to_micros(*pinned)),
+        return Status::Invalid(Subsystem::kCore, "at", format_timestamp(to_micros(*pinned)),
                                "only a historical present can be pinned to a time; a live "
                                "database's present is the clock");
       }
@@ -69,14 +69,14 @@ Result<uint64_t> Database::Impl::set_present(PresentMode mode, std::optional<Tim
       const int64_t newest = newest_event_us_.load();
       if (newest != INT64_MIN && newest > clock + options_.max_future_skew.count()) {
         return Status::FailedPrecondition(
-            Subsystem::kQuery, "the database cannot go live: its newest event (" +
-                                   format_timestamp(newest) + ") is ahead of the clock (" +
-                                   format_timestamp(clock) + ") by more than max_future_skew");
+            Subsystem::kCore, "the database cannot go live: its newest event (" +
+                                  format_timestamp(newest) + ") is ahead of the clock (" +
+                                  format_timestamp(clock) + ") by more than max_future_skew");
       }
     } else if (pinned) {
       record.pinned_us = to_micros(*pinned);
       if (floor != INT64_MIN && *record.pinned_us < floor) {
-        return Status::Invalid(Subsystem::kQuery, "at", format_timestamp(*record.pinned_us),
+        return Status::Invalid(Subsystem::kCore, "at", format_timestamp(*record.pinned_us),
                                "must not be before " + format_timestamp(floor) +
                                    ", the newest event time applied (the state holds events "
                                    "up to then)");

@@ -60,7 +60,7 @@ std::string value_text(const AttributeValue& v) {
 Status wrong_type(const AttributeDefinition& def, const AttributeValue& v) {
   std::string want(attribute_type_name(def.type));
   if (def.type == AttributeType::kVector) want += "(" + std::to_string(def.vector_dim) + ")";
-  return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+  return Status::Invalid(Subsystem::kEntities, field_of(def.name), value_text(v),
                          "must be " + want + " (the schema's type for " + def.name + "), not " +
                              std::string(alternative_name(v)));
 }
@@ -68,12 +68,12 @@ Status wrong_type(const AttributeDefinition& def, const AttributeValue& v) {
 Status check_string(const AttributeDefinition& def, std::string_view s, size_t limit,
                     std::string_view what) {
   if (s.size() > limit) {
-    return Status::Invalid(Subsystem::kQuery, field_of(def.name), shown(s),
+    return Status::Invalid(Subsystem::kEntities, field_of(def.name), shown(s),
                            std::string(what) + " is " + std::to_string(s.size()) +
                                " bytes; the limit is " + std::to_string(limit));
   }
   if (!is_valid_utf8(s)) {
-    return Status::Invalid(Subsystem::kQuery, field_of(def.name), shown(s),
+    return Status::Invalid(Subsystem::kEntities, field_of(def.name), shown(s),
                            std::string(what) + " is not valid UTF-8");
   }
   return Status::Ok();
@@ -108,7 +108,7 @@ Status encode_value(const AttributeDefinition& def, const AttributeValue& v, std
         return wrong_type(def, v);
       }
       if (!std::isfinite(d)) {
-        return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+        return Status::Invalid(Subsystem::kEntities, field_of(def.name), value_text(v),
                                "must be a finite number (not NaN or infinite)");
       }
       put_double_le(out, d);
@@ -130,7 +130,7 @@ Status encode_value(const AttributeDefinition& def, const AttributeValue& v, std
       const auto* tags = std::get_if<std::vector<std::string>>(&v);
       if (tags == nullptr) return wrong_type(def, v);
       if (tags->size() > kMaxTagsPerValue) {
-        return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+        return Status::Invalid(Subsystem::kEntities, field_of(def.name), value_text(v),
                                "holds " + std::to_string(tags->size()) + " tags; the limit is " +
                                    std::to_string(kMaxTagsPerValue));
       }
@@ -150,7 +150,7 @@ Status encode_value(const AttributeDefinition& def, const AttributeValue& v, std
       const auto* vec = std::get_if<std::vector<float>>(&v);
       if (vec == nullptr) return wrong_type(def, v);
       if (vec->size() != def.vector_dim) {
-        return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+        return Status::Invalid(Subsystem::kEntities, field_of(def.name), value_text(v),
                                "must have " + std::to_string(def.vector_dim) +
                                    " components (the schema's dimension), not " +
                                    std::to_string(vec->size()));
@@ -160,13 +160,13 @@ Status encode_value(const AttributeDefinition& def, const AttributeValue& v, std
         float c = (*vec)[k];
         if (!std::isfinite(c)) {
           return Status::Invalid(
-              Subsystem::kQuery, field_of(def.name) + "[" + std::to_string(k) + "]",
+              Subsystem::kEntities, field_of(def.name) + "[" + std::to_string(k) + "]",
               std::to_string(c), "must be a finite number (not NaN or infinite)");
         }
         norm += static_cast<double>(c) * c;
       }
       if (def.metric == VectorMetric::kCosine && norm == 0) {
-        return Status::Invalid(Subsystem::kQuery, field_of(def.name), value_text(v),
+        return Status::Invalid(Subsystem::kEntities, field_of(def.name), value_text(v),
                                "is the zero vector, which has no direction for the cosine metric");
       }
       put_varint64(out, vec->size());
@@ -178,7 +178,7 @@ Status encode_value(const AttributeDefinition& def, const AttributeValue& v, std
       return Status::Ok();
     }
   }
-  return Status::Internal(Subsystem::kQuery, "unknown attribute type");
+  return Status::Internal(Subsystem::kEntities, "unknown attribute type");
 }
 
 bool read_value(AttributeType type, ByteReader* rd, ValueView* v) {
@@ -290,7 +290,7 @@ Status encode_write(const AttributeCatalog& catalog, const EntityWrite& write, W
   TIDAL_RETURN_IF_ERROR(validate_key("key", write.key));
   if (write.attributes.size() > kMaxAttributesPerWrite) {
     return Status::Invalid(
-        Subsystem::kQuery, "attributes", std::to_string(write.attributes.size()),
+        Subsystem::kEntities, "attributes", std::to_string(write.attributes.size()),
         "a write may set at most " + std::to_string(kMaxAttributesPerWrite) + " attributes");
   }
   struct Encoded {
@@ -307,19 +307,19 @@ Status encode_write(const AttributeCatalog& catalog, const EntityWrite& write, W
     const AttributeDefinition* def = catalog.find(a.name);
     if (def == nullptr) {
       if (unknown == UnknownAttributes::kIgnore) continue;
-      return Status::Invalid(Subsystem::kQuery, field_of(a.name), value_text(a.value),
+      return Status::Invalid(Subsystem::kEntities, field_of(a.name), value_text(a.value),
                              "is not an attribute of " +
                                  std::string(entity_kind_name(catalog.kind())) + " in the schema");
     }
     uint16_t slot = AttributeCatalog::slot_of(*def);
     for (const Encoded& e : entries) {
       if (e.slot == slot) {
-        return Status::Invalid(Subsystem::kQuery, field_of(a.name), value_text(a.value),
+        return Status::Invalid(Subsystem::kEntities, field_of(a.name), value_text(a.value),
                                "is given more than once in one write");
       }
     }
     if (std::find(out->removed.begin(), out->removed.end(), slot) != out->removed.end()) {
-      return Status::Invalid(Subsystem::kQuery, field_of(a.name), "no value",
+      return Status::Invalid(Subsystem::kEntities, field_of(a.name), "no value",
                              "is given more than once in one write");
     }
     if (std::holds_alternative<std::monostate>(a.value)) {
@@ -489,7 +489,7 @@ Status check_relationship_target(Relation relation, EntityKind target_kind) {
                 ? (target_kind == EntityKind::kCreator || target_kind == EntityKind::kUser)
                 : (target_kind == EntityKind::kCreator || target_kind == EntityKind::kItem);
   if (ok) return Status::Ok();
-  return Status::Invalid(Subsystem::kQuery, "target_kind", entity_kind_name(target_kind),
+  return Status::Invalid(Subsystem::kEntities, "target_kind", entity_kind_name(target_kind),
                          std::string(relation_name(relation)) +
                              (relation == Relation::kFollow ? " targets a creator or a user"
                                                             : " targets a creator or an item"));

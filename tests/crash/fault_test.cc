@@ -298,7 +298,9 @@ TEST_F(Fixture, ClosingOnAFullDiskFailsCleanlyAndAReopenHasEverything) {
   {
     auto db = std::make_unique<Database::Impl>(fault_options(), fault_schema());
     Status opened = db->open(dir_.str(), fault_schema());
-    if (!opened.ok()) EXPECT_EQ(opened.code(), StatusCode::kNoSpace) << opened.to_string();
+    if (!opened.ok()) {
+      EXPECT_EQ(opened.code(), StatusCode::kNoSpace) << opened.to_string();
+    }
   }
   // Reading the stored schema writes nothing.
   EXPECT_TRUE(Database::stored_schema(dir_.str()).ok());

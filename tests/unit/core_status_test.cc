@@ -40,7 +40,8 @@ TEST(StatusTest, InvalidEscapesAndShortensValues) {
 
 TEST(StatusTest, EverySubsystemHasAName) {
   for (Subsystem s : {Subsystem::kCore, Subsystem::kSchema, Subsystem::kWal, Subsystem::kStorage,
-                      Subsystem::kQuery, Subsystem::kIo, Subsystem::kServer}) {
+                      Subsystem::kQuery, Subsystem::kIo, Subsystem::kServer, Subsystem::kIngest,
+                      Subsystem::kEntities}) {
     EXPECT_NE(subsystem_name(s), "unknown");
   }
   EXPECT_EQ(Status::IoError(Subsystem::kServer, "x").to_string(), "server: io error: x");
