@@ -12,7 +12,7 @@
 // time spent descheduled is not the analyzer's. The index's target: rebuilding 1M documents of ~1.2
 // KB in ~30 s leaves analysis well over 100 MB/s with stemming.
 //
-//   analyzer_bench [--quick] [corpus.jsonl]   (--quick: the first 1000 documents)
+//   analyzer_bench [--quick | --smoke] [corpus.jsonl]   (--quick: the first 1000 documents)
 #include <simdjson.h>
 #include <time.h>
 
@@ -106,7 +106,7 @@ Speed measure(const std::vector<std::string>& values, const text::Analyzer& anal
 
 int run_main(int argc, char** argv) {
   BenchArgs args = parse_bench_args(argc, argv,
-                                    "analyzer_bench [--quick] [corpus.jsonl]\n"
+                                    "analyzer_bench [--quick | --smoke] [corpus.jsonl]\n"
                                     "  Analyzer MB/s and words/s on BEIR SciFact.\n"
                                     "  --quick: the first 1000 documents; default: all.");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);

@@ -38,7 +38,8 @@
 // the whole set again until 0.3 s (--quick 0.1 s) have passed: QPS over
 // those timed rounds, one thread.
 //
-//   ann_eval [--quick] [--data=<siftsmall folder>] [--scale=<n>] [--raw-only | --tidal-only]
+//   ann_eval [--quick | --smoke] [--data=<siftsmall folder>] [--scale=<n>] [--raw-only |
+//   --tidal-only]
 //            [work folder]
 #include <sys/resource.h>
 
@@ -77,6 +78,7 @@ constexpr int64_t kSelectivities[] = {1, 10, 50};  // percent of the items: WHER
 constexpr size_t kFilteredEfs[] = {0, 64, 128};    // 0: no EF clause, the engine's default
 constexpr size_t kFullScale = 1'000'000;
 constexpr size_t kQuickScale = 20'000;
+constexpr size_t kSmokeScale = 2'000;
 constexpr size_t kScaleDim = 128;
 constexpr size_t kScaleCenters = 1000;
 constexpr size_t kScaleQueries = 200;
@@ -625,19 +627,20 @@ int run(int argc, char** argv) {
   }
   BenchArgs args = parse_bench_args(
       argc, argv,
-      "ann_eval [--quick] [--data=<siftsmall folder>] [--scale=<n>] [--raw-only | --tidal-only] "
+      "ann_eval [--quick | --smoke] [--data=<siftsmall folder>] [--scale=<n>] [--raw-only | "
+      "--tidal-only] "
       "[work folder]\n"
       "Recall@10 and QPS of tidalDB's vector search (NEAREST) beside hnswlib used directly: "
       "siftsmall with an ef sweep and filtered queries, and a scale run of synthetic vectors "
       "(full 1,000,000, --quick 20,000, or --scale).");
   const std::string data_dir = take_ann_data_flag(&args.rest);
-  const size_t scale_count =
-      take_count_flag(&args.rest, "--scale=", args.quick ? kQuickScale : kFullScale, kBench);
+  const size_t scale_count = take_count_flag(
+      &args.rest, "--scale=", args.sized(kFullScale, kQuickScale, kSmokeScale), kBench);
   Sides sides;
   sides.tidal = std::erase(args.rest, std::string("--raw-only")) == 0;
   sides.raw = std::erase(args.rest, std::string("--tidal-only")) == 0;
   if (!sides.raw && !sides.tidal) die("--raw-only and --tidal-only exclude each other");
-  const double budget_s = args.quick ? 0.1 : 0.3;
+  const double budget_s = args.sized(0.3, 0.1, 0.01);
 
   g_work = bench_folder(args, "ann-eval");
   std::printf(

@@ -17,7 +17,8 @@
 // Exit status 0 whatever the scores (a measurement), 1 when the data cannot
 // be read or the peer fails.
 //
-//   beir_eval [--quick] [--data=<folder with corpus.jsonl>] [--trec-runs=<folder>] [work folder]
+//   beir_eval [--quick | --smoke] [--data=<folder with corpus.jsonl>] [--trec-runs=<folder>] [work
+//   folder]
 //   (--trec-runs writes each configuration's rankings as TREC run files)
 //   (--quick changes nothing: SciFact is small; it is accepted like every bench's)
 #include <cstdio>
@@ -183,7 +184,8 @@ Flags parse_flags(BenchArgs* args) {
 int run(int argc, char** argv) {
   BenchArgs args = parse_bench_args(
       argc, argv,
-      "beir_eval [--quick] [--data=<beir/scifact folder>] [--trec-runs=<folder>] [work folder]\n"
+      "beir_eval [--quick | --smoke] [--data=<beir/scifact folder>] [--trec-runs=<folder>] [work "
+      "folder]\n"
       "nDCG@10 and R@100 of tidalDB's BM25 on BEIR SciFact beside Xapian and the published "
       "references.");
   const Flags flags = parse_flags(&args);

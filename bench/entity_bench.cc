@@ -16,7 +16,7 @@
 //     is checked against one computed from the generated items.
 // (d) close (a checkpoint of everything) and reopen of the whole item set.
 //
-//   entity_bench [--quick] [folder]   (default folder: a fresh one under $TMPDIR or /tmp)
+//   entity_bench [--quick | --smoke] [folder]   (default folder: a fresh one under $TMPDIR or /tmp)
 #include <fcntl.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -581,15 +581,16 @@ void report_all(const Results& r, const std::vector<NamedFilter>& filters, size_
 
 int run_main(int argc, char** argv) {
   BenchArgs args = parse_bench_args(argc, argv,
-                                    "entity_bench [--quick] [folder]\n"
+                                    "entity_bench [--quick | --smoke] [folder]\n"
                                     "  W1 items: upserts, get, filters, reopen.\n"
                                     "  --quick: 10k items (seconds); default: 1M items.");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const std::string base = bench_folder(args, "entity-bench");
-  W1Config config = args.quick ? W1Config::quick(kSeed) : W1Config::full(kSeed);
+  W1Config config =
+      args.sized(W1Config::full(kSeed), W1Config::quick(kSeed), W1Config::smoke(kSeed));
   Results results;
-  results.users = args.quick ? config.users / 10 : config.users;
-  std::printf("entity_bench: W1%s, %zu items, %zu users, folder %s\n", args.quick ? " --quick" : "",
+  results.users = args.sized(config.users, config.users / 10, config.users);
+  std::printf("entity_bench: W1%s, %zu items, %zu users, folder %s\n", args.mode_flag(),
               config.items, results.users, base.c_str());
   std::vector<NamedFilter> filters;
   run(base, config, results, filters);

@@ -28,7 +28,7 @@
 // wrk settings: GET /health, and GET /v1/none — the router's 404, which
 // touches no database: the transport's ceiling.
 //
-//   http_bench [--quick] [--server-threads N] [--skip-ingest] [folder]
+//   http_bench [--quick | --smoke] [--server-threads N] [--skip-ingest] [folder]
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,7 +62,6 @@ constexpr size_t kBatchEvents = 1000;  // events per ingest batch / request
 constexpr int kLoadThreads = 2;
 constexpr size_t kLoadBatch = 5000;
 constexpr size_t kChunk = 200'000;  // history events generated at a time
-constexpr int kIngestThreads[] = {2, 4};
 constexpr int kQueryWrkThreads = 2;
 
 constexpr double kTargetIngestRatio = 0.5;
@@ -82,15 +81,24 @@ struct RunConfig {
   size_t batches = 0;  // distinct ingest batches (a multiple of every thread count)
   int seconds = 0;     // per ingest or query run
   double embedded_query_s = 0;
-  std::vector<int> connections;  // query runs
+  std::vector<int> connections;     // query runs
+  std::vector<int> ingest_threads;  // ingest runs
 };
 
-RunConfig run_config(bool quick) {
+RunConfig run_config(const BenchArgs& args) {
   RunConfig c;
   c.w1 = W1Config::quick(kSeed);
   c.w1.users = 10'000;
   c.w1.creators = 2'000;
-  if (quick) {
+  c.ingest_threads = {2, 4};
+  if (args.smoke) {
+    c.w1 = W1Config::smoke(kSeed);
+    c.batches = 64;
+    c.seconds = 1;
+    c.embedded_query_s = 0.05;
+    c.connections = {4};
+    c.ingest_threads = {2};
+  } else if (args.quick) {
     c.w1.items = 10'000;
     c.w1.events = 300'000;
     c.w1.days = 1;
@@ -427,13 +435,13 @@ std::vector<QueryKind> query_kinds() {
 // ---------------------------------------------------------------------------
 
 struct Options {
-  bool quick = false;
+  BenchArgs args;
   size_t server_threads = 8;
   bool skip_ingest = false;
 };
 
 void run(const std::string& base, const Options& opt) {
-  const RunConfig rc = run_config(opt.quick);
+  const RunConfig rc = run_config(opt.args);
   BenchReport report(kBench);
   struct TargetRow {
     std::string figure, value, target;
@@ -473,7 +481,7 @@ void run(const std::string& base, const Options& opt) {
 
   if (!opt.skip_ingest) {
     const std::vector<Batch> batches = make_batches(rc);
-    for (int t : kIngestThreads) {
+    for (int t : rc.ingest_threads) {
       const std::string n = std::to_string(t);
       const std::string batch_script = base + "/batch" + n + ".lua";
       const std::string bulk_script = base + "/bulk" + n + ".lua";
@@ -608,15 +616,15 @@ void run(const std::string& base, const Options& opt) {
 int run_main(int argc, char** argv) {
   BenchArgs args = parse_bench_args(
       argc, argv,
-      "http_bench [--quick] [--server-threads N] [--skip-ingest] [folder]\n"
+      "http_bench [--quick | --smoke] [--server-threads N] [--skip-ingest] [folder]\n"
       "  tidalDB over HTTP on loopback (wrk) beside the embedded API.\n"
       "  --quick: 10k items, 3 s runs (well under a minute); default: 100k items, 15 s runs.\n"
+      "  --smoke: 1k items, 1 s runs, one connection count (for make test).\n"
       "  --server-threads N: the server's write workers, HttpServerOptions::threads (default 8);\n"
       "    reads run on one event loop per core.\n"
       "  --skip-ingest: only the query runs.");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   Options opt;
-  opt.quick = args.quick;
   std::vector<std::string> rest;
   for (size_t i = 0; i < args.rest.size(); ++i) {
     if (args.rest[i] == "--server-threads" && i + 1 < args.rest.size()) {
@@ -629,6 +637,7 @@ int run_main(int argc, char** argv) {
     }
   }
   args.rest = rest;
+  opt.args = args;
   if (!on_path("wrk")) {
     std::fprintf(stderr,
                  "http_bench: wrk is not on PATH (Debian: apt-get install wrk; "
@@ -636,8 +645,8 @@ int run_main(int argc, char** argv) {
     return 1;
   }
   const std::string base = bench_folder(args, "http-bench");
-  std::printf("http_bench%s: folder %s, load %.2f, %u cores\n", opt.quick ? " --quick" : "",
-              base.c_str(), host_load(), std::thread::hardware_concurrency());
+  std::printf("http_bench%s: folder %s, load %.2f, %u cores\n", args.mode_flag(), base.c_str(),
+              host_load(), std::thread::hardware_concurrency());
   run(base, opt);
   std::filesystem::remove_all(base);
   return 0;

@@ -10,7 +10,7 @@
 // printed. Candidate sets of 10k (columns in cache, as a query's candidates
 // are) and, in full mode, 1M (columns streamed from memory).
 //
-//   profile_bench [--quick]
+//   profile_bench [--quick | --smoke]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -176,12 +176,12 @@ Figures measure(const NamedProfile& prof, const Schema& schema, size_t n, double
 int run_main(int argc, char** argv) {
   BenchArgs args =
       parse_bench_args(argc, argv,
-                       "profile_bench [--quick]\n"
+                       "profile_bench [--quick | --smoke]\n"
                        "  Ranking-profile evaluation, candidate scores/s on one core.\n"
                        "  --quick: 0.3 s per figure; default: 3 s, plus 1M candidates.");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const Schema schema = profile_schema();
-  const double budget = args.quick ? 0.3 : 3.0;
+  const double budget = args.sized(3.0, 0.3, 0.02);
   std::vector<size_t> sizes = {10000};
   if (!args.quick) sizes.push_back(1000000);
   std::printf("profile_bench%s: one thread, %.1f s per figure, load %.2f\n",

@@ -6,8 +6,9 @@
 // its users (build_state says why in that order). Then, through
 // Database::query (TQL in, rows and a plan out):
 //
-// (a) Top-20 for every sort mode of query::sort_modes() but relevance (RANK items BY
-//     <mode>), for TRENDING items WINDOW 24h and for a sortable attribute
+// (a) Top-20 for every sort mode of query::sort_modes() with the statement it
+//     needs (RANK items BY <mode>; relevance ranks a SEARCH's text matches, so
+//     SEARCH items QUERY 'jazz'), for TRENDING items WINDOW 24h and for a sortable attribute
 //     (RANK items BY duration), each with no filter and with category IN (...)
 //     filters selecting about 1%, 10% and 50% of the items (the categories
 //     are picked from the generated items; the selectivity is measured with
@@ -21,9 +22,10 @@
 //     every sort's plan at 10% in one line each (which source served it, how
 //     many were scored).
 //
-//   query_bench [--quick] [--tql STATEMENT]... [folder]
+//   query_bench [--quick | --smoke] [--tql STATEMENT]... [folder]
 //   (default folder: a fresh one under $TMPDIR or /tmp)
 //   --quick: 50k items, 500k events over 2 days, 200 queries per cell.
+//   --smoke: 2k items, 20k events, a few queries per cell (for make test).
 //   --tql: time these statements (WHERE may name {1pct}, {10pct} or {50pct}
 //   for the measured filters) and print their plans instead of the W2 matrix;
 //   for diagnosing a slow cell on the same state.
@@ -75,9 +77,17 @@ struct RunConfig {
   double budget_s = 0;  // per cell: timing stops once it has passed
 };
 
-RunConfig run_config(bool quick) {
+RunConfig run_config(const BenchArgs& args) {
   RunConfig c;
-  if (quick) {
+  if (args.smoke) {
+    c.w1 = W1Config::smoke(kSeed);
+    c.w1.items = 2'000;
+    c.w1.events = 20'000;
+    c.users = 1'000;
+    c.queries = 10;
+    c.warmup = 2;
+    c.budget_s = 0.02;
+  } else if (args.quick) {
     c.w1 = W1Config::quick(kSeed);
     c.w1.items = 50'000;
     c.w1.events = 500'000;
@@ -226,9 +236,12 @@ struct Sort {
 std::vector<Sort> sorts() {
   std::vector<Sort> out;
   for (const query::SortModeInfo& m : query::sort_modes()) {
-    // relevance ranks a SEARCH's text matches (text_bench measures it); RANK
-    // has no text to score.
-    if (m.formula.find("bm25") != std::string_view::npos) continue;
+    // relevance ranks a SEARCH's text matches (its default order); RANK has
+    // no text to score. text_bench measures search at scale.
+    if (m.formula.find("bm25") != std::string_view::npos) {
+      out.push_back({std::string(m.name), "SEARCH items QUERY 'jazz'"});
+      continue;
+    }
     out.push_back({std::string(m.name), "RANK items BY " + std::string(m.name)});
   }
   out.push_back({"trending_window_24h", "TRENDING items WINDOW 24h"});
@@ -455,12 +468,13 @@ void report_all(const Results& r, const RunConfig& rc, const State& st, bool qui
 }
 
 int run_main(int argc, char** argv) {
-  BenchArgs args = parse_bench_args(argc, argv,
-                                    "query_bench [--quick] [--tql STATEMENT]... [folder]\n"
-                                    "  W2: top-20 per sort mode and filter over W1 state.\n"
-                                    "  --quick: 50k items (seconds); default: 1M items.\n"
-                                    "  --tql: time only these statements ({10pct} in WHERE\n"
-                                    "  names the measured 10% filter) and print their plans.");
+  BenchArgs args =
+      parse_bench_args(argc, argv,
+                       "query_bench [--quick | --smoke] [--tql STATEMENT]... [folder]\n"
+                       "  W2: top-20 per sort mode and filter over W1 state.\n"
+                       "  --quick: 50k items (seconds); default: 1M items.\n"
+                       "  --tql: time only these statements ({10pct} in WHERE\n"
+                       "  names the measured 10% filter) and print their plans.");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   // --tql STATEMENT pairs first: what is left is the folder.
   std::vector<std::string> statements;
@@ -474,9 +488,9 @@ int run_main(int argc, char** argv) {
   }
   args.rest = rest;
   const std::string base = bench_folder(args, "query-bench");
-  const RunConfig rc = run_config(args.quick);
+  const RunConfig rc = run_config(args);
   std::printf("query_bench: W1%s, %zu items, %zu users, %llu events, folder %s, load %.2f\n",
-              args.quick ? " --quick" : "", rc.w1.items, rc.users,
+              args.mode_flag(), rc.w1.items, rc.users,
               static_cast<unsigned long long>(rc.w1.events), base.c_str(), host_load());
   Results results;
   {

@@ -9,7 +9,7 @@
 // sorted set per signal (ZINCRBY with weight e^{λ(t−L)}) plus per-hour sorted
 // sets per signal for windows, pipelined through hiredis from 2 connections.
 //
-//   signal_bench [--quick] [folder]   (default folder: a fresh one under $TMPDIR or /tmp)
+//   signal_bench [--quick | --smoke] [folder]   (default folder: a fresh one under $TMPDIR or /tmp)
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -559,7 +559,7 @@ size_t overlap(const std::vector<std::string>& a, const std::vector<std::string>
 // ---------------------------------------------------------------------------
 
 int run(int argc, char** argv) {
-  BenchArgs args = parse_bench_args(argc, argv, "signal_bench [--quick] [folder]");
+  BenchArgs args = parse_bench_args(argc, argv, "signal_bench [--quick | --smoke] [folder]");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines show up while a long run goes on
   std::string base;
   if (!args.rest.empty()) {
@@ -575,10 +575,11 @@ int run(int argc, char** argv) {
   Result<Schema> schema = SchemaBuilder::with_default_signals().build();
   if (!schema.ok()) die(schema.status().to_string());
 
-  W1Config config = args.quick ? W1Config::quick(kSeed) : W1Config::full(kSeed);
+  W1Config config =
+      args.sized(W1Config::full(kSeed), W1Config::quick(kSeed), W1Config::smoke(kSeed));
   std::printf("signal_bench: W1%s, %zu items, %llu events over %d days, folder %s\n",
-              args.quick ? " --quick" : "", config.items,
-              static_cast<unsigned long long>(config.events), config.days, base.c_str());
+              args.mode_flag(), config.items, static_cast<unsigned long long>(config.events),
+              config.days, base.c_str());
   double t0 = now_seconds();
   W1Generator gen(config);
   std::vector<SignalEvent> events;
@@ -598,7 +599,11 @@ int run(int argc, char** argv) {
   }
   RedisResults redis;
 #ifdef TIDAL_HAVE_HIREDIS
-  redis = run_redis(base, *schema, events, to_micros(config.start), 500);
+  if (args.smoke) {
+    redis.skip_reason = "--smoke runs no peer servers";
+  } else {
+    redis = run_redis(base, *schema, events, to_micros(config.start), 500);
+  }
 #else
   redis.skip_reason = "built without hiredis (libhiredis-dev)";
 #endif
@@ -607,9 +612,8 @@ int run(int argc, char** argv) {
 
   // -------------------------------------------------------------------------
   BenchReport report(kBench);
-  report.add(
-      "events", static_cast<double>(events.size()), "events",
-      std::string("W1") + (args.quick ? " --quick" : "") + ", seed " + std::to_string(kSeed));
+  report.add("events", static_cast<double>(events.size()), "events",
+             std::string("W1") + args.mode_flag() + ", seed " + std::to_string(kSeed));
   for (auto [batch, rate] : tidal.sweep) {
     report.add("tidal_ingest_batch_" + std::to_string(batch), rate, "events/s",
                "fsync, 2 threads, first " +

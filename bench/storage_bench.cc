@@ -277,13 +277,13 @@ void add_ratios(const Figures& tidal, const Figures& raw, const std::string& nam
 int main_impl(int argc, char** argv) {
   bench::BenchArgs args = bench::parse_bench_args(
       argc, argv,
-      "storage_bench [--quick]\n"
+      "storage_bench [--quick | --smoke]\n"
       "  MemoryEngine and RocksDbEngine against raw RocksDB with the same options.\n"
       "  --quick: 100k keys (seconds); default: 2M keys.");
-  const size_t n = args.quick ? 100'000 : 2'000'000;
-  const size_t durable_n = args.quick ? 500 : 5'000;
-  const size_t gets = args.quick ? 100'000 : 1'000'000;
-  const size_t scans = args.quick ? 20'000 : 200'000;
+  const size_t n = args.sized<size_t>(2'000'000, 100'000, 5'000);
+  const size_t durable_n = args.sized<size_t>(5'000, 500, 20);
+  const size_t gets = args.sized<size_t>(1'000'000, 100'000, 5'000);
+  const size_t scans = args.sized<size_t>(200'000, 20'000, 1'000);
 
   const char* tmp = std::getenv("TMPDIR");
   std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/tidal-storage-bench-XXXXXX";

@@ -31,7 +31,8 @@
 //         the upsert's ack latency, how many of the 200 the first query found,
 //         and the time from the ack until a query returned the document.
 //
-//   text_bench [--quick] [--docs=<n>] [--tidal-only] [--data=<beir/scifact folder>] [work folder]
+//   text_bench [--quick | --smoke] [--docs=<n>] [--tidal-only] [--data=<beir/scifact folder>] [work
+//   folder]
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -59,6 +60,7 @@ constexpr size_t kTopK = 10;
 // 10,000 to finish in well under a minute.
 constexpr size_t kFullDocs = 1'000'000;
 constexpr size_t kQuickDocs = 10'000;
+constexpr size_t kSmokeDocs = 1'000;
 constexpr size_t kVisibilityProbes = 200;
 constexpr double kVisibilityWaitSeconds = 2;
 
@@ -336,17 +338,18 @@ int run(int argc, char** argv) {
   }
   BenchArgs args = parse_bench_args(
       argc, argv,
-      "text_bench [--quick] [--docs=<n>] [--tidal-only] [--data=<beir/scifact folder>] [work "
+      "text_bench [--quick | --smoke] [--docs=<n>] [--tidal-only] [--data=<beir/scifact folder>] "
+      "[work "
       "folder]\n"
       "Text indexing and top-10 search speed of tidalDB beside Xapian: SciFact and a synthetic "
       "corpus (full 1,000,000 documents, --quick 10,000, or --docs).");
   const std::string data_dir = take_data_flag(&args.rest);
   const size_t synthetic_docs =
-      take_count_flag(&args.rest, "--docs=", args.quick ? kQuickDocs : kFullDocs, kBench);
+      take_count_flag(&args.rest, "--docs=", args.sized(kFullDocs, kQuickDocs, kSmokeDocs), kBench);
   // --tidal-only: skip the Xapian runs (for scale runs of tidalDB alone; no ratios).
   const bool tidal_only = std::erase(args.rest, std::string("--tidal-only")) > 0;
-  const int scifact_rounds = args.quick ? 3 : 10;
-  const int synthetic_rounds = args.quick ? 2 : 3;
+  const int scifact_rounds = args.sized(10, 3, 1);
+  const int synthetic_rounds = args.sized(3, 2, 1);
 
   Result<BeirDataset> loaded = load_beir(data_dir);
   if (!loaded.ok()) die("loading " + data_dir + ": " + loaded.status().to_string());

@@ -141,10 +141,10 @@ std::string mode_tag(wal::Durability d, int writers) {
 }
 
 int run(int argc, char** argv) {
-  BenchArgs args = parse_bench_args(argc, argv, "wal_bench [--quick] [folder]");
-  const double per_run = args.quick ? 0.4 : 3.0;
-  const double probe = args.quick ? 0.4 : 2.0;
-  const uint64_t none_records = args.quick ? 2'000'000 : 10'000'000;
+  BenchArgs args = parse_bench_args(argc, argv, "wal_bench [--quick | --smoke] [folder]");
+  const double per_run = args.sized(3.0, 0.4, 0.05);
+  const double probe = args.sized(2.0, 0.4, 0.05);
+  const uint64_t none_records = args.sized<uint64_t>(10'000'000, 2'000'000, 20'000);
 
   std::string base;
   if (!args.rest.empty()) {
@@ -158,7 +158,7 @@ int run(int argc, char** argv) {
   }
   const std::string dir = base + "/wal";
   std::printf("wal_bench: folder %s, %zu-byte payloads, %.1f s per run%s\n", base.c_str(),
-              kPayloadBytes, per_run, args.quick ? " (quick)" : "");
+              kPayloadBytes, per_run, args.mode_flag());
 
   BenchReport appends("wal_bench");
   appends.add("targets", 0, "-", kTargets);

@@ -21,6 +21,9 @@ BenchArgs parse_bench_args(int argc, char** argv, const std::string& usage) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       args.quick = true;
+    } else if (std::strcmp(argv[i], "--smoke") == 0) {
+      args.quick = true;
+      args.smoke = true;
     } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
       std::printf("%s\n", usage.c_str());
       std::exit(0);

@@ -13,12 +13,25 @@
 
 namespace tidal::bench {
 
+// Three sizes of run: full (the workload's own sizes), --quick (seconds,
+// CI-sized figures) and --smoke (tiny sizes, no peer servers: `make test` runs
+// every bench this way so that a bench that breaks fails CI; its figures mean
+// nothing). --smoke implies quick, so code that only knows quick shrinks too.
 struct BenchArgs {
   bool quick = false;
+  bool smoke = false;
   std::vector<std::string> rest;  // arguments the common parser did not consume
+
+  // The value for this run's size.
+  template <class T>
+  T sized(T full, T quick_value, T smoke_value) const {
+    return smoke ? smoke_value : quick ? quick_value : full;
+  }
+  // "", " --quick" or " --smoke", for headers.
+  const char* mode_flag() const { return smoke ? " --smoke" : quick ? " --quick" : ""; }
 };
 
-// Understands --quick and --help (prints `usage` and exits).
+// Understands --quick, --smoke and --help (prints `usage` and exits).
 BenchArgs parse_bench_args(int argc, char** argv, const std::string& usage);
 
 // Takes every "<prefix><value>" argument (e.g. prefix "--data=") out of

@@ -71,6 +71,18 @@ W1Config W1Config::quick(uint64_t seed) {
   return c;
 }
 
+W1Config W1Config::smoke(uint64_t seed) {
+  W1Config c;
+  c.seed = seed;
+  c.items = 1'000;
+  c.users = 1'000;
+  c.creators = 200;
+  c.events = 10'000;
+  c.days = 1;
+  c.breakouts = 5;
+  return c;
+}
+
 ZipfSampler::ZipfSampler(size_t n, double s) : cdf_(std::max<size_t>(n, 1)) {
   double sum = 0;
   for (size_t k = 0; k < cdf_.size(); ++k) {

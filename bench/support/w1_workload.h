@@ -43,9 +43,10 @@ struct W1Config {
   // past, so a database must run in historical-import mode to accept it.
   Timestamp start = from_micros(1'704'067'200'000'000);
 
-  // W1 as WORKLOADS.md defines it, and its --quick form.
+  // W1 as WORKLOADS.md defines it, its --quick form and its --smoke form.
   static W1Config full(uint64_t seed);
   static W1Config quick(uint64_t seed);
+  static W1Config smoke(uint64_t seed);
 };
 
 // Draws ranks 0..n-1 with P(rank k) ∝ 1/(k+1)^s: a precomputed CDF searched
