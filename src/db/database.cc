@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "apply/signal_record.h"
 #include "core/coding.h"
 #include "core/duration.h"
 #include "core/time_text.h"
@@ -14,7 +15,6 @@
 #include "query/parser.h"
 #include "query/printer.h"
 #include "schema/schema_catalog.h"
-#include "signals/record_codec.h"
 
 namespace tidal {
 
@@ -133,7 +133,7 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
 
 Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
                                     std::string_view payload) {
-  signals::AppliedRecord record;
+  apply::AppliedRecord record;
   record.type = type;
   record.sequence = sequence;
   record.payload = payload;
@@ -144,8 +144,8 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
   };
   switch (type) {
     case wal::RecordType::kSignalEvent: {
-      signals::SignalRecord e;
-      if (!signals::decode_signal_record(payload, &e)) return malformed();
+      apply::SignalRecord e;
+      if (!apply::decode_signal_record(payload, &e)) return malformed();
       record.signal = &e;
       record.item = items_.assign(e.item);
       record.item_id = entity_id_for(EntityKind::kItem, record.item);
@@ -166,8 +166,8 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
     case wal::RecordType::kEntityUpsert:
     case wal::RecordType::kEntityPatch:
     case wal::RecordType::kEntityDelete: {
-      entities::EntityRecord er;
-      if (!entities::decode_entity_record(type, payload, &er)) return malformed();
+      apply::EntityRecord er;
+      if (!apply::decode_entity_record(type, payload, &er)) return malformed();
       KeyMap& keys = key_map(er.kind);
       uint32_t index;
       if (type == wal::RecordType::kEntityUpsert) {
@@ -206,8 +206,8 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       return registry_.apply(record);
     }
     case wal::RecordType::kRelationship: {
-      entities::RelationshipRecord rr;
-      if (!entities::decode_relationship_record(payload, &rr)) return malformed();
+      apply::RelationshipRecord rr;
+      if (!apply::decode_relationship_record(payload, &rr)) return malformed();
       record.relationship = &rr;
       record.user = key_map(EntityKind::kUser).assign(rr.user);
       record.target = key_map(rr.target_kind).assign(rr.target);
@@ -311,14 +311,14 @@ BatchIngestResult Database::Impl::ingest(std::span<const SignalEvent> events, Ba
         ++out.rejected;
         continue;
       }
-      signals::SignalRecord rec;
+      apply::SignalRecord rec;
       rec.signal = v.signal->id;
       rec.item = e.item;
       rec.user = e.user;
       rec.time_us = v.time_us;
       rec.value = e.value;
       size_t offset = arena.size();
-      signals::encode_signal_record(rec, &arena);
+      apply::encode_signal_record(rec, &arena);
       spans.emplace_back(offset, arena.size() - offset);
       wal::AppendRequest req;
       req.type = wal::RecordType::kSignalEvent;
@@ -407,7 +407,7 @@ BatchIngestResult Database::Impl::upsert(std::span<const EntityWrite> writes, Ba
       continue;
     }
     size_t offset = arena.size();
-    entities::encode_upsert_record(w.kind, w.key, enc.list, &arena);
+    apply::encode_upsert_record(w.kind, w.key, enc.list, &arena);
     spans.emplace_back(offset, arena.size() - offset);
     request_write.push_back(i);
   }
@@ -467,7 +467,7 @@ Result<uint64_t> Database::Impl::patch(const EntityWrite& write) {
     TIDAL_RETURN_IF_ERROR(live_index(write.kind, write.key).status());
   }
   std::string payload;
-  entities::encode_patch_record(write.kind, write.key, enc.list, enc.removed, &payload);
+  apply::encode_patch_record(write.kind, write.key, enc.list, enc.removed, &payload);
   return commit_one(wal::RecordType::kEntityPatch, payload);
 }
 
@@ -482,7 +482,7 @@ Result<uint64_t> Database::Impl::remove(EntityKind kind, std::string_view key) {
     TIDAL_RETURN_IF_ERROR(live_index(kind, key).status());
   }
   std::string payload;
-  entities::encode_delete_record(kind, key, &payload);
+  apply::encode_delete_record(kind, key, &payload);
   return commit_one(wal::RecordType::kEntityDelete, payload);
 }
 
@@ -518,9 +518,9 @@ BatchIngestResult Database::Impl::relate(std::span<const RelationshipWrite> writ
       ++out.rejected;
       continue;
     }
-    entities::RelationshipRecord r{w.relation, w.active, w.user, w.target_kind, w.target};
+    apply::RelationshipRecord r{w.relation, w.active, w.user, w.target_kind, w.target};
     size_t offset = arena.size();
-    entities::encode_relationship_record(r, &arena);
+    apply::encode_relationship_record(r, &arena);
     spans.emplace_back(offset, arena.size() - offset);
     request_write.push_back(i);
   }

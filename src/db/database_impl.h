@@ -16,6 +16,7 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "apply/materializer.h"
 #include "db/event_validation.h"
 #include "db/present.h"
 #include "entities/entity_store.h"
@@ -25,7 +26,6 @@
 #include "query/profile_catalog.h"
 #include "signals/event_store.h"
 #include "signals/global_ledger.h"
-#include "signals/materializer.h"
 #include "storage/data_folder.h"
 #include "text/text_index.h"
 #include "tidal/database.h"
@@ -139,7 +139,7 @@ class Database::Impl {
   std::array<KeyMap, 3> keys_{KeyMap(EntityKind::kItem), KeyMap(EntityKind::kUser),
                               KeyMap(EntityKind::kCreator)};
   KeyMap& items_ = keys_[0];
-  signals::MaterializerRegistry registry_;
+  apply::MaterializerRegistry registry_;
   // Owned by registry_:
   signals::GlobalLedger* ledger_ = nullptr;
   signals::EventStore* events_ = nullptr;

@@ -1,7 +1,7 @@
 #include "db/present.h"
 
+#include "apply/signal_record.h"
 #include "core/coding.h"
-#include "signals/record_codec.h"
 
 namespace tidal::db {
 
@@ -116,8 +116,8 @@ Result<StoredPresent> read_stored_present(StorageEngine& storage, wal::Wal& wal)
   uint64_t from = std::max(checkpoint_sequence + 1, wal.first_retained_sequence());
   TIDAL_RETURN_IF_ERROR(wal.replay(from, [&](const wal::FrameView& f) {
     if (f.type == wal::RecordType::kSignalEvent) {
-      signals::SignalRecord e;
-      if (signals::decode_signal_record(f.payload, &e) && e.time_us > p.newest_event_us) {
+      apply::SignalRecord e;
+      if (apply::decode_signal_record(f.payload, &e) && e.time_us > p.newest_event_us) {
         p.newest_event_us = e.time_us;
       }
     } else if (f.type == wal::RecordType::kPresent) {

@@ -105,36 +105,6 @@ bool merge_attribute_lists(const AttributeCatalog& catalog, std::string_view bas
                            std::string_view set, std::span<const uint16_t> removed,
                            std::string* out);
 
-// ---------------------------------------------------------------------------
-// Records
-
-struct EntityRecord {
-  wal::RecordType type = wal::RecordType::kEntityUpsert;
-  EntityKind kind = EntityKind::kItem;
-  std::string_view key;
-  std::string_view list;          // upsert, patch
-  std::vector<uint16_t> removed;  // patch
-};
-
-void encode_upsert_record(EntityKind kind, std::string_view key, std::string_view list,
-                          std::string* out);
-void encode_patch_record(EntityKind kind, std::string_view key, std::string_view list,
-                         std::span<const uint16_t> removed, std::string* out);
-void encode_delete_record(EntityKind kind, std::string_view key, std::string* out);
-// False when malformed (the attribute list itself is checked when applied).
-bool decode_entity_record(wal::RecordType type, std::string_view payload, EntityRecord* out);
-
-struct RelationshipRecord {
-  Relation relation = Relation::kFollow;
-  bool active = true;
-  std::string_view user;
-  EntityKind target_kind = EntityKind::kCreator;
-  std::string_view target;
-};
-
-void encode_relationship_record(const RelationshipRecord& r, std::string* out);
-bool decode_relationship_record(std::string_view payload, RelationshipRecord* out);
-
 // OK when `relation` may point at `target_kind` (follow: creator or user;
 // block and mute: creator or item); otherwise an error naming the field.
 Status check_relationship_target(Relation relation, EntityKind target_kind);

@@ -85,8 +85,8 @@ void EntityStore::replace(EntityKind kind, uint32_t index, std::string list, boo
   s.dirty.mark(index);
 }
 
-Status EntityStore::apply(const signals::AppliedRecord& record) {
-  const EntityRecord* e = record.entity;
+Status EntityStore::apply(const apply::AppliedRecord& record) {
+  const apply::EntityRecord* e = record.entity;
   if (e == nullptr) return Status::Ok();
   const AttributeCatalog& c = catalogs_[e->kind];
   auto malformed = [&] {

@@ -17,23 +17,23 @@
 #include <memory>
 #include <vector>
 
+#include "apply/materializer.h"
 #include "core/dirty_list.h"
 #include "entities/attribute_catalog.h"
 #include "entities/entity_codec.h"
 #include "entities/filter_index.h"
-#include "signals/materializer.h"
 
 namespace tidal::entities {
 
 inline constexpr uint32_t kNoCreator = UINT32_MAX;
 
-class EntityStore final : public signals::Materializer {
+class EntityStore final : public apply::Materializer {
  public:
   explicit EntityStore(const Schema& schema);
 
   std::string_view name() const override { return "entities"; }
-  signals::MaterializerScope scope() const override { return signals::MaterializerScope::kGlobal; }
-  Status apply(const signals::AppliedRecord& record) override;
+  apply::MaterializerScope scope() const override { return apply::MaterializerScope::kGlobal; }
+  Status apply(const apply::AppliedRecord& record) override;
   Status checkpoint(WriteBatch* batch) override;
   void end_checkpoint(bool durable) override {
     for (KindState& s : kinds_) s.dirty.end_checkpoint(durable);

@@ -87,10 +87,10 @@ const Relationships::UserState* Relationships::find_user(uint32_t user) const {
   return user < users_.size() ? users_[user].get() : nullptr;
 }
 
-Status Relationships::apply(const signals::AppliedRecord& r) {
+Status Relationships::apply(const apply::AppliedRecord& r) {
   switch (r.type) {
     case wal::RecordType::kSignalEvent:
-      if (r.user != signals::AppliedRecord::kNone && r.creator != signals::AppliedRecord::kNone) {
+      if (r.user != apply::AppliedRecord::kNone && r.creator != apply::AppliedRecord::kNone) {
         apply_signal(r);
       }
       return Status::Ok();
@@ -102,7 +102,7 @@ Status Relationships::apply(const signals::AppliedRecord& r) {
   }
 }
 
-void Relationships::apply_signal(const signals::AppliedRecord& r) {
+void Relationships::apply_signal(const apply::AppliedRecord& r) {
   int slot = r.signal->signal < slot_of_signal_.size() ? slot_of_signal_[r.signal->signal] : -1;
   if (slot < 0) return;
   UserState& u = user_state(r.user);
@@ -134,8 +134,8 @@ void Relationships::apply_signal(const signals::AppliedRecord& r) {
   dirty_.mark(r.user);
 }
 
-void Relationships::apply_relationship(const signals::AppliedRecord& r) {
-  const RelationshipRecord& rel = *r.relationship;
+void Relationships::apply_relationship(const apply::AppliedRecord& r) {
+  const apply::RelationshipRecord& rel = *r.relationship;
   std::optional<Set> set = set_for(rel.relation, rel.target_kind);
   if (!set) return;  // rejected when written; never in the WAL
   UserState& u = user_state(r.user);

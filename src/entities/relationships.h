@@ -19,22 +19,22 @@
 #include <memory>
 #include <vector>
 
+#include "apply/materializer.h"
 #include "core/dirty_list.h"
 #include "entities/filter_index.h"
-#include "signals/materializer.h"
 
 namespace tidal::entities {
 
-class Relationships final : public signals::Materializer {
+class Relationships final : public apply::Materializer {
  public:
   explicit Relationships(const Schema& schema);
   ~Relationships() override;
 
   std::string_view name() const override { return "relationships"; }
-  signals::MaterializerScope scope() const override {
-    return signals::MaterializerScope::kRelationship;
+  apply::MaterializerScope scope() const override {
+    return apply::MaterializerScope::kRelationship;
   }
-  Status apply(const signals::AppliedRecord& record) override;
+  Status apply(const apply::AppliedRecord& record) override;
   Status checkpoint(WriteBatch* batch) override;
   void end_checkpoint(bool durable) override { dirty_.end_checkpoint(durable); }
   Status restore(StorageEngine& engine) override;
@@ -62,8 +62,8 @@ class Relationships final : public signals::Materializer {
   struct UserState;
   UserState& user_state(uint32_t user);
   const UserState* find_user(uint32_t user) const;
-  void apply_signal(const signals::AppliedRecord& r);
-  void apply_relationship(const signals::AppliedRecord& r);
+  void apply_signal(const apply::AppliedRecord& r);
+  void apply_relationship(const apply::AppliedRecord& r);
   void apply_delete(EntityKind kind, uint32_t index);
   double weight_at(const UserState& u, size_t cell, int64_t now_us) const;
 

@@ -1,7 +1,7 @@
 // The TQL statement tree. The parser (query/parser.h) builds it from text,
 // query/json.h from the JSON form, and query/printer.h turns it back into
 // text; both forms describe the same Statement. Expressions — WHERE
-// predicates, RANK BY sort keys, profile bodies — are Expr (query/expr.h).
+// predicates, RANK BY sort keys, profile bodies — are Expr (expr/expr.h).
 #pragma once
 
 #include <cstdint>

@@ -32,7 +32,7 @@ Status ProfileCatalog::put(std::string name, std::string text) {
   return Status::Ok();
 }
 
-Status ProfileCatalog::apply(const signals::AppliedRecord& record) {
+Status ProfileCatalog::apply(const apply::AppliedRecord& record) {
   if (record.type != wal::RecordType::kProfileDefinition) return Status::Ok();
   ByteReader r(record.payload);
   uint8_t version;

@@ -17,8 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "apply/materializer.h"
 #include "query/expr.h"
-#include "signals/materializer.h"
 
 namespace tidal::query {
 
@@ -27,11 +27,11 @@ struct StoredProfile {
   Expr expr;
 };
 
-class ProfileCatalog final : public signals::Materializer {
+class ProfileCatalog final : public apply::Materializer {
  public:
   std::string_view name() const override { return "profiles"; }
-  signals::MaterializerScope scope() const override { return signals::MaterializerScope::kGlobal; }
-  Status apply(const signals::AppliedRecord& record) override;
+  apply::MaterializerScope scope() const override { return apply::MaterializerScope::kGlobal; }
+  Status apply(const apply::AppliedRecord& record) override;
   Status checkpoint(WriteBatch* batch) override;
   void end_checkpoint(bool durable) override;
   Status restore(StorageEngine& engine) override;

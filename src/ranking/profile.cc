@@ -1,4 +1,4 @@
-// The profile compiler: query::Expr → resolved, constant-folded tree (Node)
+// The profile compiler: expr::Expr → resolved, constant-folded tree (Node)
 // → register bytecode (Program).
 #include "ranking/profile.h"
 
@@ -17,9 +17,9 @@
 
 namespace tidal::ranking {
 
-using query::Expr;
-using query::ExprKind;
-using query::ExprOp;
+using expr::Expr;
+using expr::ExprKind;
+using expr::ExprOp;
 
 std::string_view feature_kind_name(FeatureKind k) {
   switch (k) {

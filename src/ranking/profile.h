@@ -1,4 +1,4 @@
-// Ranking profiles: an expression (query::Expr) compiled once into a Program,
+// Ranking profiles: an expression (expr::Expr) compiled once into a Program,
 // then evaluated for batches of candidates without allocating.
 //
 // compile() resolves every name against the schema (signals, their windows,
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "query/expr.h"
+#include "expr/expr.h"
 #include "ranking/program_ops.h"
 #include "tidal/schema.h"
 #include "tidal/status.h"
@@ -116,7 +116,7 @@ class Program {
 // field is "profile@<line>:<column>" of the offending node and whose rule
 // says what is wrong (unknown function/signal/attribute/window, arity,
 // argument kind, depth or size limit).
-Result<Program> compile(const query::Expr& e, const CompileContext& ctx);
+Result<Program> compile(const expr::Expr& e, const CompileContext& ctx);
 
 // Runs a Program over batches of candidates. Owns the registers (sized for
 // kEvalBatch candidates), so evaluate() never allocates. One per thread;

@@ -9,9 +9,9 @@
 namespace tidal::ranking {
 namespace {
 
-using query::Expr;
-using query::ExprKind;
-using query::ExprOp;
+using expr::Expr;
+using expr::ExprKind;
+using expr::ExprOp;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 

@@ -10,7 +10,7 @@
 
 #include <functional>
 
-#include "query/expr.h"
+#include "expr/expr.h"
 #include "ranking/profile.h"
 #include "tidal/schema.h"
 
@@ -21,7 +21,7 @@ using FeatureLookup = std::function<double(const FeatureRef&)>;
 
 // The score of one candidate. Precondition: compile(e, {&schema}) succeeds
 // (an expression that does not compile gives NaN).
-double interpret(const query::Expr& e, const Schema& schema, const FeatureLookup& lookup,
+double interpret(const expr::Expr& e, const Schema& schema, const FeatureLookup& lookup,
                  double now_seconds);
 
 }  // namespace tidal::ranking

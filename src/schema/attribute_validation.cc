@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "schema/stemmers.h"
 #include "schema/value_text.h"
-#include "text/analyzer.h"
 
 namespace tidal {
 
@@ -28,7 +28,7 @@ void check_range(double v, double lo, double hi, bool open_lo, std::string_view 
 }
 
 void validate_text_options(const TextOptions& t, std::string_view path, ErrorList* errors) {
-  const std::vector<std::string> stemmers = text::Analyzer::stemmer_names();
+  const std::vector<std::string> stemmers = stemmer_names();
   if (t.stemmer != "none" &&
       std::find(stemmers.begin(), stemmers.end(), t.stemmer) == stemmers.end()) {
     std::string known = "none";

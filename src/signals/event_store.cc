@@ -20,9 +20,9 @@ EventStore::~EventStore() {
   writer_.join();
 }
 
-Status EventStore::apply(const AppliedRecord& record) {
+Status EventStore::apply(const apply::AppliedRecord& record) {
   if (record.type != wal::RecordType::kSignalEvent) return Status::Ok();
-  const SignalRecord& e = *record.signal;
+  const apply::SignalRecord& e = *record.signal;
   if (block_events_ == 0) {
     block_first_ = record.sequence;
     block_last_ = record.sequence;

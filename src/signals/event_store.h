@@ -36,11 +36,11 @@
 #include <mutex>
 #include <thread>
 
-#include "signals/materializer.h"
+#include "apply/materializer.h"
 
 namespace tidal::signals {
 
-class EventStore final : public Materializer {
+class EventStore final : public apply::Materializer {
  public:
   static constexpr size_t kBatchEvents = 8192;
   static constexpr size_t kMaxQueuedBlocks = 8;
@@ -50,8 +50,8 @@ class EventStore final : public Materializer {
   ~EventStore() override;
 
   std::string_view name() const override { return "event_store"; }
-  MaterializerScope scope() const override { return MaterializerScope::kGlobal; }
-  Status apply(const AppliedRecord& record) override;
+  apply::MaterializerScope scope() const override { return apply::MaterializerScope::kGlobal; }
+  Status apply(const apply::AppliedRecord& record) override;
   Status checkpoint(WriteBatch*) override { return hand_over(); }
   Status after_checkpoint() override { return wait_idle(); }
   Status restore(StorageEngine&) override { return Status::Ok(); }

@@ -29,7 +29,7 @@ GlobalLedger::GlobalLedger(const Schema& schema, size_t trending_capacity,
   dirty_.resize(ledgers_.size());
 }
 
-Status GlobalLedger::apply(const AppliedRecord& record) {
+Status GlobalLedger::apply(const apply::AppliedRecord& record) {
   if (record.type == wal::RecordType::kEntityDelete && record.entity->kind == EntityKind::kItem) {
     // A deleted item leaves every ledger and trending list.
     for (size_t s = 0; s < ledgers_.size(); ++s) {
@@ -39,7 +39,7 @@ Status GlobalLedger::apply(const AppliedRecord& record) {
     return Status::Ok();
   }
   if (record.type != wal::RecordType::kSignalEvent) return Status::Ok();
-  const SignalRecord& e = *record.signal;
+  const apply::SignalRecord& e = *record.signal;
   if (e.signal >= ledgers_.size()) {
     return Status::Corruption(
         Subsystem::kWal, "record " + std::to_string(record.sequence) + " names signal type id " +

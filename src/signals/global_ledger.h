@@ -15,22 +15,22 @@
 #include <memory>
 #include <vector>
 
+#include "apply/materializer.h"
 #include "core/dirty_list.h"
-#include "signals/materializer.h"
 #include "signals/signal_ledger.h"
 #include "tidal/schema.h"
 
 namespace tidal::signals {
 
-class GlobalLedger final : public Materializer {
+class GlobalLedger final : public apply::Materializer {
  public:
   // `future_slack_us`: how far ahead of the present event times may be (see
   // BucketPlan::for_signal).
   GlobalLedger(const Schema& schema, size_t trending_capacity, int64_t future_slack_us = 0);
 
   std::string_view name() const override { return "global_signal_ledger"; }
-  MaterializerScope scope() const override { return MaterializerScope::kGlobal; }
-  Status apply(const AppliedRecord& record) override;
+  apply::MaterializerScope scope() const override { return apply::MaterializerScope::kGlobal; }
+  Status apply(const apply::AppliedRecord& record) override;
   Status checkpoint(WriteBatch* batch) override;
   void end_checkpoint(bool durable) override;
   Status restore(StorageEngine& engine) override;

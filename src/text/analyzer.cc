@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "schema/stemmers.h"
 #include "text/analyzer_internal.h"
 #include "text/ascii_words.h"
 #include "text/icu_words.h"
@@ -25,16 +26,6 @@ bool is_english_stop_word(std::string_view word) {
          std::binary_search(std::begin(kEnglishStopWords), std::end(kEnglishStopWords), word);
 }
 
-// libstemmer's algorithms, in its own order (an index names one below).
-const std::vector<std::string>& stemmer_list() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> out;
-    for (const char** n = sb_stemmer_list(); *n != nullptr; ++n) out.emplace_back(*n);
-    return out;
-  }();
-  return names;
-}
-
 std::string accepted(const std::vector<std::string>& names) {
   std::string out = "must be \"none\" or one of:";
   for (size_t i = 0; i < names.size(); ++i) out += (i == 0 ? " " : ", ") + names[i];
@@ -45,10 +36,10 @@ std::string accepted(const std::vector<std::string>& names) {
 // Bounded by the number of algorithms, however many Analyzers come and go.
 StemCache* thread_stemmer(int algorithm) {
   thread_local std::vector<std::unique_ptr<StemCache>> caches;
-  if (caches.empty()) caches.resize(stemmer_list().size());
+  if (caches.empty()) caches.resize(stemmer_algorithms().size());
   auto& cache = caches[static_cast<size_t>(algorithm)];
   if (!cache) {
-    const std::string& name = stemmer_list()[static_cast<size_t>(algorithm)];
+    const std::string& name = stemmer_algorithms()[static_cast<size_t>(algorithm)];
     cache = std::make_unique<StemCache>(sb_stemmer_new(name.c_str(), "UTF_8"));
   }
   return cache.get();
@@ -212,7 +203,7 @@ void emit_icu(std::string_view text, size_t begin, size_t end, TokenSink* sink) 
 
 struct Analyzer::Impl {
   AnalyzerOptions options;
-  int stemmer = -1;  // index into stemmer_list(), or -1 for none
+  int stemmer = -1;  // index into stemmer_algorithms(), or -1 for none
   bool english_stop_words = false;
 
   TokenSink sink(std::vector<Token>* out) const {
@@ -224,7 +215,7 @@ Result<std::unique_ptr<Analyzer>> Analyzer::create(const AnalyzerOptions& option
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   if (options.stemmer != "none") {
-    const auto& names = stemmer_list();
+    const auto& names = stemmer_algorithms();
     auto it = std::find(names.begin(), names.end(), options.stemmer);
     if (it == names.end()) {
       return Status::Invalid(Subsystem::kSchema, "stemmer", options.stemmer, accepted(names));
@@ -294,9 +285,7 @@ void analyze_with_icu(const Analyzer& analyzer, std::string_view text, std::vect
 }
 
 std::vector<std::string> Analyzer::stemmer_names() {
-  std::vector<std::string> names = stemmer_list();
-  std::sort(names.begin(), names.end());
-  return names;
+  return tidal::stemmer_names();
 }
 
 }  // namespace tidal::text

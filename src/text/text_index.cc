@@ -78,8 +78,8 @@ void TextIndex::reindex(EntityKind, TextField& f, uint32_t doc, std::string_view
   }
 }
 
-Status TextIndex::apply(const signals::AppliedRecord& record) {
-  const entities::EntityRecord* e = record.entity;
+Status TextIndex::apply(const apply::AppliedRecord& record) {
+  const apply::EntityRecord* e = record.entity;
   if (e == nullptr) return Status::Ok();
   auto& fs = fields_[static_cast<size_t>(e->kind)];
   if (fs.empty()) return Status::Ok();

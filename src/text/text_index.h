@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "apply/materializer.h"
 #include "entities/entity_store.h"
-#include "signals/materializer.h"
 #include "text/analyzer.h"
 #include "text/field_index.h"
 
@@ -36,14 +36,14 @@ struct TextField {
   FieldIndex index;
 };
 
-class TextIndex final : public signals::Materializer {
+class TextIndex final : public apply::Materializer {
  public:
   // `entities` must outlive the index and be registered after it.
   TextIndex(const Schema& schema, const entities::EntityStore* entities);
 
   std::string_view name() const override { return "text"; }
-  signals::MaterializerScope scope() const override { return signals::MaterializerScope::kGlobal; }
-  Status apply(const signals::AppliedRecord& record) override;
+  apply::MaterializerScope scope() const override { return apply::MaterializerScope::kGlobal; }
+  Status apply(const apply::AppliedRecord& record) override;
   Status checkpoint(WriteBatch*) override { return Status::Ok(); }
   Status restore(StorageEngine&) override { return Status::Ok(); }
 

@@ -495,8 +495,8 @@ const VectorSlot* VectorIndex::slot(EntityKind kind, std::string_view name) cons
   return nullptr;
 }
 
-Status VectorIndex::apply(const signals::AppliedRecord& record) {
-  const entities::EntityRecord* e = record.entity;
+Status VectorIndex::apply(const apply::AppliedRecord& record) {
+  const apply::EntityRecord* e = record.entity;
   if (e == nullptr) return Status::Ok();
   auto& ss = slots_[static_cast<size_t>(e->kind)];
   if (ss.empty()) return Status::Ok();

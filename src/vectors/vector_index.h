@@ -49,8 +49,8 @@
 #include <string_view>
 #include <vector>
 
+#include "apply/materializer.h"
 #include "entities/entity_store.h"
-#include "signals/materializer.h"
 
 namespace tidal::vectors {
 
@@ -79,7 +79,7 @@ inline constexpr size_t kMaxEf = 10000;
 
 class VectorSlot;
 
-class VectorIndex final : public signals::Materializer {
+class VectorIndex final : public apply::Materializer {
  public:
   // `entities` must outlive the index. `dir` is where graphs are saved
   // ("" for a database without a data folder: nothing is saved).
@@ -87,8 +87,8 @@ class VectorIndex final : public signals::Materializer {
   ~VectorIndex() override;
 
   std::string_view name() const override { return "vectors"; }
-  signals::MaterializerScope scope() const override { return signals::MaterializerScope::kGlobal; }
-  Status apply(const signals::AppliedRecord& record) override;
+  apply::MaterializerScope scope() const override { return apply::MaterializerScope::kGlobal; }
+  Status apply(const apply::AppliedRecord& record) override;
   Status checkpoint(WriteBatch*) override { return Status::Ok(); }
   Status after_checkpoint() override;
   Status restore(StorageEngine&) override { return Status::Ok(); }

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/entity_record.h"
 #include "entities/attribute_catalog.h"
 #include "entities/entity_codec.h"
 #include "entities/filter_index.h"
@@ -573,13 +574,13 @@ RC_GTEST_PROP(EntityCodecProp, EncodeWriteStoresWhatTheModelSays, ()) {
 
   // The WAL record carries the same list.
   std::string payload;
-  entities::EntityRecord rec;
+  apply::EntityRecord rec;
   if (write_kind == WriteKind::kUpsert) {
-    entities::encode_upsert_record(kind, "k", enc.list, &payload);
-    RC_ASSERT(entities::decode_entity_record(wal::RecordType::kEntityUpsert, payload, &rec));
+    apply::encode_upsert_record(kind, "k", enc.list, &payload);
+    RC_ASSERT(apply::decode_entity_record(wal::RecordType::kEntityUpsert, payload, &rec));
   } else {
-    entities::encode_patch_record(kind, "k", enc.list, enc.removed, &payload);
-    RC_ASSERT(entities::decode_entity_record(wal::RecordType::kEntityPatch, payload, &rec));
+    apply::encode_patch_record(kind, "k", enc.list, enc.removed, &payload);
+    RC_ASSERT(apply::decode_entity_record(wal::RecordType::kEntityPatch, payload, &rec));
   }
   RC_ASSERT(rec.kind == kind);
   RC_ASSERT(rec.key == "k");

@@ -85,8 +85,8 @@ TEST(DatabaseTime, ALedgerCheckpointAfterARebaseWritesEveryItem) {
   signals::GlobalLedger ledger(s, 10);
   MemoryEngine engine;
   auto apply = [&](uint32_t item, int64_t t) {
-    signals::SignalRecord e{.signal = 0, .item = "x", .user = "", .time_us = t, .value = 1};
-    signals::AppliedRecord r{.type = wal::RecordType::kSignalEvent, .signal = &e, .item = item};
+    apply::SignalRecord e{.signal = 0, .item = "x", .user = "", .time_us = t, .value = 1};
+    apply::AppliedRecord r{.type = wal::RecordType::kSignalEvent, .signal = &e, .item = item};
     ASSERT_TRUE(ledger.apply(r).ok());
   };
   auto checkpoint = [&]() -> size_t {

@@ -9,13 +9,13 @@ namespace {
 struct Applier {
   EventStore& store;
   Status apply(uint64_t seq, uint32_t item, int64_t t_us, const std::string& user) {
-    SignalRecord e;
+    apply::SignalRecord e;
     e.signal = static_cast<uint16_t>(seq % 3);
     e.item = "ignored";
     e.user = user;
     e.time_us = t_us;
     e.value = static_cast<double>(seq) / 2;
-    AppliedRecord r;
+    apply::AppliedRecord r;
     r.type = wal::RecordType::kSignalEvent;
     r.sequence = seq;
     r.signal = &e;

@@ -1,8 +1,8 @@
-#include "signals/record_codec.h"
+#include "apply/signal_record.h"
 
 #include "core/coding.h"
 
-namespace tidal::signals {
+namespace tidal::apply {
 
 namespace {
 constexpr uint8_t kFormat = 1;
@@ -31,4 +31,4 @@ bool decode_signal_record(std::string_view payload, SignalRecord* out) {
   return true;
 }
 
-}  // namespace tidal::signals
+}  // namespace tidal::apply

@@ -19,12 +19,12 @@
 #include <string_view>
 #include <vector>
 
-#include "entities/entity_codec.h"
-#include "signals/record_codec.h"
+#include "apply/entity_record.h"
+#include "apply/signal_record.h"
 #include "storage/storage_engine.h"
 #include "wal/wal_format.h"
 
-namespace tidal::signals {
+namespace tidal::apply {
 
 // What a materializer's state is keyed by.
 enum class MaterializerScope : uint8_t { kGlobal, kUser, kCohort, kRelationship };
@@ -44,14 +44,14 @@ struct AppliedRecord {
   uint32_t creator = kNone;
 
   // kEntityUpsert, kEntityPatch, kEntityDelete.
-  const entities::EntityRecord* entity = nullptr;
+  const EntityRecord* entity = nullptr;
   uint32_t entity_index = 0;  // the entity's dense index within its kind
   // Item upserts and patches: whether the write sets (or removes) the
   // creator, and the creator's dense index (kNone: no creator).
   bool creator_given = false;
 
   // kRelationship: `user` and the target's dense index.
-  const entities::RelationshipRecord* relationship = nullptr;
+  const RelationshipRecord* relationship = nullptr;
   uint32_t target = kNone;
 };
 
@@ -95,4 +95,4 @@ class MaterializerRegistry {
   std::vector<std::unique_ptr<Materializer>> materializers_;
 };
 
-}  // namespace tidal::signals
+}  // namespace tidal::apply

@@ -3,7 +3,7 @@
 // Signal event (RecordType::kSignalEvent):
 //   u8 format (1) | varint signal id | bytes item key | bytes user key |
 //   varsint event time (us) | f64 LE value          (bytes = varint length + data)
-// Entity and relationship records: entities/entity_codec.h.
+// Entity and relationship records: apply/entity_record.h.
 // Decoders return false for anything malformed; replay treats that as corruption.
 #pragma once
 
@@ -13,7 +13,7 @@
 
 #include "tidal/types.h"
 
-namespace tidal::signals {
+namespace tidal::apply {
 
 struct SignalRecord {
   uint16_t signal = 0;
@@ -26,4 +26,4 @@ struct SignalRecord {
 void encode_signal_record(const SignalRecord& r, std::string* out);
 bool decode_signal_record(std::string_view payload, SignalRecord* out);
 
-}  // namespace tidal::signals
+}  // namespace tidal::apply

@@ -1,6 +1,6 @@
-#include "signals/materializer.h"
+#include "apply/materializer.h"
 
-namespace tidal::signals {
+namespace tidal::apply {
 
 Status MaterializerRegistry::apply(const AppliedRecord& record) {
   for (auto& m : materializers_) {
@@ -38,4 +38,4 @@ Status MaterializerRegistry::restore(StorageEngine& engine) {
   return Status::Ok();
 }
 
-}  // namespace tidal::signals
+}  // namespace tidal::apply
