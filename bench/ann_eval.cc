@@ -194,16 +194,14 @@ std::vector<std::string> nearest_queries(const VectorSet& queries, size_t ef, in
   return out;
 }
 
-Cell measure_tidal(TidalSide& tidal, const std::vector<std::string>& queries, bool json,
-                   const Neighbors& truth, double budget_s) {
+// `run` answers query q through tidalDB's `api` (for messages).
+Cell measure_tidal(TidalSide& tidal, size_t n, const char* api, const Neighbors& truth,
+                   double budget_s, const RunQuery& run) {
   if (!tidal.db || !tidal.queryable) return {};
-  Result<Cell> cell =
-      measure(queries.size(), truth, budget_s, [&](size_t q, std::vector<int64_t>* ids) {
-        return run_nearest(*tidal.db, queries[q], json, ids);
-      });
+  Result<Cell> cell = measure(n, truth, budget_s, run);
   if (cell.ok()) return *cell;
   if (cell.status().code() != StatusCode::kNotSupported) {
-    die(std::string(json ? "query_json" : "query") + ": " + cell.status().to_string());
+    die(std::string(api) + ": " + cell.status().to_string());
   }
   tidal.queryable = false;
   tidal.why_not = cell.status().to_string();
@@ -211,23 +209,51 @@ Cell measure_tidal(TidalSide& tidal, const std::vector<std::string>& queries, bo
   return {};
 }
 
-// Recall and QPS per ef: hnswlib, tidalDB TQL, tidalDB JSON.
+// TQL (json false) or JSON statements, each parsed as it runs.
+Cell measure_text(TidalSide& tidal, const std::vector<std::string>& queries, bool json,
+                  const Neighbors& truth, double budget_s) {
+  return measure_tidal(tidal, queries.size(), json ? "query_json" : "query", truth, budget_s,
+                       [&](size_t q, std::vector<int64_t>* ids) {
+                         return run_nearest(*tidal.db, queries[q], json, ids);
+                       });
+}
+
+// One statement prepared from the first query, each query's vector bound.
+Cell measure_prepared(TidalSide& tidal, const VectorSet& queries, size_t ef, const Neighbors& truth,
+                      double budget_s) {
+  if (!tidal.db || !tidal.queryable) return {};
+  Result<PreparedStatement> prepared =
+      Database::prepare(nearest_queries(queries, ef, 0, false).front());
+  if (!prepared.ok()) die("prepare: " + prepared.status().to_string());
+  return measure_tidal(
+      tidal, queries.count, "execute", truth, budget_s, [&](size_t q, std::vector<int64_t>* ids) {
+        return run_prepared(*tidal.db, *prepared, {queries.row(q), queries.dim}, ids);
+      });
+}
+
+// Recall and QPS per ef: hnswlib, tidalDB TQL, tidalDB JSON, tidalDB
+// prepared (parsed once, the vector bound per query).
 struct Sweep {
   std::vector<size_t> efs;
-  std::vector<Cell> raw, tidal, json;
+  std::vector<Cell> raw, tidal, json, prepared;
 
   explicit Sweep(std::span<const size_t> e)
-      : efs(e.begin(), e.end()), raw(e.size()), tidal(e.size()), json(e.size()) {}
+      : efs(e.begin(), e.end()),
+        raw(e.size()),
+        tidal(e.size()),
+        json(e.size()),
+        prepared(e.size()) {}
 };
 
 void sweep_tidal(TidalSide& tidal, const VectorSet& queries, const Neighbors& truth,
                  double budget_s, bool with_json, Sweep* sweep) {
   for (size_t i = 0; i < sweep->efs.size(); ++i) {
-    sweep->tidal[i] = measure_tidal(tidal, nearest_queries(queries, sweep->efs[i], 0, false), false,
-                                    truth, budget_s);
+    sweep->tidal[i] = measure_text(tidal, nearest_queries(queries, sweep->efs[i], 0, false), false,
+                                   truth, budget_s);
+    sweep->prepared[i] = measure_prepared(tidal, queries, sweep->efs[i], truth, budget_s);
     if (with_json) {
-      sweep->json[i] = measure_tidal(tidal, nearest_queries(queries, sweep->efs[i], 0, true), true,
-                                     truth, budget_s);
+      sweep->json[i] = measure_text(tidal, nearest_queries(queries, sweep->efs[i], 0, true), true,
+                                    truth, budget_s);
     }
   }
 }
@@ -254,14 +280,16 @@ std::string ratio_text(const Cell& a, const Cell& b) {
 }
 
 void print_sweep(const Sweep& s) {
-  std::printf("  %5s | %-26s | %-26s | %s\n", "ef", "recall@10: hnswlib tidal json",
-              "QPS: hnswlib tidal json", "tidal/hnswlib json/hnswlib");
+  std::printf("  %5s | %-26s | %-35s | %s\n", "ef", "recall@10: hnswlib tidal json",
+              "QPS: hnswlib tidal json prepared", "/hnswlib: tidal json prepared");
   for (size_t i = 0; i < s.efs.size(); ++i) {
-    std::printf("  %5zu | %8s %8s %8s | %8s %8s %8s | %8s %8s\n", s.efs[i],
+    std::printf("  %5zu | %8s %8s %8s | %8s %8s %8s %8s | %8s %8s %8s\n", s.efs[i],
                 cell_text(s.raw[i], false).c_str(), cell_text(s.tidal[i], false).c_str(),
                 cell_text(s.json[i], false).c_str(), cell_text(s.raw[i], true).c_str(),
                 cell_text(s.tidal[i], true).c_str(), cell_text(s.json[i], true).c_str(),
-                ratio_text(s.tidal[i], s.raw[i]).c_str(), ratio_text(s.json[i], s.raw[i]).c_str());
+                cell_text(s.prepared[i], true).c_str(), ratio_text(s.tidal[i], s.raw[i]).c_str(),
+                ratio_text(s.json[i], s.raw[i]).c_str(),
+                ratio_text(s.prepared[i], s.raw[i]).c_str());
   }
 }
 
@@ -284,6 +312,7 @@ void report_sweep(BenchReport& report, const std::string& prefix, const Sweep& s
     add("raw", s.raw[i]);
     add("tidal", s.tidal[i]);
     add("json", s.json[i]);
+    add("prepared", s.prepared[i]);
     if (s.raw[i].ran && s.tidal[i].ran) {
       report.add(prefix + "_qps_ratio" + ef, s.tidal[i].qps / s.raw[i].qps, "ratio",
                  "tidal TQL / hnswlib");
@@ -291,6 +320,10 @@ void report_sweep(BenchReport& report, const std::string& prefix, const Sweep& s
     if (s.raw[i].ran && s.json[i].ran) {
       report.add(prefix + "_qps_ratio_json" + ef, s.json[i].qps / s.raw[i].qps, "ratio",
                  "tidal JSON / hnswlib");
+    }
+    if (s.raw[i].ran && s.prepared[i].ran) {
+      report.add(prefix + "_qps_ratio_prepared" + ef, s.prepared[i].qps / s.raw[i].qps, "ratio",
+                 "tidal prepared (Database::execute, vector bound) / hnswlib");
     }
   }
   auto at_target = [&](const char* side, const std::vector<Cell>& cells) {
@@ -348,7 +381,7 @@ void filtered(TidalSide& tidal, const VectorSet& base, const VectorSet& queries,
     }
     for (size_t ef : kFilteredEfs) {
       const Cell c =
-          measure_tidal(tidal, nearest_queries(queries, ef, s, false), false, truth, budget_s);
+          measure_text(tidal, nearest_queries(queries, ef, s, false), false, truth, budget_s);
       if (!c.ran) continue;
       std::printf("  %3" PRId64 "%% %-8s recall@10 %.4f  %8.0f q/s\n", s, ef_name(ef).c_str(),
                   c.recall, c.qps);

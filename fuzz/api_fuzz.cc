@@ -333,6 +333,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   req.authorization = authorization;
   if (!key.empty() && x_api_key) req.api_key = key;
   HttpResponse res;
+  // The server asks this of every request before handling it (it parses a
+  // POST /v1/query body): it must not crash either.
+  (void)Api::may_block(req);
   (keyed ? state->keyed : state->open)->api().handle(req, &res);
   check(req, res);
   return 0;

@@ -90,8 +90,9 @@ std::string nearest_json(const NearestQuery& q) {
   return json + R"(,"limit":)" + std::to_string(q.limit) + '}';
 }
 
-Status run_nearest(Database& db, const std::string& query, bool json, std::vector<int64_t>* ids) {
-  TIDAL_ASSIGN_OR_RETURN(QueryResult result, json ? db.query_json(query) : db.query(query));
+namespace {
+
+void ids_of(const QueryResult& result, std::vector<int64_t>* ids) {
   ids->clear();
   for (const QueryRow& row : result.rows) {
     int64_t id = -1;
@@ -99,6 +100,22 @@ Status run_nearest(Database& db, const std::string& query, bool json, std::vecto
     if (std::from_chars(row.key.data(), end, id).ptr != end) id = -1;
     ids->push_back(id);
   }
+}
+
+}  // namespace
+
+Status run_nearest(Database& db, const std::string& query, bool json, std::vector<int64_t>* ids) {
+  TIDAL_ASSIGN_OR_RETURN(QueryResult result, json ? db.query_json(query) : db.query(query));
+  ids_of(result, ids);
+  return Status::Ok();
+}
+
+Status run_prepared(Database& db, const PreparedStatement& statement, std::span<const float> vector,
+                    std::vector<int64_t>* ids) {
+  QueryParameters parameters;
+  parameters.vector = vector;
+  TIDAL_ASSIGN_OR_RETURN(QueryResult result, db.execute(statement, parameters));
+  ids_of(result, ids);
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,9 @@ std::string nearest_json(const NearestQuery& q);
 // *ids gets the answer's item keys as ids, best first (-1 for a key that
 // is not a decimal id).
 Status run_nearest(Database& db, const std::string& query, bool json, std::vector<int64_t>* ids);
+// The same through a prepared NEAREST statement with `vector` bound: no
+// parsing per query.
+Status run_prepared(Database& db, const PreparedStatement& statement, std::span<const float> vector,
+                    std::vector<int64_t>* ids);
 
 }  // namespace tidal::bench

@@ -224,6 +224,15 @@ class Database {
   Result<QueryResult> query(std::string_view tql, const QueryOptions& options = {});
   // The same with the statement in its JSON form.
   Result<QueryResult> query_json(std::string_view json, const QueryOptions& options = {});
+  // Parses a statement once (TQL, or its JSON form) to run it many times with
+  // execute(); syntax errors as query() reports them. Needs no open database.
+  static Result<PreparedStatement> prepare(std::string_view tql);
+  static Result<PreparedStatement> prepare_json(std::string_view json);
+  // Runs a prepared statement, with `parameters` bound in place of its own
+  // values; the same answer as query() with those values written in the text.
+  Result<QueryResult> execute(const PreparedStatement& statement,
+                              const QueryParameters& parameters = {},
+                              const QueryOptions& options = {});
   // The stored ranking profiles, by name.
   std::vector<ProfileDefinition> profiles() const;
 

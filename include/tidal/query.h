@@ -9,7 +9,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tidal/types.h"
@@ -20,6 +24,44 @@ struct QueryOptions {
   // The most a read query may take; past it the query stops with kAborted
   // naming the stage it reached. Between 1 ms and 10 min.
   Duration time_budget = std::chrono::seconds(2);
+};
+
+namespace query {
+struct Statement;
+}
+
+// A parsed TQL statement (Database::prepare), to run many times without
+// parsing it again. Cheap to copy; immutable; usable from any thread.
+class PreparedStatement {
+ public:
+  PreparedStatement();
+  ~PreparedStatement();
+  PreparedStatement(const PreparedStatement&);
+  PreparedStatement& operator=(const PreparedStatement&);
+
+  // Whether running it writes: CREATE PROFILE and CREATE COHORT do (a
+  // server asks for the admin scope and runs them on its write workers);
+  // every other statement reads.
+  bool writes() const;
+  // The statement's kind: "trending", "rank", "search", "similar", "nearest",
+  // "feed", "create_cohort" or "create_profile".
+  std::string_view kind() const;
+
+ private:
+  friend class Database;
+  explicit PreparedStatement(std::shared_ptr<const query::Statement> statement);
+  std::shared_ptr<const query::Statement> statement_;
+};
+
+// Values bound to a prepared statement for one run, each replacing the
+// statement's own: a parameter the statement has no place for is an error
+// naming it (a query vector only for NEAREST, a user only for FEED, a key
+// only for SIMILAR; a cursor for any read query).
+struct QueryParameters {
+  std::span<const float> vector{};      // NEAREST: TO VECTOR [...]; empty: the statement's
+  std::optional<std::string> user{};    // FEED: FOR USER 'u'
+  std::optional<std::string> key{};     // SIMILAR: TO 'key'
+  std::optional<std::string> cursor{};  // the page to continue (a QueryResult's cursor)
 };
 
 struct QueryRow {

@@ -178,6 +178,10 @@ Status validate_expr(const Expr& e, std::string_view field) {
   return check_expr(e, field, false);
 }
 
+bool writes(const Statement& s) {
+  return !is_read(s.kind);
+}
+
 Status validate(const Statement& s) {
   const StatementKind k = s.kind;
   const bool read = is_read(k);

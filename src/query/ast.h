@@ -92,6 +92,8 @@ int expr_depth(const Expr& e);
 // EXISTS of a name, lists only right of IN, depth at most
 // kMaxExpressionDepth). Errors name the field.
 Status validate(const Statement& s);
+// Whether running `s` writes (CREATE COHORT, CREATE PROFILE); the rest read.
+bool writes(const Statement& s);
 Status validate_expr(const Expr& e, std::string_view field);
 
 // True when `name` can be written as a TQL identifier: [A-Za-z_][A-Za-z0-9_]*

@@ -215,26 +215,6 @@ void write_schema(std::string* out, const Schema& schema) {
   *out += "}}\n";
 }
 
-// Whether a TQL text is a CREATE statement (which needs the admin scope).
-bool is_create_statement(std::string_view tql) {
-  size_t i = 0;
-  while (i < tql.size()) {
-    if (std::isspace(static_cast<unsigned char>(tql[i]))) {
-      ++i;
-    } else if (tql.substr(i, 2) == "--") {
-      size_t nl = tql.find('\n', i);
-      i = nl == std::string_view::npos ? tql.size() : nl + 1;
-    } else {
-      break;
-    }
-  }
-  std::string word;
-  for (; i < tql.size() && std::isalpha(static_cast<unsigned char>(tql[i])); ++i) {
-    word += static_cast<char>(std::tolower(static_cast<unsigned char>(tql[i])));
-  }
-  return word == "create";
-}
-
 }  // namespace
 
 // One request: the parsed target, the caller's scope, the response.
@@ -1021,13 +1001,13 @@ class Api::Request {
                                 "form)"));
       }
     }
-    bool create = json_form.empty()
-                      ? is_create_statement(tql)
-                      : json_form.find("\"statement\":\"create_") != std::string::npos;
-    if (create && !authorize(Scope::kAdmin)) return;
+    // The parsed statement says whether it writes (CREATE needs admin).
+    Result<PreparedStatement> statement =
+        json_form.empty() ? Database::prepare(tql) : Database::prepare_json(json_form);
+    if (!statement.ok()) return fail(statement.status());
+    if (statement->writes() && !authorize(Scope::kAdmin)) return;
     with_db([&](Database& db) {
-      Result<QueryResult> r =
-          json_form.empty() ? db.query(tql, opts) : db.query_json(json_form, opts);
+      Result<QueryResult> r = db.execute(*statement, {}, opts);
       if (!r.ok()) return r.status();
       write_query_result(&res_->body, *r, with_plan);
       return Status::Ok();
@@ -1362,15 +1342,23 @@ bool Api::may_block(const HttpRequest& request) {
   if (request.method == "GET" || request.method == "HEAD") return false;
   std::string_view path = request.target.substr(0, request.target.find('?'));
   if (request.method == "POST" && path == "/v1/query") {
-    // Only CREATE writes; a false positive just runs a read on a worker.
-    for (size_t i = 0; i + 6 <= request.body.size(); ++i) {
-      if ((request.body[i] | 0x20) == 'c' && (request.body[i + 1] | 0x20) == 'r' &&
-          (request.body[i + 2] | 0x20) == 'e' && (request.body[i + 3] | 0x20) == 'a' &&
-          (request.body[i + 4] | 0x20) == 't' && (request.body[i + 5] | 0x20) == 'e') {
-        return true;
-      }
+    // Only a statement that writes (CREATE) waits on the WAL. A body that
+    // does not parse is answered on the event loop, with the reason.
+    JsonElement doc;
+    if (thread_parser().parse(request.body.data(), request.body.size()).get(doc) !=
+        simdjson::SUCCESS) {
+      return false;
     }
-    return false;
+    Result<PreparedStatement> statement = [&]() -> Result<PreparedStatement> {
+      std::string_view tql;
+      JsonElement q;
+      if (doc["tql"].get_string().get(tql) == simdjson::SUCCESS) return Database::prepare(tql);
+      if (doc["query"].get(q) == simdjson::SUCCESS) {
+        return Database::prepare_json(simdjson::minify(q));
+      }
+      return Status::Invalid(Subsystem::kServer, "body", "", "holds no statement");
+    }();
+    return statement.ok() && statement->writes();
   }
   return true;
 }

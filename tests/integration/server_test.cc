@@ -205,6 +205,13 @@ TEST(Server, ApiKeyScopesAreEnforced) {
   HttpReply create = http(port, "POST", "/v1/query",
                           R"j({"tql": "CREATE PROFILE p AS decay(view)"})j", auth(write));
   EXPECT_EQ(create.status, 403) << create.body;
+  // The parsed statement decides whether it writes, not its spelling: an
+  // escape in the JSON form does not hide a CREATE.
+  HttpReply escaped = http(
+      port, "POST", "/v1/query",
+      R"j({"query": {"statement": "\u0063reate_profile", "name": "q", "definition": {"ident": "hot"}}})j",
+      auth(write));
+  EXPECT_EQ(escaped.status, 403) << escaped.body;
 
   // admin (from the environment): everything.
   EXPECT_EQ(http(port, "POST", "/v1/checkpoint", "", auth("the-admin-key")).status, 200);

@@ -381,5 +381,71 @@ TEST_F(VectorSearchTest, EfAndQueryRoundTripThroughJson) {
   for (size_t i = 0; i < a->rows.size(); ++i) EXPECT_EQ(a->rows[i].key, b->rows[i].key);
 }
 
+// A statement parsed once runs with parameters bound in place of its own
+// values, and answers as the same statement written out would.
+TEST_F(VectorSearchTest, APreparedStatementRunsWithBoundParameters) {
+  three();
+  auto prepared = Database::prepare("NEAREST items TO VECTOR [1, 0, 0] USING emb LIMIT 2");
+  ASSERT_TRUE(prepared.ok()) << prepared.status().to_string();
+  EXPECT_FALSE(prepared->writes());
+  EXPECT_EQ(prepared->kind(), "nearest");
+
+  auto row_keys = [](const Result<QueryResult>& r) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    if (r.ok()) {
+      for (const QueryRow& row : r->rows) out.push_back(row.key);
+    }
+    return out;
+  };
+  EXPECT_EQ(row_keys(db_->execute(*prepared)),
+            keys("NEAREST items TO VECTOR [1, 0, 0] USING emb LIMIT 2"));
+  const std::vector<float> north{0, 1, 0.1f};
+  QueryParameters p;
+  p.vector = north;
+  std::vector<std::string> bound = row_keys(db_->execute(*prepared, p));
+  EXPECT_EQ(bound, keys("NEAREST items TO VECTOR [0, 1, 0.1] USING emb LIMIT 2"));
+  EXPECT_EQ(bound.front(), "north");
+
+  // The next page through a bound cursor.
+  p.vector = {};
+  auto first = db_->execute(*prepared, p);
+  ASSERT_TRUE(first.ok());
+  ASSERT_FALSE(first->cursor.empty());
+  p.cursor = first->cursor;
+  EXPECT_EQ(
+      row_keys(db_->execute(*prepared, p)),
+      keys("NEAREST items TO VECTOR [1, 0, 0] USING emb LIMIT 2 CURSOR '" + first->cursor + "'"));
+
+  // A parameter the statement has no place for, or a bad value, is refused
+  // naming it.
+  QueryParameters user;
+  user.user = "u1";
+  auto wrong = db_->execute(*prepared, user);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().field(), "user") << wrong.status().to_string();
+  const std::vector<float> nan{std::nanf(""), 0, 0};
+  QueryParameters bad;
+  bad.vector = nan;
+  auto refused = db_->execute(*prepared, bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().field(), "vector") << refused.status().to_string();
+  const std::vector<float> short_vector{1, 0};
+  bad.vector = short_vector;
+  EXPECT_FALSE(db_->execute(*prepared, bad).ok()) << "emb has 3 dimensions";
+
+  // Writes say so; an empty statement is an error, not a crash.
+  auto create = Database::prepare("CREATE PROFILE p AS decay(view)");
+  ASSERT_TRUE(create.ok());
+  EXPECT_TRUE(create->writes());
+  auto json = Database::prepare_json(
+      R"({"statement": "create_profile", "name": "q", "definition": {"ident": "hot"}})");
+  ASSERT_TRUE(json.ok()) << json.status().to_string();
+  EXPECT_TRUE(json->writes());
+  EXPECT_EQ(json->kind(), "create_profile");
+  EXPECT_FALSE(db_->execute(PreparedStatement()).ok());
+  EXPECT_FALSE(Database::prepare("NEAREST items").ok());
+}
+
 }  // namespace
 }  // namespace tidal
