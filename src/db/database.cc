@@ -15,12 +15,12 @@
 #include "query/parser.h"
 #include "query/printer.h"
 #include "schema/schema_catalog.h"
+#include "storage/meta_keys.h"
 
 namespace tidal {
 
 namespace {
 
-using db::kCheckpointSequenceKey;
 constexpr size_t kMaxTrendingLimit = 10000;
 
 wal::Durability wal_durability(Durability d) {
@@ -86,7 +86,7 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
 
   // The last checkpoint...
   TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> cp,
-                         storage_->get(Keyspace::kMeta, kCheckpointSequenceKey));
+                         storage_->get(Keyspace::kMeta, meta_keys::kCheckpointSequence));
   if (cp) {
     if (cp->size() != 8) return Status::Corruption(Subsystem::kStorage, "checkpoint sequence");
     checkpoint_seq_.store(decode_fixed64_le(cp->data()));
@@ -865,7 +865,7 @@ Status Database::Impl::checkpoint() {
     st = registry_.checkpoint(&batch);
     std::string v;
     put_fixed64_le(&v, seq);
-    batch.put(Keyspace::kMeta, kCheckpointSequenceKey, v);
+    batch.put(Keyspace::kMeta, meta_keys::kCheckpointSequence, v);
     db::store_present(present_state(), &batch);
   }
   if (st.ok()) st = registry_.after_checkpoint();

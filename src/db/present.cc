@@ -2,6 +2,7 @@
 
 #include "apply/signal_record.h"
 #include "core/coding.h"
+#include "storage/meta_keys.h"
 
 namespace tidal::db {
 
@@ -77,16 +78,19 @@ Result<std::optional<int64_t>> read_meta_i64(StorageEngine& storage, std::string
 
 Result<StoredPresent> load_present(StorageEngine& storage) {
   StoredPresent p;
-  TIDAL_ASSIGN_OR_RETURN(std::optional<int64_t> mode, read_meta_i64(storage, kPresentModeKey));
+  TIDAL_ASSIGN_OR_RETURN(std::optional<int64_t> mode,
+                         read_meta_i64(storage, meta_keys::kPresentMode));
   if (mode && (*mode < 0 || *mode > 1)) {
     return Status::Corruption(Subsystem::kStorage, "the stored present's mode is malformed");
   }
   if (mode) p.mode = static_cast<PresentMode>(*mode);
-  TIDAL_ASSIGN_OR_RETURN(p.pinned_us, read_meta_i64(storage, kPresentPinnedKey));
-  TIDAL_ASSIGN_OR_RETURN(p.since_us, read_meta_i64(storage, kPresentSinceKey));
-  TIDAL_ASSIGN_OR_RETURN(std::optional<int64_t> swept, read_meta_i64(storage, kSweptAtKey));
+  TIDAL_ASSIGN_OR_RETURN(p.pinned_us, read_meta_i64(storage, meta_keys::kPresentPinned));
+  TIDAL_ASSIGN_OR_RETURN(p.since_us, read_meta_i64(storage, meta_keys::kPresentSince));
+  TIDAL_ASSIGN_OR_RETURN(std::optional<int64_t> swept,
+                         read_meta_i64(storage, meta_keys::kPresentSweptAt));
   if (swept) p.swept_at_us = *swept;
-  TIDAL_ASSIGN_OR_RETURN(std::optional<int64_t> newest, read_meta_i64(storage, kNewestEventKey));
+  TIDAL_ASSIGN_OR_RETURN(std::optional<int64_t> newest,
+                         read_meta_i64(storage, meta_keys::kCheckpointNewestEvent));
   if (newest) p.newest_event_us = *newest;
   return p;
 }
@@ -101,17 +105,17 @@ void store_present(const StoredPresent& p, WriteBatch* batch) {
     put_fixed64_le(&value, static_cast<uint64_t>(*v));
     batch->put(Keyspace::kMeta, key, value);
   };
-  put(kNewestEventKey, p.newest_event_us);
-  put(kSweptAtKey, p.swept_at_us);
-  put(kPresentModeKey, static_cast<int64_t>(p.mode));
-  put(kPresentPinnedKey, p.pinned_us);
-  put(kPresentSinceKey, p.since_us);
+  put(meta_keys::kCheckpointNewestEvent, p.newest_event_us);
+  put(meta_keys::kPresentSweptAt, p.swept_at_us);
+  put(meta_keys::kPresentMode, static_cast<int64_t>(p.mode));
+  put(meta_keys::kPresentPinned, p.pinned_us);
+  put(meta_keys::kPresentSince, p.since_us);
 }
 
 Result<StoredPresent> read_stored_present(StorageEngine& storage, wal::Wal& wal) {
   TIDAL_ASSIGN_OR_RETURN(StoredPresent p, load_present(storage));
   TIDAL_ASSIGN_OR_RETURN(std::optional<int64_t> checkpoint,
-                         read_meta_i64(storage, kCheckpointSequenceKey));
+                         read_meta_i64(storage, meta_keys::kCheckpointSequence));
   const uint64_t checkpoint_sequence = static_cast<uint64_t>(checkpoint.value_or(0));
   uint64_t from = std::max(checkpoint_sequence + 1, wal.first_retained_sequence());
   TIDAL_RETURN_IF_ERROR(wal.replay(from, [&](const wal::FrameView& f) {

@@ -14,16 +14,6 @@
 
 namespace tidal::db {
 
-// Meta keys the checkpoint writes (i64/u8 LE values).
-inline constexpr std::string_view kPresentModeKey = "present/mode";
-inline constexpr std::string_view kPresentPinnedKey = "present/pinned_us";
-inline constexpr std::string_view kPresentSinceKey = "present/since_us";
-inline constexpr std::string_view kSweptAtKey = "present/swept_at_us";
-// The newest event time applied up to the checkpoint.
-inline constexpr std::string_view kNewestEventKey = "checkpoint/newest_event_us";
-// The last WAL sequence number the checkpoint covers (u64 LE).
-inline constexpr std::string_view kCheckpointSequenceKey = "checkpoint/sequence";
-
 // A kPresent record: the present from that record on.
 struct PresentRecord {
   PresentMode mode = PresentMode::kLive;

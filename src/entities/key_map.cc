@@ -3,11 +3,12 @@
 #include <functional>
 
 #include "core/coding.h"
+#include "storage/meta_keys.h"
 
 namespace tidal {
 
 std::string KeyMap::prefix() const {
-  std::string p = "keys/";
+  std::string p(meta_keys::kKeyMapPrefix);
   p += static_cast<char>('0' + static_cast<int>(kind_));
   p += '/';
   return p;

@@ -2,12 +2,13 @@
 
 #include "core/coding.h"
 #include "query/parser.h"
+#include "storage/meta_keys.h"
 
 namespace tidal::query {
 
 namespace {
 
-constexpr std::string_view kPrefix = "profiles/";
+constexpr std::string_view kPrefix = meta_keys::kProfilePrefix;
 constexpr uint8_t kRecordVersion = 1;
 
 }  // namespace

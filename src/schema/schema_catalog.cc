@@ -4,15 +4,13 @@
 
 #include "core/coding.h"
 #include "schema/schema_rep.h"
+#include "storage/meta_keys.h"
 
 namespace tidal {
 
 namespace {
-constexpr std::string_view kCurrentKey = "schema/current";
-constexpr std::string_view kVersionPrefix = "schema/version/";
-
 std::string version_key(uint32_t version) {
-  std::string key(kVersionPrefix);
+  std::string key(meta_keys::kSchemaVersionPrefix);
   put_fixed32_be(&key, version);
   return key;
 }
@@ -20,7 +18,7 @@ std::string version_key(uint32_t version) {
 
 Result<std::optional<Schema>> load_schema(StorageEngine& engine) {
   TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                         engine.get(Keyspace::kMeta, kCurrentKey));
+                         engine.get(Keyspace::kMeta, meta_keys::kSchemaCurrent));
   if (!bytes) return std::optional<Schema>();
   Result<Schema> schema = Schema::decode(*bytes);
   if (!schema.ok()) return schema.status().with_context("reading the stored schema");
@@ -30,7 +28,7 @@ Result<std::optional<Schema>> load_schema(StorageEngine& engine) {
 Status store_schema(StorageEngine& engine, const Schema& schema) {
   std::string bytes = schema.encode();
   WriteBatch batch;
-  batch.put(Keyspace::kMeta, kCurrentKey, bytes);
+  batch.put(Keyspace::kMeta, meta_keys::kSchemaCurrent, bytes);
   batch.put(Keyspace::kMeta, version_key(schema.version()), bytes);
   return engine.write(batch, WriteMode::kDurable);
 }

@@ -3,6 +3,7 @@
 #include "core/coding.h"
 #include "entities/key_map.h"
 #include "storage/key_encoding.h"
+#include "storage/meta_keys.h"
 
 namespace tidal::signals {
 
@@ -16,7 +17,7 @@ std::string state_key(uint32_t item, uint16_t signal) {
 }
 
 std::string landmark_key(uint16_t signal) {
-  return "ledger/landmark/" + std::to_string(signal);
+  return std::string(meta_keys::kLedgerLandmarkPrefix) + std::to_string(signal);
 }
 
 }  // namespace
