@@ -95,7 +95,8 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   set_present_state(stored_present);
   for (KeyMap& keys : keys_) TIDAL_RETURN_IF_ERROR(keys.restore(*storage_));
   TIDAL_RETURN_IF_ERROR(registry_.restore(*storage_));
-  entities_->resolve_creators([&](std::string_view creator) {
+  // (Lambdas of open() run before the database is shared, as open() does.)
+  entities_->resolve_creators([&](std::string_view creator) TIDAL_NO_THREAD_SAFETY_ANALYSIS {
     std::optional<uint32_t> idx = key_map(EntityKind::kCreator).find(creator);
     return idx ? *idx : entities::kNoCreator;
   });
@@ -113,12 +114,13 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   TIDAL_ASSIGN_OR_RETURN(wal_, wal::Wal::open(wo));
   applied_seq_ = checkpoint_seq_.load();
   {
-    std::unique_lock<std::shared_mutex> lk(state_mu_);
+    WriterLock lk(state_mu_);
     ledger_->set_bulk_load(true);
-    TIDAL_RETURN_IF_ERROR(wal_->replay(applied_seq_ + 1, [&](const wal::FrameView& f) {
-      applied_seq_ = f.sequence;
-      return apply_record(f.type, f.sequence, f.payload);
-    }));
+    TIDAL_RETURN_IF_ERROR(wal_->replay(
+        applied_seq_ + 1, [&](const wal::FrameView& f) TIDAL_NO_THREAD_SAFETY_ANALYSIS {
+          applied_seq_ = f.sequence;
+          return apply_record(f.type, f.sequence, f.payload);
+        }));
     ledger_->set_bulk_load(false);
   }
   applied_seq_ = std::max(applied_seq_, wal_->last_sequence());
@@ -147,7 +149,7 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       apply::SignalRecord e;
       if (!apply::decode_signal_record(payload, &e)) return malformed();
       record.signal = &e;
-      record.item = items_.assign(e.item);
+      record.item = items().assign(e.item);
       record.item_id = entity_id_for(EntityKind::kItem, record.item);
       if (relationships_->tracks_affinity()) {
         uint32_t creator = entities_->creator_of(record.item);
@@ -248,14 +250,16 @@ Result<std::vector<wal::AppendResult>> Database::Impl::commit(
       last = std::max(last, r.sequence);
     }
   }
-  std::unique_lock<std::mutex> order(order_mu_);
+  MutexLock order(order_mu_);
   if (last > 0) {
     // Apply in WAL order: wait until every earlier record is applied.
-    order_cv_.wait(order, [&] { return applied_seq_ + 1 == first || !apply_failed_.ok(); });
+    order.wait(order_cv_, [&]() TIDAL_REQUIRES(order_mu_) {
+      return applied_seq_ + 1 == first || !apply_failed_.ok();
+    });
     if (!apply_failed_.ok()) return apply_failed_;
     Status st;
     {
-      std::unique_lock<std::shared_mutex> lk(state_mu_);
+      WriterLock lk(state_mu_);
       for (size_t i = 0; i < requests.size() && st.ok(); ++i) {
         if (results[i].duplicate) continue;
         st = apply_record(requests[i].type, results[i].sequence, requests[i].payload);
@@ -274,7 +278,9 @@ Result<std::vector<wal::AppendResult>> Database::Impl::commit(
   }
   if (wait_for > 0) {
     // A retry answers "duplicate" once the original is visible to reads.
-    order_cv_.wait(order, [&] { return applied_seq_ >= wait_for || !apply_failed_.ok(); });
+    order.wait(order_cv_, [&]() TIDAL_REQUIRES(order_mu_) {
+      return applied_seq_ >= wait_for || !apply_failed_.ok();
+    });
     if (!apply_failed_.ok()) return apply_failed_;
   }
   return results;
@@ -292,7 +298,7 @@ BatchIngestResult Database::Impl::ingest(std::span<const SignalEvent> events, Ba
   std::vector<size_t> request_event;
   requests.reserve(events.size());
   {
-    std::shared_lock<std::shared_mutex> lk(state_mu_);
+    ReaderLock lk(state_mu_);
     const db::EventTimeRule rule = event_time_rule();
     Timestamp record_time = clock_->now();
     for (size_t i = 0; i < events.size(); ++i) {
@@ -300,8 +306,8 @@ BatchIngestResult Database::Impl::ingest(std::span<const SignalEvent> events, Ba
       db::ValidatedEvent v;
       Status st = db::validate_event(e, schema_, options_, rule, &v);
       if (st.ok() && options_.strict_items) {
-        std::optional<uint32_t> idx = items_.find(e.item);
-        if (!idx || !items_.registered(*idx)) {
+        std::optional<uint32_t> idx = items().find(e.item);
+        if (!idx || !items().registered(*idx)) {
           st = Status::Invalid(Subsystem::kIngest, "item", e.item,
                                "is not a registered item (strict_items is on: upsert it first)");
         }
@@ -398,7 +404,7 @@ BatchIngestResult Database::Impl::upsert(std::span<const EntityWrite> writes, Ba
       st = Status::Invalid(Subsystem::kEntities, "kind", std::to_string(static_cast<int>(w.kind)),
                            "must be item, user or creator");
     } else {
-      st = entities::encode_write(entities_->catalog(w.kind), w, entities::WriteKind::kUpsert,
+      st = entities::encode_write(catalog(w.kind), w, entities::WriteKind::kUpsert,
                                   options_.unknown_attributes, now, &enc);
     }
     if (!st.ok()) {
@@ -459,11 +465,11 @@ Result<uint64_t> Database::Impl::patch(const EntityWrite& write) {
                            "must be item, user or creator");
   }
   entities::EncodedWrite enc;
-  TIDAL_RETURN_IF_ERROR(entities::encode_write(entities_->catalog(write.kind), write,
+  TIDAL_RETURN_IF_ERROR(entities::encode_write(catalog(write.kind), write,
                                                entities::WriteKind::kPatch,
                                                options_.unknown_attributes, now_us(), &enc));
   {
-    std::shared_lock<std::shared_mutex> lk(state_mu_);
+    ReaderLock lk(state_mu_);
     TIDAL_RETURN_IF_ERROR(live_index(write.kind, write.key).status());
   }
   std::string payload;
@@ -478,7 +484,7 @@ Result<uint64_t> Database::Impl::remove(EntityKind kind, std::string_view key) {
                            "must be item, user or creator");
   }
   {
-    std::shared_lock<std::shared_mutex> lk(state_mu_);
+    ReaderLock lk(state_mu_);
     TIDAL_RETURN_IF_ERROR(live_index(kind, key).status());
   }
   std::string payload;
@@ -532,14 +538,14 @@ BatchIngestResult Database::Impl::relate(std::span<const RelationshipWrite> writ
 // Reads
 
 Result<ItemSignals> Database::Impl::item_signals(std::string_view item) const {
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
-  std::optional<uint32_t> idx = items_.find(item);
+  ReaderLock lk(state_mu_);
+  std::optional<uint32_t> idx = items().find(item);
   if (!idx)
     return Status::NotFound(Subsystem::kEntities, "no item \"" + std::string(item) + "\"", "item");
   int64_t now = now_us();
   ItemSignals out;
   out.item = std::string(item);
-  out.registered = items_.registered(*idx);
+  out.registered = items().registered(*idx);
   for (size_t s = 0; s < ledger_->signal_count(); ++s) {
     const signals::SignalLedger& l = ledger_->ledger(static_cast<uint16_t>(s));
     SignalSnapshot snap;
@@ -585,7 +591,7 @@ Result<std::vector<TrendingEntry>> Database::Impl::trending(const TrendingQuery&
                              "does not track velocity, so it cannot rank by rising");
     }
   }
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   int64_t now = now_us();
   signals::SignalLedger& l = ledger_->ledger(def->id);
   std::vector<signals::ScoredItem> top;
@@ -596,7 +602,7 @@ Result<std::vector<TrendingEntry>> Database::Impl::trending(const TrendingQuery&
   }
   std::vector<TrendingEntry> out;
   out.reserve(top.size());
-  for (const signals::ScoredItem& s : top) out.push_back({items_.key_of(s.item), s.score});
+  for (const signals::ScoredItem& s : top) out.push_back({items().key_of(s.item), s.score});
   return out;
 }
 
@@ -616,7 +622,7 @@ Result<Entity> Database::Impl::get(EntityKind kind, std::string_view key) const 
     return Status::Invalid(Subsystem::kEntities, "kind", std::to_string(static_cast<int>(kind)),
                            "must be item, user or creator");
   }
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   TIDAL_ASSIGN_OR_RETURN(uint32_t idx, live_index(kind, key));
   const entities::AttributeCatalog& c = entities_->catalog(kind);
   Entity e;
@@ -641,14 +647,14 @@ Result<Entity> Database::Impl::get(EntityKind kind, std::string_view key) const 
 }
 
 Result<uint64_t> Database::Impl::count(EntityKind kind, const Filter& filter) const {
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   TIDAL_ASSIGN_OR_RETURN(entities::Bitmap ids, entities_->evaluate(kind, filter));
   return ids.cardinality();
 }
 
 Result<std::vector<std::string>> Database::Impl::keys(EntityKind kind, const Filter& filter,
                                                       size_t limit) const {
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   TIDAL_ASSIGN_OR_RETURN(entities::Bitmap ids, entities_->evaluate(kind, filter));
   return keys_of(kind, ids, limit);
 }
@@ -660,7 +666,7 @@ Result<std::vector<std::string>> Database::Impl::followers(EntityKind target_kin
     return Status::Invalid(Subsystem::kEntities, "target_kind", entity_kind_name(target_kind),
                            "only creators and users have followers");
   }
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   std::optional<uint32_t> idx = key_map(target_kind).find(target);
   if (!idx) return std::vector<std::string>{};
   return keys_of(EntityKind::kUser, relationships_->followers(target_kind, *idx), limit);
@@ -670,7 +676,7 @@ Result<std::vector<std::string>> Database::Impl::related(std::string_view user, 
                                                          EntityKind target_kind,
                                                          size_t limit) const {
   TIDAL_RETURN_IF_ERROR(entities::check_relationship_target(relation, target_kind));
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   std::optional<uint32_t> idx = key_map(EntityKind::kUser).find(user);
   if (!idx) return std::vector<std::string>{};
   return keys_of(target_kind, relationships_->related(*idx, relation, target_kind), limit);
@@ -679,7 +685,7 @@ Result<std::vector<std::string>> Database::Impl::related(std::string_view user, 
 Result<bool> Database::Impl::is_blocked(std::string_view user, EntityKind target_kind,
                                         std::string_view target) const {
   TIDAL_RETURN_IF_ERROR(entities::check_relationship_target(Relation::kBlock, target_kind));
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   std::optional<uint32_t> u = key_map(EntityKind::kUser).find(user);
   std::optional<uint32_t> t = key_map(target_kind).find(target);
   if (!u || !t) return false;
@@ -700,7 +706,7 @@ Result<std::vector<AffinityEntry>> Database::Impl::top_affinities(std::string_vi
     return Status::Invalid(Subsystem::kQuery, "limit", std::to_string(limit),
                            "must be between 1 and " + std::to_string(kMaxTrendingLimit));
   }
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   std::vector<AffinityEntry> out;
   std::optional<uint32_t> u = key_map(EntityKind::kUser).find(user);
   if (!u) return out;
@@ -726,13 +732,13 @@ DatabaseHealth Database::Impl::health() const {
     h.write_failure = Status::Unavailable(Subsystem::kStorage, "the database is not open");
   }
   {
-    std::lock_guard<std::mutex> order(order_mu_);
+    MutexLock order(order_mu_);
     if (!apply_failed_.ok()) {
       h.writable = false;
       h.write_failure = apply_failed_;
     }
   }
-  std::lock_guard<std::mutex> lk(health_mu_);
+  MutexLock lk(health_mu_);
   h.checkpoint_failure = checkpoint_failure_;
   return h;
 }
@@ -743,7 +749,7 @@ DatabaseProgress Database::Impl::progress() const {
 }
 
 std::vector<ProfileDefinition> Database::Impl::profiles() const {
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   std::vector<ProfileDefinition> out;
   if (profiles_ == nullptr) return out;
   for (const auto& [name, p] : profiles_->all()) out.push_back({name, p.text});
@@ -751,11 +757,11 @@ std::vector<ProfileDefinition> Database::Impl::profiles() const {
 }
 
 DatabaseStats Database::Impl::stats() const {
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   DatabaseStats s;
   s.events_applied = events_applied_.load();
   s.duplicates = duplicates_.load();
-  s.items = items_.size();
+  s.items = items().size();
   if (entities_) {
     s.live_items = entities_->live_count(EntityKind::kItem);
     s.live_users = entities_->live_count(EntityKind::kUser);
@@ -789,9 +795,9 @@ DatabaseStats Database::Impl::stats() const {
 
 void Database::Impl::rebuild_known_items() {
   known_items_ = entities::Bitmap();
-  const uint32_t n = static_cast<uint32_t>(items_.size());
+  const uint32_t n = static_cast<uint32_t>(items().size());
   for (uint32_t i = 0; i < n; ++i) {
-    bool known = items_.registered(i);
+    bool known = items().registered(i);
     for (size_t s = 0; !known && s < ledger_->signal_count(); ++s) {
       known = ledger_->ledger(static_cast<uint16_t>(s)).has_state(i);
     }
@@ -802,8 +808,11 @@ void Database::Impl::rebuild_known_items() {
 Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                                           const QueryOptions& options) {
   if (statement.kind == query::StatementKind::kCreateProfile) return create_profile(statement);
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
-  TIDAL_RETURN_IF_ERROR(apply_failed_);
+  {
+    MutexLock order(order_mu_);
+    TIDAL_RETURN_IF_ERROR(apply_failed_);
+  }
+  ReaderLock lk(state_mu_);
   query::QueryState st{.schema = &schema_,
                        .entities = entities_,
                        .ledger = ledger_,
@@ -834,7 +843,7 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
 Result<QueryResult> Database::Impl::create_profile(const query::Statement& statement) {
   bool existed;
   {
-    std::shared_lock<std::shared_mutex> lk(state_mu_);
+    ReaderLock lk(state_mu_);
     query::QueryState st{.schema = &schema_, .entities = entities_, .profiles = profiles_};
     TIDAL_RETURN_IF_ERROR(query::check_profile_definition(statement, st));
     existed = profiles_->find(statement.name) != nullptr;
@@ -850,15 +859,15 @@ Result<QueryResult> Database::Impl::create_profile(const query::Statement& state
 }
 
 Status Database::Impl::checkpoint() {
-  std::lock_guard<std::mutex> cp(checkpoint_mu_);
+  MutexLock cp(checkpoint_mu_);
   if (!wal_) return Status::FailedPrecondition(Subsystem::kStorage, "the database is not open");
   WriteBatch batch;
   uint64_t seq;
   Status st;
   {
     // Holding the order lock keeps a half-applied batch out of the snapshot.
-    std::lock_guard<std::mutex> order(order_mu_);
-    std::unique_lock<std::shared_mutex> lk(state_mu_);
+    MutexLock order(order_mu_);
+    WriterLock lk(state_mu_);
     TIDAL_RETURN_IF_ERROR(apply_failed_);
     seq = applied_seq_;
     for (KeyMap& keys : keys_) keys.checkpoint(&batch);
@@ -874,7 +883,7 @@ Status Database::Impl::checkpoint() {
   {
     // Whatever the batch held must be written again if it did not reach
     // storage: the next checkpoint claims a later sequence number.
-    std::unique_lock<std::shared_mutex> lk(state_mu_);
+    WriterLock lk(state_mu_);
     for (KeyMap& keys : keys_) keys.end_checkpoint(st.ok());
     registry_.end_checkpoint(st.ok());
   }
@@ -882,12 +891,12 @@ Status Database::Impl::checkpoint() {
   if (!st.ok()) {
     st = st.with_context("checkpoint at WAL sequence " + std::to_string(seq) +
                          " failed; every acknowledged write is still in the WAL");
-    std::lock_guard<std::mutex> h(health_mu_);
+    MutexLock h(health_mu_);
     checkpoint_failure_ = st;
     return st;
   }
   {
-    std::lock_guard<std::mutex> h(health_mu_);
+    MutexLock h(health_mu_);
     checkpoint_failure_ = Status::Ok();
   }
   checkpoint_seq_.store(seq);
@@ -898,7 +907,7 @@ Status Database::Impl::checkpoint() {
 
 void Database::Impl::crash_for_testing() {
   {
-    std::lock_guard<std::mutex> lk(background_mu_);
+    MutexLock lk(background_mu_);
     if (closed_) return;
     closed_ = true;
     stopping_ = true;
@@ -919,11 +928,13 @@ void Database::Impl::background_loop() {
   auto last_sweep = std::chrono::steady_clock::now();
   auto last_retry = last_sweep;
   bool reported = false;  // the current run of checkpoint failures was printed
-  std::unique_lock<std::mutex> lk(background_mu_);
-  while (!stopping_) {
-    background_cv_.wait_for(lk, std::chrono::seconds(1));
-    if (stopping_) break;
-    lk.unlock();
+  while (true) {
+    {
+      MutexLock lk(background_mu_);
+      if (stopping_) break;
+      lk.wait_for(background_cv_, std::chrono::seconds(1));
+      if (stopping_) break;
+    }
     auto now = std::chrono::steady_clock::now();
     if (options_.sweep_interval.count() > 0 && now - last_sweep >= options_.sweep_interval) {
       sweep();
@@ -937,7 +948,7 @@ void Database::Impl::background_loop() {
     if (options_.background_checkpoints) {
       bool due;
       {
-        std::lock_guard<std::mutex> cp(checkpoint_mu_);
+        MutexLock cp(checkpoint_mu_);
         uint64_t written = wal_->stats().bytes_written;
         due = written - wal_bytes_at_checkpoint_ >= options_.checkpoint_wal_bytes ||
               (now - last_checkpoint_ >= options_.checkpoint_interval &&
@@ -946,7 +957,7 @@ void Database::Impl::background_loop() {
       // After a failed checkpoint (this loop's or one asked for), retry.
       bool failing;
       {
-        std::lock_guard<std::mutex> h(health_mu_);
+        MutexLock h(health_mu_);
         failing = !checkpoint_failure_.ok();
       }
       if (failing) due = retry_due;
@@ -961,13 +972,12 @@ void Database::Impl::background_loop() {
         reported = !s.ok();
       }
     }
-    lk.lock();
   }
 }
 
 Status Database::Impl::close() {
   {
-    std::lock_guard<std::mutex> lk(background_mu_);
+    MutexLock lk(background_mu_);
     if (closed_) return Status::Ok();
     closed_ = true;
     stopping_ = true;

@@ -12,11 +12,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <thread>
 
 #include "apply/materializer.h"
+#include "core/mutex.h"
 #include "db/event_validation.h"
 #include "db/present.h"
 #include "entities/entity_store.h"
@@ -39,7 +38,9 @@ class Database::Impl {
   Impl(const DatabaseOptions& options, Schema schema);
   ~Impl();
 
-  Status open(const std::string& path, const Schema& given);
+  // Runs before the database is shared with other threads, so it touches
+  // guarded state without the locks.
+  Status open(const std::string& path, const Schema& given) TIDAL_NO_THREAD_SAFETY_ANALYSIS;
   BatchIngestResult ingest(std::span<const SignalEvent> events, BatchMode mode);
   BatchIngestResult upsert(std::span<const EntityWrite> writes, BatchMode mode);
   Result<uint64_t> patch(const EntityWrite& write);
@@ -90,21 +91,25 @@ class Database::Impl {
   void crash_for_testing();
   // The live entities of `kind` matching `filter`, as dense indexes (state
   // lock held shared by the caller, or not at all for a quiescent database).
-  Result<entities::Bitmap> evaluate_filter(EntityKind kind, const Filter& filter) const {
+  Result<entities::Bitmap> evaluate_filter(EntityKind kind, const Filter& filter) const
+      TIDAL_REQUIRES_SHARED(state_mu_) {
     return entities_->evaluate(kind, filter);
   }
-  const KeyMap& key_map(EntityKind kind) const { return keys_[static_cast<size_t>(kind)]; }
+  const KeyMap& key_map(EntityKind kind) const TIDAL_REQUIRES_SHARED(state_mu_) {
+    return keys_[static_cast<size_t>(kind)];
+  }
   wal::Wal* wal() { return wal_.get(); }
-  std::shared_mutex& state_mutex() { return state_mu_; }
+  SharedMutex& state_mutex() TIDAL_RETURN_CAPABILITY(state_mu_) { return state_mu_; }
 
  private:
   // Where event times are accepted at the present (state lock held shared).
-  db::EventTimeRule event_time_rule() const;
+  db::EventTimeRule event_time_rule() const TIDAL_REQUIRES_SHARED(state_mu_);
   // Sets the present's fields from `p` (state lock held exclusively, or
   // before the database is shared).
-  void set_present_state(const db::StoredPresent& p);
+  void set_present_state(const db::StoredPresent& p) TIDAL_REQUIRES(state_mu_);
   // Applies one durable record (state lock held exclusively).
-  Status apply_record(wal::RecordType type, uint64_t sequence, std::string_view payload);
+  Status apply_record(wal::RecordType type, uint64_t sequence, std::string_view payload)
+      TIDAL_REQUIRES(state_mu_);
   // Commits the records encoded in `arena` at `spans` (one per valid write
   // of a batch; `request_write` maps them back) and fills `out`: the shared
   // tail of entity and relationship batch writes. Records of this kind are
@@ -113,18 +118,28 @@ class Database::Impl {
                      const std::vector<std::pair<size_t, size_t>>& spans,
                      const std::vector<size_t>& request_write, BatchMode mode,
                      BatchIngestResult* out);
+  // The attribute catalog of `kind`. Catalogs change only at open, so they
+  // are read without the state lock (encoding a write outside it).
+  const entities::AttributeCatalog& catalog(EntityKind kind) const TIDAL_NO_THREAD_SAFETY_ANALYSIS {
+    return entities_->catalog(kind);
+  }
   // Validates one relationship write.
   Status check_relationship(const RelationshipWrite& w) const;
   // Appends one record and applies it; its sequence number.
   Result<uint64_t> commit_one(wal::RecordType type, std::string_view payload);
-  KeyMap& key_map(EntityKind kind) { return keys_[static_cast<size_t>(kind)]; }
+  KeyMap& key_map(EntityKind kind) TIDAL_REQUIRES_SHARED(state_mu_) {
+    return keys_[static_cast<size_t>(kind)];
+  }
+  KeyMap& items() TIDAL_REQUIRES_SHARED(state_mu_) { return keys_[0]; }
+  const KeyMap& items() const TIDAL_REQUIRES_SHARED(state_mu_) { return keys_[0]; }
   // The index of a live entity, or kNotFound naming it.
-  Result<uint32_t> live_index(EntityKind kind, std::string_view key) const;
-  std::vector<std::string> keys_of(EntityKind kind, const entities::Bitmap& ids,
-                                   size_t limit) const;
+  Result<uint32_t> live_index(EntityKind kind, std::string_view key) const
+      TIDAL_REQUIRES_SHARED(state_mu_);
+  std::vector<std::string> keys_of(EntityKind kind, const entities::Bitmap& ids, size_t limit) const
+      TIDAL_REQUIRES_SHARED(state_mu_);
   Result<QueryResult> create_profile(const query::Statement& statement);
   // Fills known_items_ from the restored key map and ledger (open only).
-  void rebuild_known_items();
+  void rebuild_known_items() TIDAL_REQUIRES(state_mu_);
   // Appends `requests` and applies the new ones in WAL order.
   Result<std::vector<wal::AppendResult>> commit(std::span<const wal::AppendRequest> requests);
   void background_loop();
@@ -133,32 +148,36 @@ class Database::Impl {
   const Clock* clock_;
   Schema schema_;
 
+  // Lock order: checkpoint_mu_, then order_mu_, then state_mu_; health_mu_
+  // and background_mu_ are taken alone.
+  //
+  // order_mu_: applies happen in WAL order (applied_seq_, apply_failed_).
+  // state_mu_: everything a query reads; held exclusively to apply a record.
+  mutable Mutex order_mu_ TIDAL_ACQUIRED_BEFORE(state_mu_);
+  mutable SharedMutex state_mu_;
+
   std::unique_ptr<DataFolder> folder_;
   std::unique_ptr<RocksDbEngine> storage_;
   std::unique_ptr<wal::Wal> wal_;
-  std::array<KeyMap, 3> keys_{KeyMap(EntityKind::kItem), KeyMap(EntityKind::kUser),
-                              KeyMap(EntityKind::kCreator)};
-  KeyMap& items_ = keys_[0];
+  std::array<KeyMap, 3> keys_ TIDAL_GUARDED_BY(state_mu_){
+      KeyMap(EntityKind::kItem), KeyMap(EntityKind::kUser), KeyMap(EntityKind::kCreator)};
   apply::MaterializerRegistry registry_;
-  // Owned by registry_:
-  signals::GlobalLedger* ledger_ = nullptr;
-  signals::EventStore* events_ = nullptr;
-  entities::EntityStore* entities_ = nullptr;
-  entities::Relationships* relationships_ = nullptr;
-  query::ProfileCatalog* profiles_ = nullptr;
-  text::TextIndex* text_ = nullptr;
-  vectors::VectorIndex* vectors_ = nullptr;
-  // Items a query can rank: registered or known from signals, not deleted
-  // (state lock).
-  entities::Bitmap known_items_;
+  // Owned by registry_; set at open, their state guarded by state_mu_:
+  signals::GlobalLedger* ledger_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
+  signals::EventStore* events_ = nullptr;  // has its own lock
+  entities::EntityStore* entities_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
+  entities::Relationships* relationships_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
+  query::ProfileCatalog* profiles_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
+  text::TextIndex* text_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
+  vectors::VectorIndex* vectors_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
+  // Items a query can rank: registered or known from signals, not deleted.
+  entities::Bitmap known_items_ TIDAL_GUARDED_BY(state_mu_);
 
-  mutable std::shared_mutex state_mu_;
-  mutable std::mutex order_mu_;
   std::condition_variable order_cv_;
-  uint64_t applied_seq_ = 0;
-  // Why applying stopped: written holding order_mu_ and state_mu_ (exclusive),
-  // so it may be read holding either.
-  Status apply_failed_;
+  uint64_t applied_seq_ TIDAL_GUARDED_BY(order_mu_) = 0;
+  // Why applying stopped (sticky). Written holding order_mu_ and state_mu_,
+  // read holding order_mu_.
+  Status apply_failed_ TIDAL_GUARDED_BY(order_mu_);
 
   std::atomic<int64_t> newest_event_us_{INT64_MIN};
   // The present: kPresent records set these (state lock held exclusively);
@@ -170,18 +189,18 @@ class Database::Impl {
   std::atomic<uint64_t> events_applied_{0};
   std::atomic<uint64_t> duplicates_{0};
 
-  std::mutex checkpoint_mu_;  // one checkpoint at a time; guards the two below
-  std::atomic<uint64_t> wal_bytes_at_checkpoint_{0};  // read by stats() without the lock
-  std::chrono::steady_clock::time_point last_checkpoint_;
+  Mutex checkpoint_mu_ TIDAL_ACQUIRED_BEFORE(order_mu_);  // one checkpoint at a time
+  std::atomic<uint64_t> wal_bytes_at_checkpoint_{0};      // read by stats() without the lock
+  std::chrono::steady_clock::time_point last_checkpoint_ TIDAL_GUARDED_BY(checkpoint_mu_);
   std::atomic<uint64_t> checkpoint_seq_{0};
 
-  mutable std::mutex health_mu_;
-  Status checkpoint_failure_;  // the last checkpoint's (health_mu_)
+  mutable Mutex health_mu_;
+  Status checkpoint_failure_ TIDAL_GUARDED_BY(health_mu_);  // the last checkpoint's
 
-  std::mutex background_mu_;
+  Mutex background_mu_;
   std::condition_variable background_cv_;
-  bool stopping_ = false;
-  bool closed_ = false;
+  bool stopping_ TIDAL_GUARDED_BY(background_mu_) = false;
+  bool closed_ TIDAL_GUARDED_BY(background_mu_) = false;
   std::thread background_;
 };
 

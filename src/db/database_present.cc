@@ -46,7 +46,7 @@ db::EventTimeRule Database::Impl::event_time_rule() const {
 }
 
 Present Database::Impl::present() const {
-  std::shared_lock<std::shared_mutex> lk(state_mu_);
+  ReaderLock lk(state_mu_);
   return db::make_present(present_state(), to_micros(clock_->now()));
 }
 
@@ -57,7 +57,7 @@ Result<uint64_t> Database::Impl::set_present(PresentMode mode, std::optional<Tim
   }
   db::PresentRecord record{.mode = mode};
   {
-    std::shared_lock<std::shared_mutex> lk(state_mu_);
+    ReaderLock lk(state_mu_);
     const int64_t floor = floor_us();
     if (mode == PresentMode::kLive) {
       if (pinned) {
@@ -89,7 +89,7 @@ Result<uint64_t> Database::Impl::set_present(PresentMode mode, std::optional<Tim
 }
 
 void Database::Impl::sweep() {
-  std::unique_lock<std::shared_mutex> state(state_mu_);
+  WriterLock state(state_mu_);
   // At the earliest time the present can become without a new event: live,
   // the clock; historical, the newest event time — or a pinned present before
   // it (events up to max_future_skew after a pin are taken), never one after

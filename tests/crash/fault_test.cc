@@ -261,7 +261,7 @@ TEST_F(Fixture, AFailedCheckpointLosesNothingWhenTheNextOneSucceeds) {
   // The cold tier kept every event too.
   uint64_t stored = 0;
   {
-    std::unique_lock<std::shared_mutex> lk(db_->state_mutex());
+    WriterLock lk(db_->state_mutex());
     ASSERT_TRUE(db_->event_store()
                     ->scan(0,
                            [&](const signals::EventStore::StoredEvent&) {
