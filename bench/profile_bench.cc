@@ -1,7 +1,7 @@
 // profile_bench: ranking-profile evaluation, candidate scores per second on
 // one core (issue 6: target >= 20M/s), for three profiles:
-//   design  — DESIGN.md's example, 0.5*log1p(decay(like)) + 0.3*rate(completion, view)
-//             + 0.2*freshness(6h)
+//   design  — docs/profiles.md's example (`engaging`), 0.5*log1p(decay(like))
+//             + 0.3*rate(completion, view) + 0.2*freshness(6h)
 //   big     — if/min/max/pow/clamp/wilson/sqrt over eight features
 //   trivial — decay(like)
 // Each is run compiled (Evaluator over feature columns, kEvalBatch candidates

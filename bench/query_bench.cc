@@ -16,7 +16,7 @@
 //     over 1,000 queries after 100 of warm-up, one thread. Target: any sort
 //     mode, top-20 over 1M items with a 10%-selective filter, p99 <= 5 ms.
 // (b) The profile evaluation rate through the query path: RANK items BY
-//     DESIGN.md's profile expression, no filter, so every item is scored:
+//     docs/profiles.md's example expression, no filter, so every item is scored:
 //     items / query time, and the score stage's own rate from the plan.
 // (c) The EXPLAIN plan of a representative query (the median of 5 runs), and
 //     every sort's plan at 10% in one line each (which source served it, how
@@ -61,7 +61,7 @@ constexpr size_t kChunk = 200'000;     // items or events generated at a time
 constexpr double kTargetP99Us = 5000;
 constexpr double kTargetSelectivity = 0.10;
 
-// DESIGN.md's example profile: four features, every item scored.
+// docs/profiles.md's example profile (`engaging`): four features, every item scored.
 constexpr const char* kProfile =
     "0.5*log1p(decay(like)) + 0.3*rate(completion, view) + 0.2*freshness(6h)";
 

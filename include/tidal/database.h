@@ -218,9 +218,9 @@ class Database {
 
   // Runs one TQL statement. Read queries (TRENDING, RANK, EXPLAIN ...) see
   // every write acknowledged before they start; CREATE PROFILE is a durable
-  // write. Syntax errors name line and column; parts of TQL that later
-  // milestones build (SEARCH, SIMILAR, NEAREST, FEED, cohorts) are
-  // kNotSupported "not supported yet: ...".
+  // write. Syntax errors name line and column; parts of TQL not built yet
+  // (FEED, FOR COHORT, CREATE COHORT, WITHIN TRENDING) are kNotSupported
+  // "not supported yet: ...".
   Result<QueryResult> query(std::string_view tql, const QueryOptions& options = {});
   // The same with the statement in its JSON form.
   Result<QueryResult> query_json(std::string_view json, const QueryOptions& options = {});

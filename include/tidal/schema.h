@@ -1,7 +1,7 @@
 // The schema: which signal types and entity attributes a database knows.
 //
 // A Schema is declared with a SchemaBuilder, validated as a whole by build(),
-// and from then on immutable. It is data (DESIGN.md §1.4): it is stored with
+// and from then on immutable. It is data, not code: it is stored with
 // the database, and when a database is opened the stored schema is compared
 // with the one the application gives (Schema::diff), every difference being
 // reported. Adding a signal type or an attribute is a migration: a

@@ -1,12 +1,12 @@
 // EntityStore: the materializer that holds every entity's attributes and the
-// filter indexes over them (DESIGN.md §2).
+// filter indexes over them (docs/entities.md).
 //
 // Per kind: the stored attribute list of each entity by dense index, the
 // bitmap of live (registered, not deleted) entities, one filter index per
 // filterable attribute, and for items the creator's dense index. All of it
 // is in memory; checkpoints write the entities changed since the last one to
-// the `entities` keyspace ([EntityId BE][0x00][kAttributes] -> attribute
-// list) and restore() reads them back and rebuilds the indexes.
+// the `entities` keyspace and restore() reads them back and rebuilds the
+// indexes. Layout: docs/formats/storage.md#entity-attributes
 //
 // apply() runs under the database's exclusive state lock, reads under the
 // shared one.

@@ -6,8 +6,8 @@
 // index below, so EntityId order within a kind is first-seen order.
 //
 // Persistence: checkpoint() writes the entries added or changed since the last
-// checkpoint into a batch (meta keyspace, "keys/<kind>/<key>" -> index, flags);
-// restore() loads them all.
+// checkpoint into a batch (the meta keyspace); restore() loads them all.
+// Layout: docs/formats/storage.md#key-maps
 //
 // The index is a flat open-addressing table (linear probing) of (hash, index)
 // slots over the keys, which live in a deque: looking a key up touches one

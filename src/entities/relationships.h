@@ -1,5 +1,5 @@
 // Relationships: the materializer of follows, blocks, mutes and the weighted
-// user→creator affinity (DESIGN.md §2).
+// user→creator affinity (docs/entities.md).
 //
 // Per user (dense index): bitmaps of the creators and users followed, and of
 // the creators and items blocked and muted; followers per creator and per
@@ -12,8 +12,10 @@
 // Deletes: a deleted user loses every relationship, both ways; a deleted
 // creator or item leaves every user's follows, blocks, mutes and affinities.
 //
-// Checkpoint: per user with any state, [user EntityId][0x00][kRelationship]
-// -> the encoding in relationships.cc. Guarded by the database's state lock.
+// Checkpoint: one value per user with any state; followers are not stored
+// but rebuilt at restore. Layout: docs/formats/storage.md#relationships
+//
+// Guarded by the database's state lock.
 #pragma once
 
 #include <memory>

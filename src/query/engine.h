@@ -1,4 +1,5 @@
-// The query engine: plans and runs a read statement (DESIGN.md §6).
+// The query engine: plans and runs a read statement (docs/tql.md, "How a
+// query runs").
 //
 // A query is a pipeline:
 //
@@ -11,8 +12,8 @@
 //   by relevance, or every match when another sort ranks them); the vector
 //   index (SIMILAR, NEAREST: the nearest by similarity, exactly or by HNSW
 //   as its planner chooses; with QUERY, the text and vector lists fused by
-//   reciprocal rank). Cohort and user sources register here in later
-//   milestones.
+//   reciprocal rank). Cohort (FOR COHORT) and user (FEED) sources are not
+//   built yet; the parser accepts them and the engine answers kNotSupported.
 // - filter: the WHERE predicate as an attribute-index bitmap (query/filter.h).
 // - score: the sort mode, profile or expression compiled once
 //   (ranking/profile.h) and evaluated over batches of candidates, with the

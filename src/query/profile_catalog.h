@@ -1,8 +1,8 @@
 // ProfileCatalog: the ranking profiles defined with CREATE PROFILE, kept as
 // a materializer so that they are durable the way every other write is —
 // the definition is a WAL record (kProfileDefinition) applied here, and
-// checkpoints store the catalog in the `meta` keyspace
-// ("profiles/<name>" -> the expression's TQL text).
+// checkpoints store the catalog in the `meta` keyspace.
+// Layout: docs/formats/storage.md#profiles
 //
 // A profile is stored as the text of its expression and parsed again on
 // restore and replay; it is compiled against the schema when a query uses

@@ -1,4 +1,5 @@
-// The six signal types of WORKLOADS.md W1. The rates and deltas are starting
+// The six default signal types of a content platform: view, like, skip,
+// share, completion and dwell_time. The rates and deltas are starting
 // points, chosen by how strongly each action says "I want more like this":
 // a share or a like is deliberate, a completion is a strong hint, a view is
 // weak (it happens before the user knows what the item is), and a skip is

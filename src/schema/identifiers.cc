@@ -9,7 +9,7 @@ namespace tidal {
 
 namespace {
 
-// TQL keywords (DESIGN.md §6), sort modes and profile functions. Sorted at
+// TQL keywords (docs/tql.md), sort modes and profile functions. Sorted at
 // compile time below, so the order here is by kind.
 // clang-format off
 constexpr auto kReservedSignalNames = std::to_array<std::string_view>({

@@ -1,9 +1,10 @@
 // The schema catalog: where a database's schema lives in storage.
 //
-// The current schema is stored in the `meta` keyspace under "schema/current",
-// and every version ever stored under "schema/version/<version, 4 bytes BE>",
-// so the history of migrations stays readable. Writes are kDurable: the schema
-// is not derived from the WAL at creation.
+// Layout: docs/formats/storage.md#schema
+//
+// The current schema is stored beside every version ever stored, so the
+// history of migrations stays readable. Writes are kDurable: the schema is not
+// derived from the WAL.
 #pragma once
 
 #include <optional>

@@ -2,12 +2,8 @@
 // keyspace, for history, time-series plots and (later) retrospective cohort
 // backfill.
 //
-// Events are stored in blocks, in WAL order: one key per block,
-//   key:   [first sequence in the block, u64 BE]
-//   value: varint count, then per event:
-//          varint sequence delta (from the previous event, the first from the
-//          key) | varint item index | varint signal id | bytes user key |
-//          varsint event time (us) | f64 LE value
+// Events are stored in blocks, in WAL order, one key per block keyed by its
+// first sequence number. Layout: docs/formats/storage.md#event-blocks
 // A block holds the events applied between two hand-overs (at most
 // kBatchEvents). Blocks written again after a crash (replay re-applies
 // everything after the last checkpoint) may overlap earlier ones; readers

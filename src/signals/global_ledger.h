@@ -1,15 +1,14 @@
 // GlobalLedger: the materializer that keeps one SignalLedger per signal type
-// for all items (DESIGN.md §5), and checkpoints what changed.
+// for all items (docs/signals.md), and checkpoints what changed.
 //
-// Checkpoint layout: in the `signals` keyspace, one key per (item, signal
-// type) with state — [item EntityId BE][0x00][kSignalState][signal id u16 BE]
-// -> SignalLedger::encode_item; in `meta`, "ledger/landmark/<signal id>" -> the
-// landmark (i64 LE). Only items changed since the last checkpoint are
-// written; an item whose state is gone is deleted. A stored score is relative
-// to the stored landmark, so a rebase (the landmark moves and every score is
-// rescaled, some to zero) marks every rescaled item changed: the next
-// checkpoint writes them all in the same batch as the new landmark, and a
-// restart answers exactly what the uninterrupted run would.
+// Layout: docs/formats/storage.md#ledger-checkpoint
+//
+// Only items changed since the last checkpoint are written; an item whose
+// state is gone is deleted. A stored score is relative to the stored
+// landmark, so a rebase (the landmark moves and every score is rescaled, some
+// to zero) marks every rescaled item changed: the next checkpoint writes them
+// all in the same batch as the new landmark, and a restart answers exactly
+// what the uninterrupted run would.
 #pragma once
 
 #include <memory>

@@ -115,8 +115,9 @@ class SignalLedger {
   // again with the new one. Exclusive lock held.
   std::vector<uint32_t> take_rescaled() { return std::exchange(rescaled_, {}); }
 
-  // Checkpoint form of one item's state (empty when it has none), and its
-  // inverse. Exclusive lock held for restore.
+  // Checkpoint form of one item's state, and its inverse; an item without
+  // state (has_state() false) is not stored. Exclusive lock held for restore.
+  // Layout: docs/formats/storage.md#signal-state
   bool has_state(uint32_t item) const;
   void encode_item(uint32_t item, std::string* out) const;
   Status restore_item(uint32_t item, std::string_view in);

@@ -1,19 +1,12 @@
 // DataFolder: the on-disk identity of a tidalDB data folder.
 //
-// Layout:
-//   <path>/TIDAL     the marker, a short text file:
-//                      tidalDB data folder
-//                      format <N>
-//                      created <UTC time, ISO 8601>
-//                      id <32 hex digits>
-//                    N is the layout's format version; the id is random, made
-//                    at creation, and stamped on every WAL segment so a WAL
-//                    folder from another database is refused. Lines after
-//                    the fourth are ignored, so a later format may add some.
-//   <path>/LOCK      held with flock() for as long as the DataFolder lives;
-//                    holds the holder's pid, for the "locked by" message.
-//   <path>/storage/  the RocksDB database (RocksDbEngine).
-//   <path>/wal/      tidalDB's write-ahead log.
+// Layout: docs/formats/data-folder.md
+//
+// The TIDAL marker holds the layout's format version and the database id. The
+// id is random, made at creation, and stamped on every WAL segment so a WAL
+// folder from another database is refused. LOCK is held with flock() for as
+// long as the DataFolder lives; the pid written in it is only for the
+// "locked by" message.
 //
 // open() refuses, with a message that names the path, a path that is not a
 // directory, a non-empty folder without a TIDAL marker (it is someone else's

@@ -1,10 +1,10 @@
-// Storage key layout: [EntityId big-endian, 8 bytes][0x00][tag][suffix].
+// Entity-scoped storage keys. Layout: docs/formats/storage.md#entity-keys
 //
 // Big-endian ids make byte order equal numeric order, so all keys of one
-// entity are adjacent and entities sort by id; the 0x00 separator and a
-// one-byte tag group an entity's keys by what they hold (attributes, signal
-// state, ...). prefix_successor() turns a prefix into the exclusive end of the
-// range of keys that start with it.
+// entity are adjacent and entities sort by id; the tag groups an entity's
+// keys by what they hold (attributes, signal state, ...). prefix_successor()
+// turns a prefix into the exclusive end of the range of keys that start with
+// it.
 #pragma once
 
 #include <cstdint>
@@ -16,13 +16,14 @@
 
 namespace tidal {
 
-// What an entity-scoped key holds. Stable: part of the on-disk layout.
+// What an entity-scoped key holds. Stable: part of the on-disk layout
+// (docs/formats/storage.md#entity-keys).
 enum class KeyTag : uint8_t {
   kAttributes = 0x01,
   kSignalState = 0x02,
-  kEvent = 0x03,
+  kEvent = 0x03,  // reserved: nothing writes it
   kRelationship = 0x04,
-  kKeyMapping = 0x05,
+  kKeyMapping = 0x05,  // reserved: nothing writes it
 };
 
 inline constexpr size_t kEntityKeyHeaderSize = 10;  // id (8) + separator (1) + tag (1)

@@ -7,9 +7,9 @@
 //   WriteMode::kDerived  - not durable by itself. Survives a process crash only
 //                          after flush() returns. Checkpoints write this way and
 //                          then flush, recording the WAL sequence they cover.
-//   WriteMode::kDurable  - durable when the call returns (used for the few
-//                          things not derived from the WAL, e.g. the schema at
-//                          creation, the data folder's identity).
+//   WriteMode::kDurable  - durable when the call returns (used for what is not
+//                          derived from the WAL: the schema, at creation and
+//                          at a migration).
 //
 // Thread safety: every method may be called from any thread concurrently.
 // Iterators are used by one thread at a time.
@@ -26,13 +26,14 @@
 
 namespace tidal {
 
-// The keyspaces of DESIGN.md §4. Stable numbering: it is part of the on-disk
-// layout (RocksDB column family names are keyspace_name()).
+// The keyspaces; what each holds: docs/formats/storage.md#keyspaces
+// Names are stable: RocksDB finds each column family by keyspace_name(), so
+// renaming a keyspace would orphan its data.
 enum class Keyspace : uint8_t {
-  kMeta = 0,      // schema versions, checkpoint sequence, key<->id maps
-  kEntities = 1,  // entity attributes
-  kSignals = 2,   // signal ledger checkpoints
-  kEvents = 3,    // the cold tier: retained signal events
+  kMeta = 0,      // schema, checkpoint sequence and present, key maps, landmarks, profiles
+  kEntities = 1,  // entity attributes and relationships
+  kSignals = 2,   // the ledger checkpoint
+  kEvents = 3,    // the cold tier: every signal event
 };
 inline constexpr int kKeyspaceCount = 4;
 inline constexpr Keyspace kAllKeyspaces[kKeyspaceCount] = {Keyspace::kMeta, Keyspace::kEntities,

@@ -1,5 +1,5 @@
 // Analyzer: turns a text attribute's UTF-8 value (or a search query) into
-// the terms the inverted index stores (DESIGN.md §7).
+// the terms the inverted index stores (docs/search.md).
 //
 // The chain, in order:
 //   1. word segmentation by Unicode's word-boundary rules (UAX #29, ICU's

@@ -1,5 +1,5 @@
 // TextIndex: the materializer that keeps one inverted index per text
-// attribute of every entity kind, in step with entity writes (DESIGN.md §7).
+// attribute of every entity kind, in step with entity writes (docs/search.md).
 //
 // An upsert, patch or delete changes the index in the same apply as it
 // changes the entity store, so the next query sees it. The index is derived

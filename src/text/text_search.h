@@ -1,5 +1,5 @@
 // TextSearch: BM25 over one or more text attributes of a kind, compiled
-// once per query and run document-at-a-time (DESIGN.md §7, docs/search.md).
+// once per query and run document-at-a-time (docs/search.md).
 //
 // Scoring. Each query word is looked up in each searched attribute (with
 // that attribute's analyzer, so each attribute may stem differently); a

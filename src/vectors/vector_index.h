@@ -1,6 +1,6 @@
 // VectorIndex: the materializer that keeps one nearest-neighbour index per
 // vector attribute ("embedding slot") of every entity kind, in step with
-// entity writes (DESIGN.md §7).
+// entity writes (docs/vectors.md).
 //
 // Each slot is an HNSW graph from hnswlib (Debian's libhnswlib-dev), labelled
 // by the entity's dense index. An upsert, patch or delete changes the graph
@@ -13,15 +13,16 @@
 // Under the cosine metric vectors are stored normalized and compared by inner
 // product; dot compares raw inner products; l2 squared Euclidean distance.
 //
-// Persistence: after a checkpoint, each slot whose graph changed since its
-// last save is written to <data folder>/vectors/ (hnswlib's format, beside a
-// small header with the slot's shape and a BLAKE3 checksum of the graph).
-// open() loads a slot's graph when its header and checksum match the
-// schema, then reconciles it with the restored entity store — a vector that
-// differs is updated, one that is gone is marked deleted, a missing one is
-// added — so a graph saved a little before or after the checkpoint is still
-// exact. A missing or unreadable file is rebuilt from the entities, inserting
-// on every core. A database without a data folder always rebuilds.
+// Persistence: during each checkpoint (after_checkpoint()), each slot whose
+// graph changed since its last save is written to <data folder>/vectors/.
+// Layout: docs/formats/vectors.md
+// open() loads a slot's graph when its header fits the schema and its
+// checksum matches, then reconciles it with the restored entity store — a
+// vector that differs is updated, one that is gone is marked deleted, a
+// missing one is added — so a graph saved a little before or after the
+// checkpoint is still exact. A missing or unreadable file is rebuilt from the
+// entities, inserting on every core. A database without a data folder always
+// rebuilds.
 //
 // Searching (nearest()) picks between two strategies by cost, and says which
 // in SearchStats (EXPLAIN shows it):

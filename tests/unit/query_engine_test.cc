@@ -209,7 +209,8 @@ TEST_F(QueryEngineTest, UnbuiltPartsAreNotSupportedYet) {
   }
 }
 
-// Every example of DESIGN.md §6 either runs or names what is not built yet.
+// Every reference statement of the language (the list docs/tql.md opens
+// with) either runs or names what is not built yet.
 TEST_F(QueryEngineTest, DesignExamplesRunOrAreNotSupportedYet) {
   item("a", "music", 100);
   signal("a", "share", 2);

@@ -16,7 +16,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The examples of DESIGN.md §6, verbatim.
+// The reference statements of the language, one of each kind: the list
+// docs/tql.md opens with (SIMILAR here without its WHERE). Each must parse.
 const std::vector<std::string> kDesignExamples = {
     "TRENDING items WINDOW 24h LIMIT 20",
     "TRENDING items FOR COHORT young_us_jazz BY like WINDOW 1h LIMIT 20",
