@@ -1345,8 +1345,9 @@ bool Api::may_block(const HttpRequest& request) {
     // Only a statement that writes (CREATE) waits on the WAL. A body that
     // does not parse is answered on the event loop, with the reason.
     JsonElement doc;
-    if (thread_parser().parse(request.body.data(), request.body.size()).get(doc) !=
-        simdjson::SUCCESS) {
+    if (request.body.empty() ||
+        thread_parser().parse(request.body.data(), request.body.size()).get(doc) !=
+            simdjson::SUCCESS) {
       return false;
     }
     Result<PreparedStatement> statement = [&]() -> Result<PreparedStatement> {

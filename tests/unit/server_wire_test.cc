@@ -127,5 +127,33 @@ TEST_F(ServerWireTest, ThePresentIsShownAndSwitchedOverHttp) {
   }
 }
 
+// Whether a request runs on a write worker: for POST /v1/query the parsed
+// statement decides, not words in the body.
+TEST(ApiMayBlockTest, AQueryRunsOnAWorkerOnlyWhenItsStatementWrites) {
+  auto post = [](std::string body) {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = "/v1/query";
+    r.body = std::move(body);
+    return Api::may_block(r);
+  };
+  EXPECT_TRUE(post(R"j({"tql": "CREATE PROFILE p AS decay(view)"})j"));
+  EXPECT_TRUE(post(
+      R"j({"query": {"statement": "create_profile", "name": "q", "definition": {"ident": "hot"}}})j"));
+  EXPECT_FALSE(post(R"j({"tql": "RANK items BY hot WHERE category = 'create' LIMIT 5"})j"));
+  EXPECT_FALSE(post(R"j({"tql": "-- create\nRANK items BY hot"})j"));
+  EXPECT_FALSE(post(""));
+  EXPECT_FALSE(post("{not json"));
+  EXPECT_FALSE(post(R"j({"tql": "CREATE PROFILE"})j")) << "a syntax error is answered on the loop";
+  HttpRequest get;
+  get.method = "GET";
+  get.target = "/v1/query?q=CREATE";
+  EXPECT_FALSE(Api::may_block(get));
+  HttpRequest event;
+  event.method = "POST";
+  event.target = "/v1/events";
+  EXPECT_TRUE(Api::may_block(event));
+}
+
 }  // namespace
 }  // namespace tidal::server

@@ -1,0 +1,109 @@
+// Database::Impl::apply_record: one durable record into the key maps and
+// every materializer, the same way live and during replay.
+
+#include "db/database_impl.h"
+
+namespace tidal {
+
+Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
+                                    std::string_view payload) {
+  apply::AppliedRecord record;
+  record.type = type;
+  record.sequence = sequence;
+  record.payload = payload;
+  auto malformed = [&]() {
+    return Status::Corruption(Subsystem::kWal, std::string(wal::record_type_name(type)) +
+                                                   " record " + std::to_string(sequence) +
+                                                   " is malformed");
+  };
+  switch (type) {
+    case wal::RecordType::kSignalEvent: {
+      apply::SignalRecord e;
+      if (!apply::decode_signal_record(payload, &e)) return malformed();
+      record.signal = &e;
+      record.item = items().assign(e.item);
+      record.item_id = entity_id_for(EntityKind::kItem, record.item);
+      if (relationships_->tracks_affinity()) {
+        uint32_t creator = entities_->creator_of(record.item);
+        if (creator != entities::kNoCreator) {
+          record.creator = creator;
+          record.user = key_map(EntityKind::kUser).assign(e.user);
+        }
+      }
+      TIDAL_RETURN_IF_ERROR(registry_.apply(record));
+      known_items_.add(record.item);
+      int64_t newest = newest_event_us_.load(std::memory_order_relaxed);
+      if (e.time_us > newest) newest_event_us_.store(e.time_us, std::memory_order_relaxed);
+      events_applied_.fetch_add(1, std::memory_order_relaxed);
+      return Status::Ok();
+    }
+    case wal::RecordType::kEntityUpsert:
+    case wal::RecordType::kEntityPatch:
+    case wal::RecordType::kEntityDelete: {
+      apply::EntityRecord er;
+      if (!apply::decode_entity_record(type, payload, &er)) return malformed();
+      KeyMap& keys = key_map(er.kind);
+      uint32_t index;
+      if (type == wal::RecordType::kEntityUpsert) {
+        index = keys.assign(er.key);
+        keys.set_registered(index);
+      } else {
+        // Patches and deletes were validated against a live entity; one
+        // deleted in between is left alone, live and in replay alike.
+        std::optional<uint32_t> found = keys.find(er.key);
+        if (!found) return Status::Ok();
+        index = *found;
+        if (type == wal::RecordType::kEntityDelete) keys.clear_registered(index);
+      }
+      if (er.kind == EntityKind::kItem) {
+        if (type == wal::RecordType::kEntityUpsert) known_items_.add(index);
+        if (type == wal::RecordType::kEntityDelete) known_items_.remove(index);
+      }
+      record.entity = &er;
+      record.entity_index = index;
+      if (er.kind == EntityKind::kItem) {
+        record.item = index;
+        record.item_id = entity_id_for(EntityKind::kItem, index);
+        if (type == wal::RecordType::kEntityUpsert) record.creator_given = true;
+        if (std::binary_search(er.removed.begin(), er.removed.end(), entities::kCreatorSlot)) {
+          record.creator_given = true;
+        }
+        entities::AttributeReader r(entities_->catalog(EntityKind::kItem), er.list);
+        uint16_t slot;
+        entities::ValueView v;
+        while (r.next(&slot, &v)) {
+          if (slot != entities::kCreatorSlot) continue;
+          record.creator = key_map(EntityKind::kCreator).assign(v.str);
+          record.creator_given = true;
+        }
+      }
+      return registry_.apply(record);
+    }
+    case wal::RecordType::kRelationship: {
+      apply::RelationshipRecord rr;
+      if (!apply::decode_relationship_record(payload, &rr)) return malformed();
+      record.relationship = &rr;
+      record.user = key_map(EntityKind::kUser).assign(rr.user);
+      record.target = key_map(rr.target_kind).assign(rr.target);
+      return registry_.apply(record);
+    }
+    case wal::RecordType::kProfileDefinition: return registry_.apply(record);
+    case wal::RecordType::kPresent: {
+      db::PresentRecord pr;
+      if (!db::decode_present_record(payload, &pr)) return malformed();
+      db::StoredPresent p = present_state();
+      db::apply_present_record(pr, &p);
+      set_present_state(p);
+      return Status::Ok();
+    }
+    case wal::RecordType::kCustom:
+      return Status::Ok();  // tools' records (e.g. `tidal demo`); never applied
+    default:
+      return Status::NotSupported(Subsystem::kWal, "record " + std::to_string(sequence) +
+                                                       " of type " +
+                                                       std::string(wal::record_type_name(type)) +
+                                                       " cannot be applied by this version");
+  }
+}
+
+}  // namespace tidal

@@ -1,0 +1,132 @@
+// Database::Impl: opening a data folder and recovering its state (the last
+// checkpoint, then the WAL after it).
+
+#include "core/coding.h"
+#include "db/database_impl.h"
+#include "schema/schema_catalog.h"
+#include "storage/meta_keys.h"
+
+namespace tidal {
+
+namespace {
+
+wal::Durability wal_durability(Durability d) {
+  switch (d) {
+    case Durability::kFsync: return wal::Durability::kFsync;
+    case Durability::kBatch: return wal::Durability::kBatch;
+    case Durability::kNone: return wal::Durability::kNone;
+  }
+  return wal::Durability::kFsync;
+}
+
+}  // namespace
+
+Database::Impl::Impl(const DatabaseOptions& options, Schema schema)
+    : options_(options),
+      clock_(options.clock ? options.clock : SystemClock::instance()),
+      schema_(std::move(schema)) {}
+
+Database::Impl::~Impl() {
+  (void)close();
+}
+
+Status Database::Impl::open(const std::string& path, const Schema& given) {
+  DataFolderOptions fo;
+  fo.create_if_missing = options_.create_if_missing;
+  TIDAL_ASSIGN_OR_RETURN(folder_, DataFolder::open(path, fo));
+  TIDAL_ASSIGN_OR_RETURN(storage_, folder_->open_storage());
+  TIDAL_ASSIGN_OR_RETURN(schema_, open_schema(*storage_, given, options_.allow_schema_additions));
+
+  // Events may lie max_future_skew ahead of the present (a live or a pinned
+  // one); the rings keep room for them whatever the present is now, since it
+  // can change while the database is open.
+  auto ledger = std::make_unique<signals::GlobalLedger>(schema_, options_.trending_capacity,
+                                                        options_.max_future_skew.count());
+  ledger_ = ledger.get();
+  registry_.add(std::move(ledger));
+  auto events = std::make_unique<signals::EventStore>(storage_.get());
+  events_ = events.get();
+  registry_.add(std::move(events));
+  auto entity_store = std::make_unique<entities::EntityStore>(schema_);
+  entities_ = entity_store.get();
+  // The text index goes first: it reads an entity's previous text from the
+  // entity store before the store replaces it.
+  auto text = std::make_unique<text::TextIndex>(schema_, entities_);
+  text_ = text.get();
+  registry_.add(std::move(text));
+  // The vector index goes before the entity store too: a patch of an
+  // entity deleted since it was validated must find it still live.
+  auto vectors =
+      std::make_unique<vectors::VectorIndex>(schema_, entities_, folder_->path() + "/vectors");
+  vectors_ = vectors.get();
+  registry_.add(std::move(vectors));
+  registry_.add(std::move(entity_store));
+  auto relationships = std::make_unique<entities::Relationships>(schema_);
+  relationships_ = relationships.get();
+  registry_.add(std::move(relationships));
+  auto profiles = std::make_unique<query::ProfileCatalog>();
+  profiles_ = profiles.get();
+  registry_.add(std::move(profiles));
+
+  // The last checkpoint...
+  TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> cp,
+                         storage_->get(Keyspace::kMeta, meta_keys::kCheckpointSequence));
+  if (cp) {
+    if (cp->size() != 8) return Status::Corruption(Subsystem::kStorage, "checkpoint sequence");
+    checkpoint_seq_.store(decode_fixed64_le(cp->data()));
+  }
+  TIDAL_ASSIGN_OR_RETURN(db::StoredPresent stored_present, db::load_present(*storage_));
+  set_present_state(stored_present);
+  for (KeyMap& keys : keys_) TIDAL_RETURN_IF_ERROR(keys.restore(*storage_));
+  TIDAL_RETURN_IF_ERROR(registry_.restore(*storage_));
+  // (Lambdas of open() run before the database is shared, as open() does.)
+  entities_->resolve_creators([&](std::string_view creator) TIDAL_NO_THREAD_SAFETY_ANALYSIS {
+    std::optional<uint32_t> idx = key_map(EntityKind::kCreator).find(creator);
+    return idx ? *idx : entities::kNoCreator;
+  });
+  rebuild_known_items();
+  TIDAL_RETURN_IF_ERROR(text_->rebuild());
+  TIDAL_RETURN_IF_ERROR(vectors_->open());
+
+  // ...then the WAL after it.
+  wal::WalOptions wo;
+  wo.dir = folder_->wal_dir();
+  wo.database_id = folder_->database_id();
+  wo.durability = wal_durability(options_.durability);
+  wo.segment_bytes = options_.wal_segment_bytes;
+  wo.max_batch_records = options_.wal_max_batch_records;
+  TIDAL_ASSIGN_OR_RETURN(wal_, wal::Wal::open(wo));
+  applied_seq_ = checkpoint_seq_.load();
+  {
+    WriterLock lk(state_mu_);
+    ledger_->set_bulk_load(true);
+    TIDAL_RETURN_IF_ERROR(wal_->replay(
+        applied_seq_ + 1, [&](const wal::FrameView& f) TIDAL_NO_THREAD_SAFETY_ANALYSIS {
+          applied_seq_ = f.sequence;
+          return apply_record(f.type, f.sequence, f.payload);
+        }));
+    ledger_->set_bulk_load(false);
+  }
+  applied_seq_ = std::max(applied_seq_, wal_->last_sequence());
+  wal_bytes_at_checkpoint_ = wal_->stats().bytes_written;
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  if (options_.historical_import && present_mode_.load() != PresentMode::kHistorical) {
+    TIDAL_RETURN_IF_ERROR(set_present(PresentMode::kHistorical, std::nullopt).status());
+  }
+  background_ = std::thread([this] { background_loop(); });
+  return Status::Ok();
+}
+
+void Database::Impl::rebuild_known_items() {
+  known_items_ = entities::Bitmap();
+  const uint32_t n = static_cast<uint32_t>(items().size());
+  for (uint32_t i = 0; i < n; ++i) {
+    bool known = items().registered(i);
+    for (size_t s = 0; !known && s < ledger_->signal_count(); ++s) {
+      known = ledger_->ledger(static_cast<uint16_t>(s)).has_state(i);
+    }
+    if (known) known_items_.add(i);
+  }
+}
+
+}  // namespace tidal
