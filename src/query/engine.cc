@@ -17,6 +17,7 @@
 #include "entities/attribute_catalog.h"
 #include "entities/entity_codec.h"
 #include "entities/filter_index.h"
+#include "query/cursor.h"
 #include "query/filter.h"
 #include "query/limits.h"
 #include "query/printer.h"
@@ -37,7 +38,6 @@ constexpr size_t kBatch = ranking::kEvalBatch;
 constexpr size_t kVectorPool = 200;
 // Reciprocal-rank fusion's constant (Cormack et al. 2009).
 constexpr int kRrfK = 60;
-constexpr uint8_t kCursorVersion = 1;
 constexpr double kMaxSeed = 9007199254740992.0;  // 2^53
 
 double micros_since(SteadyClock::time_point t) {
@@ -54,125 +54,6 @@ Status not_supported(const Statement& s, std::string_view what) {
   return Status::NotSupported(Subsystem::kQuery, "line " + std::to_string(s.pos.line) +
                                                      ", column " + std::to_string(s.pos.column) +
                                                      ": not supported yet: " + std::string(what));
-}
-
-// ---------------------------------------------------------------------------
-// Order and cursor
-
-// Candidates are ordered by key descending (the score, negated for an
-// ascending sort), NaN last, then by dense index ascending (first seen
-// first).
-struct Ranked {
-  double key;
-  uint32_t id;
-};
-
-inline bool before(const Ranked& a, const Ranked& b) {
-  const bool a_nan = std::isnan(a.key), b_nan = std::isnan(b.key);
-  if (a_nan != b_nan) return b_nan;  // numbers (infinities included) before NaN
-  if (!a_nan && a.key != b.key) return a.key > b.key;
-  return a.id < b.id;
-}
-
-// The key a score sorts by: itself, negated for an ascending sort (NaN
-// stays NaN and sorts last either way).
-inline double order_key(double score, bool ascending) {
-  return ascending ? -score : score;
-}
-
-struct Cursor {
-  uint64_t fingerprint = 0;  // of the query it belongs to
-  Ranked last{};             // the last row returned
-  uint64_t seed = 0;         // explore's seed, kept across pages
-};
-
-char base64url(uint32_t v) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  return kAlphabet[v & 63];
-}
-
-std::string encode_cursor(const Cursor& c) {
-  std::string raw;
-  raw.push_back(static_cast<char>(kCursorVersion));
-  put_fixed64_le(&raw, c.fingerprint);
-  put_double_le(&raw, c.last.key);
-  put_fixed32_le(&raw, c.last.id);
-  put_fixed64_le(&raw, c.seed);
-  put_fixed32_le(&raw, static_cast<uint32_t>(blake3_64(raw)));
-  std::string out;
-  for (size_t i = 0; i < raw.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(raw[i]) << 16;
-    if (i + 1 < raw.size()) v |= static_cast<uint8_t>(raw[i + 1]) << 8;
-    if (i + 2 < raw.size()) v |= static_cast<uint8_t>(raw[i + 2]);
-    const size_t chars = std::min<size_t>(4, raw.size() - i + 1);
-    for (size_t k = 0; k < chars; ++k) out.push_back(base64url(v >> (18 - 6 * k)));
-  }
-  return out;
-}
-
-Result<Cursor> decode_cursor(std::string_view text) {
-  auto bad = [&](std::string_view why) {
-    return Status::Invalid(
-        Subsystem::kQuery, "cursor",
-        text.size() > 64 ? std::string(text.substr(0, 64)) + "..." : std::string(text),
-        "is not a cursor this database issued (" + std::string(why) +
-            "); pass the cursor of the previous page unchanged");
-  };
-  std::string raw;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : text) {
-    int v;
-    if (ch >= 'A' && ch <= 'Z')
-      v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z')
-      v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9')
-      v = ch - '0' + 52;
-    else if (ch == '-')
-      v = 62;
-    else if (ch == '_')
-      v = 63;
-    else
-      return bad("a character outside base64url");
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      raw.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  constexpr size_t kSize = 1 + 8 + 8 + 4 + 8 + 4;
-  if (raw.size() != kSize) return bad("wrong length");
-  if (static_cast<uint32_t>(blake3_64(std::string_view(raw).substr(0, kSize - 4))) !=
-      decode_fixed32_le(raw.data() + kSize - 4)) {
-    return bad("checksum mismatch");
-  }
-  ByteReader r(raw);
-  uint8_t version = 0;
-  Cursor c;
-  r.read_u8(&version);
-  if (version != kCursorVersion) return bad("unknown version");
-  r.read_fixed64_le(&c.fingerprint);
-  r.read_double_le(&c.last.key);
-  r.read_fixed32_le(&c.last.id);
-  r.read_fixed64_le(&c.seed);
-  return c;
-}
-
-// The query a cursor belongs to: the statement without its cursor and limit
-// (a page size may change between pages). A NEAREST vector is hashed as its
-// bytes rather than printed: printing 100s of floats would cost more than
-// the search.
-uint64_t fingerprint_of(const Statement& s) {
-  Statement t = s;
-  t.cursor.reset();
-  t.limit.reset();
-  t.explain = false;
-  t.vector.clear();
-  return blake3_64(to_tql(t), std::string_view(reinterpret_cast<const char*>(s.vector.data()),
-                                               s.vector.size() * sizeof(float)));
 }
 
 // ---------------------------------------------------------------------------
