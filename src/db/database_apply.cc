@@ -68,12 +68,9 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
         if (std::binary_search(er.removed.begin(), er.removed.end(), entities::kCreatorSlot)) {
           record.creator_given = true;
         }
-        entities::AttributeReader r(entities_->catalog(EntityKind::kItem), er.list);
-        uint16_t slot;
-        entities::ValueView v;
-        while (r.next(&slot, &v)) {
-          if (slot != entities::kCreatorSlot) continue;
-          record.creator = key_map(EntityKind::kCreator).assign(v.str);
+        if (std::optional<std::string_view> creator =
+                entities::creator_in(entities_->catalog(EntityKind::kItem), er.list)) {
+          record.creator = key_map(EntityKind::kCreator).assign(*creator);
           record.creator_given = true;
         }
       }

@@ -123,8 +123,6 @@ class Database::Impl {
   const entities::AttributeCatalog& catalog(EntityKind kind) const TIDAL_NO_THREAD_SAFETY_ANALYSIS {
     return entities_->catalog(kind);
   }
-  // Validates one relationship write.
-  Status check_relationship(const RelationshipWrite& w) const;
   // Appends one record and applies it; its sequence number.
   Result<uint64_t> commit_one(wal::RecordType type, std::string_view payload);
   KeyMap& key_map(EntityKind kind) TIDAL_REQUIRES_SHARED(state_mu_) {

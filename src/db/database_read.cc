@@ -96,10 +96,7 @@ std::vector<std::string> Database::Impl::keys_of(EntityKind kind, const entities
 }
 
 Result<Entity> Database::Impl::get(EntityKind kind, std::string_view key) const {
-  if (static_cast<size_t>(kind) > 2) {
-    return Status::Invalid(Subsystem::kEntities, "kind", std::to_string(static_cast<int>(kind)),
-                           "must be item, user or creator");
-  }
+  TIDAL_RETURN_IF_ERROR(entities::check_entity_kind(kind));
   ReaderLock lk(state_mu_);
   TIDAL_ASSIGN_OR_RETURN(uint32_t idx, live_index(kind, key));
   const entities::AttributeCatalog& c = entities_->catalog(kind);
@@ -167,15 +164,7 @@ Result<bool> Database::Impl::is_blocked(std::string_view user, EntityKind target
   std::optional<uint32_t> u = key_map(EntityKind::kUser).find(user);
   std::optional<uint32_t> t = key_map(target_kind).find(target);
   if (!u || !t) return false;
-  if (relationships_->has(*u, Relation::kBlock, target_kind, *t)) return true;
-  if (target_kind == EntityKind::kItem) {
-    uint32_t creator = entities_->creator_of(*t);
-    if (creator != entities::kNoCreator &&
-        relationships_->has(*u, Relation::kBlock, EntityKind::kCreator, creator)) {
-      return true;
-    }
-  }
-  return false;
+  return entities::blocks(*relationships_, *entities_, *u, target_kind, *t);
 }
 
 Result<std::vector<AffinityEntry>> Database::Impl::top_affinities(std::string_view user,

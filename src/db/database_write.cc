@@ -170,11 +170,8 @@ BatchIngestResult Database::Impl::upsert(std::span<const EntityWrite> writes, Ba
   entities::EncodedWrite enc;
   for (size_t i = 0; i < writes.size(); ++i) {
     const EntityWrite& w = writes[i];
-    Status st;
-    if (static_cast<size_t>(w.kind) > 2) {
-      st = Status::Invalid(Subsystem::kEntities, "kind", std::to_string(static_cast<int>(w.kind)),
-                           "must be item, user or creator");
-    } else {
+    Status st = entities::check_entity_kind(w.kind);
+    if (st.ok()) {
       st = entities::encode_write(catalog(w.kind), w, entities::WriteKind::kUpsert,
                                   options_.unknown_attributes, now, &enc);
     }
@@ -230,11 +227,7 @@ void Database::Impl::commit_writes(wal::RecordType type, const std::string& aren
 }
 
 Result<uint64_t> Database::Impl::patch(const EntityWrite& write) {
-  if (static_cast<size_t>(write.kind) > 2) {
-    return Status::Invalid(Subsystem::kEntities, "kind",
-                           std::to_string(static_cast<int>(write.kind)),
-                           "must be item, user or creator");
-  }
+  TIDAL_RETURN_IF_ERROR(entities::check_entity_kind(write.kind));
   entities::EncodedWrite enc;
   TIDAL_RETURN_IF_ERROR(entities::encode_write(catalog(write.kind), write,
                                                entities::WriteKind::kPatch,
@@ -250,10 +243,7 @@ Result<uint64_t> Database::Impl::patch(const EntityWrite& write) {
 
 Result<uint64_t> Database::Impl::remove(EntityKind kind, std::string_view key) {
   TIDAL_RETURN_IF_ERROR(validate_key("key", key));
-  if (static_cast<size_t>(kind) > 2) {
-    return Status::Invalid(Subsystem::kEntities, "kind", std::to_string(static_cast<int>(kind)),
-                           "must be item, user or creator");
-  }
+  TIDAL_RETURN_IF_ERROR(entities::check_entity_kind(kind));
   {
     ReaderLock lk(state_mu_);
     TIDAL_RETURN_IF_ERROR(live_index(kind, key).status());
@@ -261,22 +251,6 @@ Result<uint64_t> Database::Impl::remove(EntityKind kind, std::string_view key) {
   std::string payload;
   apply::encode_delete_record(kind, key, &payload);
   return commit_one(wal::RecordType::kEntityDelete, payload);
-}
-
-Status Database::Impl::check_relationship(const RelationshipWrite& w) const {
-  if (static_cast<uint8_t>(w.relation) > 2) {
-    return Status::Invalid(Subsystem::kEntities, "relation",
-                           std::to_string(static_cast<int>(w.relation)),
-                           "must be follow, block or mute");
-  }
-  TIDAL_RETURN_IF_ERROR(validate_key("user", w.user));
-  TIDAL_RETURN_IF_ERROR(validate_key("target", w.target));
-  TIDAL_RETURN_IF_ERROR(entities::check_relationship_target(w.relation, w.target_kind));
-  if (w.target_kind == EntityKind::kUser && w.target == w.user) {
-    return Status::Invalid(Subsystem::kEntities, "target", w.target,
-                           "a user cannot " + std::string(relation_name(w.relation)) + " itself");
-  }
-  return Status::Ok();
 }
 
 BatchIngestResult Database::Impl::relate(std::span<const RelationshipWrite> writes,
@@ -289,7 +263,7 @@ BatchIngestResult Database::Impl::relate(std::span<const RelationshipWrite> writ
   std::vector<size_t> request_write;
   for (size_t i = 0; i < writes.size(); ++i) {
     const RelationshipWrite& w = writes[i];
-    Status st = check_relationship(w);
+    Status st = entities::check_relationship_write(w);
     if (!st.ok()) {
       out.errors[i] = std::move(st);
       ++out.rejected;

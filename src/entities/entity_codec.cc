@@ -397,4 +397,38 @@ Status check_relationship_target(Relation relation, EntityKind target_kind) {
                                                             : " targets a creator or an item"));
 }
 
+std::optional<std::string_view> creator_in(const AttributeCatalog& item_catalog,
+                                           std::string_view list) {
+  std::optional<std::string_view> creator;
+  AttributeReader r(item_catalog, list);
+  uint16_t slot;
+  ValueView v;
+  while (r.next(&slot, &v)) {
+    if (slot == kCreatorSlot) creator = v.str;
+  }
+  return creator;
+}
+
+Status check_entity_kind(EntityKind kind) {
+  if (static_cast<size_t>(kind) <= static_cast<size_t>(EntityKind::kCreator)) return Status::Ok();
+  return Status::Invalid(Subsystem::kEntities, "kind", std::to_string(static_cast<int>(kind)),
+                         "must be item, user or creator");
+}
+
+Status check_relationship_write(const RelationshipWrite& w) {
+  if (static_cast<uint8_t>(w.relation) > static_cast<uint8_t>(Relation::kMute)) {
+    return Status::Invalid(Subsystem::kEntities, "relation",
+                           std::to_string(static_cast<int>(w.relation)),
+                           "must be follow, block or mute");
+  }
+  TIDAL_RETURN_IF_ERROR(validate_key("user", w.user));
+  TIDAL_RETURN_IF_ERROR(validate_key("target", w.target));
+  TIDAL_RETURN_IF_ERROR(check_relationship_target(w.relation, w.target_kind));
+  if (w.target_kind == EntityKind::kUser && w.target == w.user) {
+    return Status::Invalid(Subsystem::kEntities, "target", w.target,
+                           "a user cannot " + std::string(relation_name(w.relation)) + " itself");
+  }
+  return Status::Ok();
+}
+
 }  // namespace tidal::entities

@@ -22,6 +22,7 @@
 //                   u8 target kind | bytes target
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -108,6 +109,18 @@ bool merge_attribute_lists(const AttributeCatalog& catalog, std::string_view bas
 // OK when `relation` may point at `target_kind` (follow: creator or user;
 // block and mute: creator or item); otherwise an error naming the field.
 Status check_relationship_target(Relation relation, EntityKind target_kind);
+
+// The creator key an item's attribute list sets, if it sets one.
+std::optional<std::string_view> creator_in(const AttributeCatalog& item_catalog,
+                                           std::string_view list);
+
+// OK when `kind` is item, user or creator; otherwise an error naming "kind".
+Status check_entity_kind(EntityKind kind);
+
+// The rules of one relationship write: a known relation, valid keys, a
+// target of a kind the relation may point at, and no user relating to
+// itself. Errors name the field.
+Status check_relationship_write(const RelationshipWrite& w);
 
 // ---------------------------------------------------------------------------
 

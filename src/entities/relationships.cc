@@ -382,4 +382,13 @@ Status Relationships::restore(StorageEngine& engine) {
   return it->status();
 }
 
+bool blocks(const Relationships& relationships, const EntityStore& store, uint32_t user,
+            EntityKind kind, uint32_t target) {
+  if (relationships.has(user, Relation::kBlock, kind, target)) return true;
+  if (kind != EntityKind::kItem) return false;
+  const uint32_t creator = store.creator_of(target);
+  return creator != kNoCreator &&
+         relationships.has(user, Relation::kBlock, EntityKind::kCreator, creator);
+}
+
 }  // namespace tidal::entities

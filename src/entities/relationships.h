@@ -23,6 +23,7 @@
 
 #include "apply/materializer.h"
 #include "core/dirty_list.h"
+#include "entities/entity_store.h"
 #include "entities/filter_index.h"
 
 namespace tidal::entities {
@@ -81,5 +82,10 @@ class Relationships final : public apply::Materializer {
   std::vector<Bitmap> user_followers_;
   DirtyList dirty_;
 };
+
+// Whether `user` blocks `target` (an entity of `kind`): directly, or, for an
+// item, by blocking the item's creator.
+bool blocks(const Relationships& relationships, const EntityStore& store, uint32_t user,
+            EntityKind kind, uint32_t target);
 
 }  // namespace tidal::entities
