@@ -79,16 +79,9 @@ std::string shard_of(uint64_t key) {
 // (`base`), so the newest acknowledged version of a key is the least the
 // parent may find.
 [[noreturn]] void run_child(const std::string& dir, int fd, uint64_t seed, uint64_t base) {
-  auto opened = Database::open(dir, crash_schema(), testing::crash_database_options());
-  if (!opened.ok()) {
-    std::fprintf(stderr, "child: %s\n", opened.status().to_string().c_str());
-    _exit(3);
-  }
-  Database& db = **opened;
-  auto fail = [](const Status& s) {
-    std::fprintf(stderr, "child: %s\n", s.to_string().c_str());
-    _exit(4);
-  };
+  std::unique_ptr<Database> opened = testing::open_child_database(dir, crash_schema());
+  Database& db = *opened;
+  auto fail = [](const Status& s) { testing::child_fail(s); };
   std::vector<std::thread> threads;
   threads.emplace_back([&] {  // upserts in batches, and patches
     std::mt19937_64 rng(seed);

@@ -59,17 +59,10 @@ std::string profile_text(uint64_t n) {
 // Runs in the forked child until killed. Numbers grow across iterations
 // (`base`), so every write is new.
 [[noreturn]] void run_child(const std::string& dir, int fd, uint64_t seed, uint64_t base) {
-  Schema schema = SchemaBuilder::with_default_signals().build().value();
-  auto opened = Database::open(dir, schema, testing::crash_database_options());
-  if (!opened.ok()) {
-    std::fprintf(stderr, "child: %s\n", opened.status().to_string().c_str());
-    _exit(3);
-  }
-  Database& db = **opened;
-  auto fail = [](const Status& s) {
-    std::fprintf(stderr, "child: %s\n", s.to_string().c_str());
-    _exit(4);
-  };
+  std::unique_ptr<Database> opened =
+      testing::open_child_database(dir, SchemaBuilder::with_default_signals().build().value());
+  Database& db = *opened;
+  auto fail = [](const Status& s) { testing::child_fail(s); };
   std::vector<std::thread> threads;
   threads.emplace_back([&] {  // events, in small batches
     std::mt19937_64 rng(seed);

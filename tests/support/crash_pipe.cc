@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -70,6 +71,17 @@ std::string run_until_killed(size_t record_size, const std::function<void(int fd
     problem = "the child ended on its own (status " + std::to_string(status) + ")";
   }
   return problem;
+}
+
+void child_fail(const Status& s, int code) {
+  std::fprintf(stderr, "child: %s\n", s.to_string().c_str());
+  ::_exit(code);
+}
+
+std::unique_ptr<Database> open_child_database(const std::string& dir, const Schema& schema) {
+  auto opened = Database::open(dir, schema, crash_database_options());
+  if (!opened.ok()) child_fail(opened.status(), 3);
+  return std::move(opened).value();
 }
 
 }  // namespace tidal::testing

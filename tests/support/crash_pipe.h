@@ -8,9 +8,11 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "tidal/database.h"
 #include "tidal/options.h"
 
 namespace tidal::testing {
@@ -40,6 +42,14 @@ inline DatabaseOptions crash_database_options() {
   o.wal_segment_bytes = 32 << 10;
   return o;
 }
+
+// A crash test's child that meets an error it did not expect prints it and
+// exits with `code` (the parent then reports a child that ended on its own).
+[[noreturn]] void child_fail(const Status& s, int code = 4);
+
+// Opens a crash test child's database with crash_database_options(), or
+// exits through child_fail (code 3).
+std::unique_ptr<Database> open_child_database(const std::string& dir, const Schema& schema);
 
 // The number in environment variable `name`, or `fallback` when it is unset.
 uint64_t env_or(const char* name, uint64_t fallback);
