@@ -32,6 +32,9 @@ constexpr uint32_t kNoElement = UINT32_MAX;
 constexpr std::string_view kHeaderMagic = "tidal-hnsw";
 constexpr uint32_t kHeaderVersion = 1;
 constexpr size_t kInitialCapacity = 1024;
+// A slot whose graph holds at least this many dead elements (removed
+// vectors), and more dead than live ones, is rebuilt from its live vectors.
+constexpr uint64_t kCompactMinDead = 1024;
 
 std::string kind_word(EntityKind kind) {
   switch (kind) {
@@ -202,17 +205,31 @@ Status VectorSlot::put(uint32_t id, const std::vector<float>& v) {
 
 Status VectorSlot::remove(uint32_t id) {
   if (!has(id)) return Status::Ok();
-  try {
-    graph_->hnsw->markDelete(id);
-  } catch (const std::exception& e) {
-    return Status::Internal(Subsystem::kStorage, "vector attribute " + def_.name +
-                                                     ": the HNSW graph failed to delete entity " +
-                                                     std::to_string(id) + ": " + e.what());
-  }
+  // The element stays in the graph as an ordinary element (it still routes
+  // searches; nearest() never returns it, and a later vector for the same
+  // entity reuses it). hnswlib's own deletion mark is not used: in hnswlib
+  // 0.6 an insertion whose construction search reaches only marked elements
+  // links the new element through an empty neighbour list (out of bounds).
   internal_of_[id] = kNoElement;
   present_.remove(id);
   ++changes_;
-  return Status::Ok();
+  return compact_if_mostly_dead();
+}
+
+uint64_t VectorSlot::elements() const {
+  return graph_->hnsw ? graph_->hnsw->cur_element_count : 0;
+}
+
+Status VectorSlot::compact_if_mostly_dead() {
+  const uint64_t live = present_.cardinality(), dead = elements() - live;
+  if (dead < kCompactMinDead || dead <= live) return Status::Ok();
+  std::vector<std::pair<uint32_t, std::vector<float>>> vectors;
+  vectors.reserve(live);
+  for (uint32_t id : present_) {
+    const float* v = stored(id);
+    vectors.emplace_back(id, std::vector<float>(v, v + dim()));
+  }
+  return rebuild(vectors);
 }
 
 Status VectorSlot::rebuild(const std::vector<std::pair<uint32_t, std::vector<float>>>& vectors) {
@@ -307,8 +324,11 @@ std::vector<Neighbor> VectorSlot::nearest(const float* query, size_t k, const Bi
                                           SearchStats* stats) const {
   SearchStats local;
   if (stats == nullptr) stats = &local;
-  const uint64_t total = present_.cardinality();
-  const uint64_t candidates = within ? within->and_cardinality(present_) : total;
+  // The graph holds the live vectors and the dead elements of removed ones
+  // (which route searches but are never returned): a search over it is
+  // filtered by `within` ∩ present_.
+  const uint64_t total = elements();
+  const uint64_t candidates = within ? within->and_cardinality(present_) : present_.cardinality();
   stats->candidates = candidates;
   const size_t want = k + (exclude && (!within || within->contains(*exclude)) ? 1 : 0);
   if (want == 0 || candidates == 0 || !graph_->hnsw) {
@@ -317,13 +337,14 @@ std::vector<Neighbor> VectorSlot::nearest(const float* query, size_t k, const Bi
   }
   ef = std::max(ef, want);
   // The beam must hold about want / selectivity results for `want` of them
-  // to pass the filter. An HNSW search computes about ef · M · 1.5
+  // to pass the filter (and be live). An HNSW search computes about ef · M · 1.5
   // distances (a node's neighbours at layer 0, most of them new); the exact
   // strategy computes one per candidate.
   const double selectivity = static_cast<double>(candidates) / static_cast<double>(total);
-  size_t beam = within ? std::max<size_t>(ef, static_cast<size_t>(std::ceil(
-                                                  1.5 * static_cast<double>(want) / selectivity)))
-                       : ef;
+  const bool filtered = candidates < total;
+  size_t beam = filtered ? std::max<size_t>(ef, static_cast<size_t>(std::ceil(
+                                                    1.5 * static_cast<double>(want) / selectivity)))
+                         : ef;
   const double hnsw_cost = static_cast<double>(beam) * static_cast<double>(kHnswM) * 1.5;
   if (static_cast<double>(candidates) <= hnsw_cost || beam >= total) {
     stats->strategy = "exact scan of " + std::to_string(candidates) + " vectors";
@@ -338,7 +359,7 @@ std::vector<Neighbor> VectorSlot::nearest(const float* query, size_t k, const Bi
       found.pop();
       const uint32_t id = static_cast<uint32_t>(label);
       if (exclude && *exclude == id) continue;
-      if (within && !within->contains(id)) continue;
+      if (!present_.contains(id) || (within && !within->contains(id))) continue;
       kept.emplace_back(d, id);
     }
     if (kept.size() >= k || beam >= total) {
@@ -347,7 +368,9 @@ std::vector<Neighbor> VectorSlot::nearest(const float* query, size_t k, const Bi
       stats->strategy = "hnsw ef " + std::to_string(beam) +
                         (within ? " over-fetched for a filter keeping " +
                                       std::to_string(candidates) + " of " + std::to_string(total)
-                                : std::string());
+                         : filtered ? " over-fetched past " + std::to_string(total - candidates) +
+                                          " removed vectors"
+                                    : std::string());
       std::vector<Neighbor> out;
       out.reserve(kept.size());
       for (const auto& [d, id] : kept) out.push_back({id, similarity_of(d)});
@@ -457,11 +480,16 @@ bool VectorSlot::load(const std::string& dir, EntityKind kind, std::string* why)
     graph_->hnsw.reset();
     return false;
   }
-  const hnswlib::HierarchicalNSW<float>& h = *graph_->hnsw;
+  hnswlib::HierarchicalNSW<float>& h = *graph_->hnsw;
   internal_of_.clear();
   present_ = Bitmap();
   for (size_t element = 0; element < h.cur_element_count; ++element) {
-    if (h.isMarkedDeleted(static_cast<uint32_t>(element))) continue;
+    // Graphs saved before tidalDB stopped using hnswlib's deletion mark may
+    // carry it: the element becomes an ordinary dead one (see remove()).
+    if (h.isMarkedDeleted(static_cast<uint32_t>(element))) {
+      h.unmarkDeletedInternal(static_cast<uint32_t>(element));
+      continue;
+    }
     const auto id = static_cast<uint32_t>(h.getExternalLabel(element));
     if (id >= internal_of_.size()) internal_of_.resize(id + 1, kNoElement);
     internal_of_[id] = static_cast<uint32_t>(element);

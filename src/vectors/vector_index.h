@@ -6,8 +6,10 @@
 // by the entity's dense index. An upsert, patch or delete changes the graph
 // in the same apply as it changes the entity store, so the next query sees
 // it: a new vector is inserted, a changed one is updated in place (hnswlib
-// repairs its neighbourhood), a removed one is marked deleted (it still
-// routes searches but is never returned; a later write reuses it). A write
+// repairs its neighbourhood), a removed one stays in the graph as a dead
+// element (it still routes searches but is never returned; a later vector
+// for the same entity reuses it). A slot whose dead elements outnumber its
+// live ones (and are at least 1,024) is rebuilt from the live ones. A write
 // that leaves the vector as it was costs nothing.
 //
 // Under the cosine metric vectors are stored normalized and compared by inner
@@ -18,7 +20,7 @@
 // Layout: docs/formats/vectors.md
 // open() loads a slot's graph when its header fits the schema and its
 // checksum matches, then reconciles it with the restored entity store — a
-// vector that differs is updated, one that is gone is marked deleted, a
+// vector that differs is updated, one that is gone becomes dead, a
 // missing one is added — so a graph saved a little before or after the
 // checkpoint is still exact. A missing or unreadable file is rebuilt from the
 // entities, inserting on every core. A database without a data folder always
@@ -166,6 +168,10 @@ class VectorSlot {
   void to_stored(std::string_view raw, std::vector<float>* out) const;
   Status put(uint32_t id, const std::vector<float>& v);
   Status remove(uint32_t id);
+  // Rebuilds the graph from the live vectors once dead elements dominate it.
+  Status compact_if_mostly_dead();
+  // Graph elements, dead ones included.
+  uint64_t elements() const;
   Status rebuild(const std::vector<std::pair<uint32_t, std::vector<float>>>& vectors);
   Status save(const std::string& dir, EntityKind kind);
   // Loads the saved graph; false (with `why`) when there is none or it does
