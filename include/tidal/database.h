@@ -255,7 +255,21 @@ class Database {
   // Events are then validated against the new present (historical accepts
   // any time since 1970). Returns the record's WAL sequence number.
   Result<uint64_t> set_present(PresentMode mode, std::optional<Timestamp> pinned = std::nullopt);
-  const Schema& schema() const;
+  // The schema in force (a copy: a schema change may replace it while the
+  // caller holds it).
+  Schema schema() const;
+
+  // Schema changes (docs/schema.md#changing-a-schema). Each adds one signal
+  // type or one attribute after the existing ones, as the next schema
+  // version: validated like a schema (errors name the field, the value and
+  // the rule), written to the WAL as a schema_change record and synced
+  // whatever the durability setting, applied by the same path as every other
+  // record (live and on replay), and in force for the next write and query:
+  // no reopen, and other requests are not held up beyond one apply. The new
+  // schema is then stored; reopen with it (or with Database::stored_schema).
+  // Returns the new schema.
+  Result<Schema> add_signal_type(const SignalTypeSpec& spec);
+  Result<Schema> add_attribute(EntityKind kind, const AttributeSpec& spec);
   // Counts and memory. Walks the attribute lists and filter indexes to sum
   // their memory (under the read lock): for monitoring, not for every request.
   DatabaseStats stats() const;

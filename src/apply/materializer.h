@@ -22,6 +22,7 @@
 #include "apply/entity_record.h"
 #include "apply/signal_record.h"
 #include "storage/storage_engine.h"
+#include "tidal/schema.h"
 #include "wal/wal_format.h"
 
 namespace tidal::apply {
@@ -53,6 +54,11 @@ struct AppliedRecord {
   // kRelationship: `user` and the target's dense index.
   const RelationshipRecord* relationship = nullptr;
   uint32_t target = kNone;
+
+  // kSchemaChange: the schema after the change. A change only adds signal
+  // types and attributes (after the existing ones, with the next ids), which
+  // no stored state refers to yet: a materializer makes room for them.
+  const Schema* schema = nullptr;
 };
 
 class Materializer {

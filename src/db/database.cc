@@ -144,7 +144,15 @@ Present Database::present() const {
 Result<uint64_t> Database::set_present(PresentMode mode, std::optional<Timestamp> pinned) {
   return impl_->set_present(mode, pinned);
 }
-const Schema& Database::schema() const {
+Result<Schema> Database::add_signal_type(const SignalTypeSpec& spec) {
+  return impl_->change_schema([&](SchemaBuilder& b) { b.add_signal(spec); });
+}
+
+Result<Schema> Database::add_attribute(EntityKind kind, const AttributeSpec& spec) {
+  return impl_->change_schema([&](SchemaBuilder& b) { b.add_attribute(kind, spec); });
+}
+
+Schema Database::schema() const {
   return impl_->schema();
 }
 DatabaseStats Database::stats() const {

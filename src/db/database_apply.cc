@@ -2,6 +2,7 @@
 // every materializer, the same way live and during replay.
 
 #include "db/database_impl.h"
+#include "schema/schema_catalog.h"
 
 namespace tidal {
 
@@ -85,6 +86,30 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       return registry_.apply(record);
     }
     case wal::RecordType::kProfileDefinition: return registry_.apply(record);
+    case wal::RecordType::kSchemaChange: {
+      Result<Schema> next = Schema::decode(payload);
+      if (!next.ok()) return malformed();
+      if (next->version() <= schema_.version()) {
+        // Already in force: the schema was stored after this record was
+        // logged and before the checkpoint replay started from.
+        if (*next == schema_ || is_extension(*next, schema_)) return Status::Ok();
+        return Status::Corruption(Subsystem::kWal,
+                                  "schema_change record " + std::to_string(sequence) +
+                                      " sets schema version " + std::to_string(next->version()) +
+                                      ", which differs from the stored schema's version " +
+                                      std::to_string(schema_.version()));
+      }
+      if (next->version() != schema_.version() + 1 || !is_extension(schema_, *next)) {
+        return Status::Corruption(Subsystem::kWal,
+                                  "schema_change record " + std::to_string(sequence) +
+                                      " does not extend the schema in force (version " +
+                                      std::to_string(schema_.version()) + ") by one version");
+      }
+      record.schema = &*next;
+      TIDAL_RETURN_IF_ERROR(registry_.apply(record));
+      schema_ = std::move(next).value();
+      return Status::Ok();
+    }
     case wal::RecordType::kPresent: {
       db::PresentRecord pr;
       if (!db::decode_present_record(payload, &pr)) return malformed();

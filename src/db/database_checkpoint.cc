@@ -3,6 +3,7 @@
 
 #include "core/coding.h"
 #include "db/database_impl.h"
+#include "schema/schema_catalog.h"
 #include "storage/meta_keys.h"
 
 namespace tidal {
@@ -25,6 +26,9 @@ Status Database::Impl::checkpoint() {
     put_fixed64_le(&v, seq);
     batch.put(Keyspace::kMeta, meta_keys::kCheckpointSequence, v);
     db::store_present(present_state(), &batch);
+    // The schema in force, which a schema change since the last checkpoint
+    // may have extended (docs/schema.md#changing-a-schema).
+    put_schema(schema_, &batch);
   }
   if (st.ok()) st = registry_.after_checkpoint();
   if (st.ok()) st = storage_->write(batch, WriteMode::kDerived);

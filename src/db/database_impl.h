@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -73,7 +74,13 @@ class Database::Impl {
   Present present() const;
   db::StoredPresent present_state() const;
   Result<uint64_t> set_present(PresentMode mode, std::optional<Timestamp> pinned);
-  const Schema& schema() const { return schema_; }
+  Schema schema() const {
+    ReaderLock lk(state_mu_);
+    return schema_;
+  }
+  // A schema change: the schema in force with what `add` adds, through the
+  // WAL (Database::add_signal_type, add_attribute).
+  Result<Schema> change_schema(const std::function<void(SchemaBuilder&)>& add);
   DatabaseStats stats() const;
   std::vector<ProfileDefinition> profiles() const;
   DatabaseProgress progress() const;
@@ -118,10 +125,12 @@ class Database::Impl {
                      const std::vector<std::pair<size_t, size_t>>& spans,
                      const std::vector<size_t>& request_write, BatchMode mode,
                      BatchIngestResult* out);
-  // The attribute catalog of `kind`. Catalogs change only at open, so they
-  // are read without the state lock (encoding a write outside it).
-  const entities::AttributeCatalog& catalog(EntityKind kind) const TIDAL_NO_THREAD_SAFETY_ANALYSIS {
-    return entities_->catalog(kind);
+  // The attribute catalogs in force, for encoding writes outside the state
+  // lock (a schema change replaces them; one encoded against the old ones
+  // stays valid, since a change only adds).
+  std::shared_ptr<const entities::AttributeCatalogs> catalogs() const {
+    ReaderLock lk(state_mu_);
+    return entities_->catalogs();
   }
   // Appends one record and applies it; its sequence number.
   Result<uint64_t> commit_one(wal::RecordType type, std::string_view payload);
@@ -144,15 +153,19 @@ class Database::Impl {
 
   DatabaseOptions options_;
   const Clock* clock_;
-  Schema schema_;
+  // Replaced by a schema_change record (state lock held exclusively).
+  Schema schema_ TIDAL_GUARDED_BY(state_mu_);
 
-  // Lock order: checkpoint_mu_, then order_mu_, then state_mu_; health_mu_
+  // Lock order: checkpoint_mu_ or schema_change_mu_, then order_mu_, then
+  // state_mu_; health_mu_
   // and background_mu_ are taken alone.
   //
   // order_mu_: applies happen in WAL order (applied_seq_, apply_failed_).
   // state_mu_: everything a query reads; held exclusively to apply a record.
   mutable Mutex order_mu_ TIDAL_ACQUIRED_BEFORE(state_mu_);
   mutable SharedMutex state_mu_;
+  // One schema change at a time: each is built on the schema in force.
+  Mutex schema_change_mu_ TIDAL_ACQUIRED_BEFORE(order_mu_);
 
   std::unique_ptr<DataFolder> folder_;
   std::unique_ptr<RocksDbEngine> storage_;

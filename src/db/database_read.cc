@@ -44,6 +44,7 @@ Result<ItemSignals> Database::Impl::item_signals(std::string_view item) const {
 }
 
 Result<std::vector<TrendingEntry>> Database::Impl::trending(const TrendingQuery& q) const {
+  ReaderLock lk(state_mu_);
   const SignalTypeDefinition* def = schema_.find_signal(q.signal);
   if (def == nullptr) {
     return Status::Invalid(Subsystem::kQuery, "signal", q.signal,
@@ -69,7 +70,6 @@ Result<std::vector<TrendingEntry>> Database::Impl::trending(const TrendingQuery&
                              "does not track velocity, so it cannot rank by rising");
     }
   }
-  ReaderLock lk(state_mu_);
   int64_t now = now_us();
   signals::SignalLedger& l = ledger_->ledger(def->id);
   std::vector<signals::ScoredItem> top;

@@ -5,6 +5,7 @@
 #include "entities/key_rules.h"
 #include "query/engine.h"
 #include "query/printer.h"
+#include "schema/schema_catalog.h"
 
 namespace tidal {
 
@@ -168,11 +169,12 @@ BatchIngestResult Database::Impl::upsert(std::span<const EntityWrite> writes, Ba
   std::vector<size_t> request_write;
   int64_t now = now_us();
   entities::EncodedWrite enc;
+  const std::shared_ptr<const entities::AttributeCatalogs> cats = catalogs();
   for (size_t i = 0; i < writes.size(); ++i) {
     const EntityWrite& w = writes[i];
     Status st = entities::check_entity_kind(w.kind);
     if (st.ok()) {
-      st = entities::encode_write(catalog(w.kind), w, entities::WriteKind::kUpsert,
+      st = entities::encode_write((*cats)[w.kind], w, entities::WriteKind::kUpsert,
                                   options_.unknown_attributes, now, &enc);
     }
     if (!st.ok()) {
@@ -229,7 +231,7 @@ void Database::Impl::commit_writes(wal::RecordType type, const std::string& aren
 Result<uint64_t> Database::Impl::patch(const EntityWrite& write) {
   TIDAL_RETURN_IF_ERROR(entities::check_entity_kind(write.kind));
   entities::EncodedWrite enc;
-  TIDAL_RETURN_IF_ERROR(entities::encode_write(catalog(write.kind), write,
+  TIDAL_RETURN_IF_ERROR(entities::encode_write((*catalogs())[write.kind], write,
                                                entities::WriteKind::kPatch,
                                                options_.unknown_attributes, now_us(), &enc));
   {
@@ -277,6 +279,25 @@ BatchIngestResult Database::Impl::relate(std::span<const RelationshipWrite> writ
   }
   commit_writes(wal::RecordType::kRelationship, arena, spans, request_write, mode, &out);
   return out;
+}
+
+Result<Schema> Database::Impl::change_schema(const std::function<void(SchemaBuilder&)>& add) {
+  MutexLock serial(schema_change_mu_);
+  SchemaBuilder builder(schema());
+  add(builder);
+  TIDAL_ASSIGN_OR_RETURN(Schema next, builder.build());
+  TIDAL_RETURN_IF_ERROR(commit_one(wal::RecordType::kSchemaChange, next.encode()).status());
+  // Durable whatever the durability setting: data written under the new
+  // schema must never outlive the change.
+  TIDAL_RETURN_IF_ERROR(
+      wal_->sync().with_context("schema version " + std::to_string(next.version()) +
+                                " is in force but syncing its WAL record failed"));
+  // Stored now so that Database::stored_schema() names it. The change
+  // stands either way: the WAL holds it (replay applies it) and every
+  // checkpoint stores the schema in force, so a failure here (a full disk,
+  // which /health reports through the failing checkpoints) loses nothing.
+  (void)store_schema(*storage_, next);
+  return next;
 }
 
 Result<QueryResult> Database::Impl::create_profile(const query::Statement& statement) {

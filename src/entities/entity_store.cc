@@ -7,17 +7,23 @@
 
 namespace tidal::entities {
 
-EntityStore::EntityStore(const Schema& schema) : catalogs_(schema) {
+EntityStore::EntityStore(const Schema& schema)
+    : catalogs_(std::make_shared<const AttributeCatalogs>(schema)) {
+  add_indexes();
+}
+
+void EntityStore::add_indexes() {
   for (EntityKind kind : kEntityKinds) {
     KindState& s = state(kind);
-    std::vector<const AttributeDefinition*> defs = catalogs_[kind].all();
-    std::sort(defs.begin(), defs.end(), [](const auto* a, const auto* b) { return a->id < b->id; });
-    for (const AttributeDefinition* d : defs) {
-      if (!d->filterable) continue;
+    for (const AttributeDefinition* d : (*catalogs_)[kind].all()) {
+      const uint16_t slot = AttributeCatalog::slot_of(*d);
+      auto at = std::lower_bound(s.slots.begin(), s.slots.end(), slot);
+      if (!d->filterable || (at != s.slots.end() && *at == slot)) continue;
       std::unique_ptr<AttributeIndex> index = make_attribute_index(*d);
       if (!index) continue;
-      s.slots.push_back(d->id);
-      s.indexes.push_back(std::move(index));
+      const auto position = at - s.slots.begin();
+      s.slots.insert(at, slot);
+      s.indexes.insert(s.indexes.begin() + position, std::move(index));
     }
   }
 }
@@ -43,7 +49,7 @@ AttributeIndex* EntityStore::mutable_index(KindState& s, uint16_t slot) {
 void EntityStore::replace(EntityKind kind, uint32_t index, std::string list, bool live,
                           uint32_t creator) {
   KindState& s = state(kind);
-  const AttributeCatalog& c = catalogs_[kind];
+  const AttributeCatalog& c = (*catalogs_)[kind];
   if (s.lists.size() <= index) s.lists.resize(index + 1);
   std::string& old = s.lists[index];
   // Move index entries for every filterable attribute whose value changed.
@@ -86,9 +92,14 @@ void EntityStore::replace(EntityKind kind, uint32_t index, std::string list, boo
 }
 
 Status EntityStore::apply(const apply::AppliedRecord& record) {
+  if (record.type == wal::RecordType::kSchemaChange) {
+    catalogs_ = std::make_shared<const AttributeCatalogs>(*record.schema);
+    add_indexes();
+    return Status::Ok();
+  }
   const apply::EntityRecord* e = record.entity;
   if (e == nullptr) return Status::Ok();
-  const AttributeCatalog& c = catalogs_[e->kind];
+  const AttributeCatalog& c = (*catalogs_)[e->kind];
   auto malformed = [&] {
     return Status::Corruption(Subsystem::kWal, "record " + std::to_string(record.sequence) +
                                                    " holds a malformed attribute list");
@@ -151,7 +162,7 @@ Status EntityStore::restore(StorageEngine& engine) {
     auto kind = static_cast<EntityKind>(kind_byte);
     auto index = static_cast<uint32_t>(raw);
     std::string_view list = it->value();
-    if (!validate_attribute_list(catalogs_[kind], list)) {
+    if (!validate_attribute_list((*catalogs_)[kind], list)) {
       return Status::Corruption(Subsystem::kStorage,
                                 "the stored attributes of " + std::string(entity_kind_name(kind)) +
                                     " #" + std::to_string(index) + " are malformed");
@@ -164,7 +175,7 @@ Status EntityStore::restore(StorageEngine& engine) {
   TIDAL_RETURN_IF_ERROR(it->status());
   for (EntityKind kind : kEntityKinds) {
     KindState& s = state(kind);
-    const AttributeCatalog& c = catalogs_[kind];
+    const AttributeCatalog& c = (*catalogs_)[kind];
     std::vector<uint32_t>& ids = live[static_cast<size_t>(kind)];
     s.live.addMany(ids.size(), ids.data());
     for (uint32_t index : ids) {
@@ -184,7 +195,7 @@ void EntityStore::resolve_creators(
   const KindState& s = state(EntityKind::kItem);
   item_creator_.assign(s.lists.size(), kNoCreator);
   for (uint32_t item : s.live) {
-    AttributeReader r(catalogs_[EntityKind::kItem], s.lists[item]);
+    AttributeReader r((*catalogs_)[EntityKind::kItem], s.lists[item]);
     uint16_t slot;
     ValueView v;
     while (r.next(&slot, &v)) {

@@ -43,7 +43,11 @@ class EntityStore final : public apply::Materializer {
   // creators is the database's).
   void resolve_creators(const std::function<uint32_t(std::string_view creator)>& index_of);
 
-  const AttributeCatalog& catalog(EntityKind kind) const { return catalogs_[kind]; }
+  const AttributeCatalog& catalog(EntityKind kind) const { return (*catalogs_)[kind]; }
+  // The catalogs as of now, kept alive for a caller that encodes a write
+  // outside the database's state lock (a schema change replaces them; a
+  // write encoded against the old ones stays valid, as a change only adds).
+  std::shared_ptr<const AttributeCatalogs> catalogs() const { return catalogs_; }
   bool live(EntityKind kind, uint32_t index) const { return state(kind).live.contains(index); }
   const Bitmap& live_set(EntityKind kind) const { return state(kind).live; }
   // The stored attribute list ("" when it has none or is not live).
@@ -82,7 +86,12 @@ class EntityStore final : public apply::Materializer {
   Status evaluate_node(const KindState& s, const AttributeCatalog& c, const Filter& f,
                        const Bitmap* within, Bitmap* out) const;
 
-  AttributeCatalogs catalogs_;
+  // Adds the filter indexes of the catalogs' filterable attributes that have
+  // none yet (at construction, every one; after a schema change, those it
+  // added, which no entity holds yet).
+  void add_indexes();
+
+  std::shared_ptr<const AttributeCatalogs> catalogs_;
   std::array<KindState, 3> kinds_;
   std::vector<uint32_t> item_creator_;
 };

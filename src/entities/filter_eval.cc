@@ -233,7 +233,7 @@ uint64_t numeric_estimate(const NumericIndex<T>& index, const Filter& f) {
 }  // namespace
 
 Status EntityStore::check(EntityKind kind, const Filter& filter) const {
-  const AttributeCatalog& c = catalogs_[kind];
+  const AttributeCatalog& c = (*catalogs_)[kind];
   struct Frame {
     const Filter* f;
     size_t depth;
@@ -302,7 +302,7 @@ Status EntityStore::check(EntityKind kind, const Filter& filter) const {
 Result<Bitmap> EntityStore::evaluate(EntityKind kind, const Filter& filter) const {
   TIDAL_RETURN_IF_ERROR(check(kind, filter));
   Bitmap out;
-  TIDAL_RETURN_IF_ERROR(evaluate_node(state(kind), catalogs_[kind], filter, nullptr, &out));
+  TIDAL_RETURN_IF_ERROR(evaluate_node(state(kind), (*catalogs_)[kind], filter, nullptr, &out));
   return out;
 }
 

@@ -65,13 +65,32 @@ struct Relationships::UserState {
 };
 
 Relationships::Relationships(const Schema& schema) {
-  slot_of_signal_.assign(schema.signals().size(), -1);
-  for (const SignalTypeDefinition& s : schema.signals()) {
+  add_signals(schema);
+}
+
+void Relationships::add_signals(const Schema& schema) {
+  const size_t before = affinity_signals_.size();
+  for (size_t id = slot_of_signal_.size(); id < schema.signals().size(); ++id) {
+    const SignalTypeDefinition& s = schema.signals()[id];
+    slot_of_signal_.push_back(-1);
     if (s.affinity_delta == 0) continue;
     slot_of_signal_[s.id] = static_cast<int>(affinity_signals_.size());
     affinity_signals_.push_back(s.id);
     delta_.push_back(s.affinity_delta);
     half_life_us_.push_back(static_cast<double>(s.half_life.count()));
+  }
+  const size_t after = affinity_signals_.size();
+  if (after == before) return;
+  // Each user's affinity cells have one weight per affinity signal: widen
+  // them, the new signals' weights zero.
+  for (auto& u : users_) {
+    if (!u || u->creators.empty()) continue;
+    std::vector<float> widened(u->creators.size() * after, 0.0f);
+    for (size_t cell = 0; cell < u->creators.size(); ++cell) {
+      std::copy_n(u->weights.begin() + static_cast<std::ptrdiff_t>(cell * before), before,
+                  widened.begin() + static_cast<std::ptrdiff_t>(cell * after));
+    }
+    u->weights = std::move(widened);
   }
 }
 
@@ -89,6 +108,7 @@ const Relationships::UserState* Relationships::find_user(uint32_t user) const {
 
 Status Relationships::apply(const apply::AppliedRecord& r) {
   switch (r.type) {
+    case wal::RecordType::kSchemaChange: add_signals(*r.schema); return Status::Ok();
     case wal::RecordType::kSignalEvent:
       if (r.user != apply::AppliedRecord::kNone && r.creator != apply::AppliedRecord::kNone) {
         apply_signal(r);

@@ -63,6 +63,9 @@ class Relationships final : public apply::Materializer {
 
  private:
   struct UserState;
+  // Extends the per-signal tables with the signal types of `schema` beyond
+  // those known (and widens every user's affinity cells for new ones).
+  void add_signals(const Schema& schema);
   UserState& user_state(uint32_t user);
   const UserState* find_user(uint32_t user) const;
   void apply_signal(const apply::AppliedRecord& r);

@@ -25,11 +25,15 @@ Result<std::optional<Schema>> load_schema(StorageEngine& engine) {
   return std::optional<Schema>(std::move(schema).value());
 }
 
-Status store_schema(StorageEngine& engine, const Schema& schema) {
+void put_schema(const Schema& schema, WriteBatch* batch) {
   std::string bytes = schema.encode();
+  batch->put(Keyspace::kMeta, meta_keys::kSchemaCurrent, bytes);
+  batch->put(Keyspace::kMeta, version_key(schema.version()), bytes);
+}
+
+Status store_schema(StorageEngine& engine, const Schema& schema) {
   WriteBatch batch;
-  batch.put(Keyspace::kMeta, meta_keys::kSchemaCurrent, bytes);
-  batch.put(Keyspace::kMeta, version_key(schema.version()), bytes);
+  put_schema(schema, &batch);
   return engine.write(batch, WriteMode::kDurable);
 }
 

@@ -19,6 +19,8 @@ Result<std::optional<Schema>> load_schema(StorageEngine& engine);
 
 // Stores `schema` as the current schema (and in the version history).
 Status store_schema(StorageEngine& engine, const Schema& schema);
+// The same, as part of `batch` (a checkpoint's).
+void put_schema(const Schema& schema, WriteBatch* batch);
 
 // What opening a database does with the application's schema: a new database
 // stores `given`; an existing one must hold the same content, or the open

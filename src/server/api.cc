@@ -397,7 +397,6 @@ class Api::Request {
   void with_db(Fn fn) {
     std::shared_lock<std::shared_mutex> lk(api_->db_mu_);
     if (api_->db_ == nullptr) {
-      if (!api_->closed_reason_.ok()) return fail(503, api_->closed_reason_);
       return fail(503, Status::Unavailable(Subsystem::kServer,
                                            "the database is closed (the server is shutting down)"));
     }
@@ -1107,7 +1106,6 @@ class Api::Request {
   void migrate(bool signal);
   // After the database was closed and could not be opened with the new
   // schema: opens it with its stored one, then answers with `why`.
-  void reopen_stored(const Status& why);
 
   Api* api_;
   const HttpRequest& req_;
@@ -1263,59 +1261,14 @@ void Api::Request::migrate(bool signal) {
                      : read_attribute_spec(*doc, &kind, &attribute_spec);
   if (!st.ok()) return fail(st);
 
-  // Every other request waits while the database is closed and reopened.
-  std::unique_lock<std::shared_mutex> lk(api_->db_mu_);
-  if (api_->db_ == nullptr) {
-    return fail(503, Status::Aborted(Subsystem::kServer, "the database is closed"));
-  }
-  SchemaBuilder builder(api_->db_->schema());
-  if (signal) {
-    builder.add_signal(signal_spec);
-  } else {
-    builder.add_attribute(kind, attribute_spec);
-  }
-  Result<Schema> extended = builder.build();
-  if (!extended.ok()) return fail(extended.status());
-  // A checkpoint first: if it fails (a full disk), the database stays open
-  // and serving, unchanged, and the request says why.
-  if (Status cp = api_->db_->checkpoint(); !cp.ok()) {
-    return fail(cp.with_context("the migration was not started (the database stays as it was)"));
-  }
-  Status closed = api_->db_->close();
-  api_->db_.reset();
-  if (!closed.ok()) {
-    return reopen_stored(closed.with_context("closing the database for the migration"));
-  }
-  DatabaseOptions options = api_->options_.db_options;
-  options.allow_schema_additions = true;
-  Result<std::unique_ptr<Database>> reopened =
-      Database::open(api_->options_.data_dir, *extended, options);
-  if (!reopened.ok()) {
-    return reopen_stored(
-        reopened.status().with_context("reopening the database after the migration"));
-  }
-  api_->db_ = std::move(reopened).value();
-  api_->closed_reason_ = Status::Ok();
-  write_schema(&res_->body, api_->db_->schema());
-}
-
-void Api::Request::reopen_stored(const Status& why) {
-  // Open the schema that is stored, whichever it is now, so the server keeps
-  // serving; if even that fails, every request says why (and /health is 503).
-  Result<Schema> stored = Database::stored_schema(api_->options_.data_dir);
-  Status back = stored.status();
-  if (stored.ok()) {
-    Result<std::unique_ptr<Database>> db =
-        Database::open(api_->options_.data_dir, *stored, api_->options_.db_options);
-    back = db.status();
-    if (db.ok()) api_->db_ = std::move(db).value();
-  }
-  if (!back.ok()) {
-    api_->closed_reason_ = Status::Unavailable(
-        Subsystem::kServer, why.message() + "; reopening it failed too (" + back.message() +
-                                "): the server serves nothing until it is restarted");
-  }
-  fail(http_status(why) < 500 ? 500 : http_status(why), why);
+  // A schema change through the WAL: other requests go on while it applies.
+  with_db([&](Database& db) -> Status {
+    Result<Schema> extended =
+        signal ? db.add_signal_type(signal_spec) : db.add_attribute(kind, attribute_spec);
+    if (!extended.ok()) return extended.status();
+    write_schema(&res_->body, *extended);
+    return Status::Ok();
+  });
 }
 
 Api::Api(std::unique_ptr<Database> db, ApiOptions options, KeyStore keys)

@@ -57,12 +57,9 @@ class Api {
   KeyStore keys_;
   Metrics metrics_;
   std::chrono::steady_clock::time_point started_;
-  // Shared by every request; exclusive while a migration replaces the
-  // database (or close() closes it).
+  // Shared by every request; exclusive while close() closes the database.
   std::shared_mutex db_mu_;
   std::unique_ptr<Database> db_;
-  // Why db_ is null when a failed migration could not reopen it (db_mu_).
-  Status closed_reason_;
 };
 
 // Starts an HttpServer that hands every request to `api`, running the ones

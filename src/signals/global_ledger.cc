@@ -22,15 +22,25 @@ std::string landmark_key(uint16_t signal) {
 
 }  // namespace
 
-GlobalLedger::GlobalLedger(const Schema& schema, size_t trending_capacity,
-                           int64_t future_slack_us) {
-  for (const SignalTypeDefinition& def : schema.signals()) {
-    ledgers_.push_back(std::make_unique<SignalLedger>(def, trending_capacity, future_slack_us));
+GlobalLedger::GlobalLedger(const Schema& schema, size_t trending_capacity, int64_t future_slack_us)
+    : trending_capacity_(trending_capacity), future_slack_us_(future_slack_us) {
+  add_signals(schema);
+}
+
+void GlobalLedger::add_signals(const Schema& schema) {
+  for (size_t s = ledgers_.size(); s < schema.signals().size(); ++s) {
+    ledgers_.push_back(
+        std::make_unique<SignalLedger>(schema.signals()[s], trending_capacity_, future_slack_us_));
+    ledgers_.back()->set_bulk_load(bulk_load_);
   }
   dirty_.resize(ledgers_.size());
 }
 
 Status GlobalLedger::apply(const apply::AppliedRecord& record) {
+  if (record.type == wal::RecordType::kSchemaChange) {
+    add_signals(*record.schema);
+    return Status::Ok();
+  }
   if (record.type == wal::RecordType::kEntityDelete && record.entity->kind == EntityKind::kItem) {
     // A deleted item leaves every ledger and trending list.
     for (size_t s = 0; s < ledgers_.size(); ++s) {

@@ -40,6 +40,7 @@ class GlobalLedger final : public apply::Materializer {
 
   // See SignalLedger::set_bulk_load (exclusive lock held).
   void set_bulk_load(bool on) {
+    bulk_load_ = on;
     for (auto& l : ledgers_) l->set_bulk_load(on);
   }
 
@@ -51,6 +52,12 @@ class GlobalLedger final : public apply::Materializer {
   uint64_t hot_bytes() const;
 
  private:
+  // Adds a ledger for each signal type of `schema` beyond those it has.
+  void add_signals(const Schema& schema);
+
+  size_t trending_capacity_;
+  int64_t future_slack_us_;
+  bool bulk_load_ = false;
   std::vector<std::unique_ptr<SignalLedger>> ledgers_;
   std::vector<DirtyList> dirty_;  // per signal type
 };

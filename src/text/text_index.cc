@@ -11,18 +11,27 @@ namespace tidal::text {
 
 TextIndex::TextIndex(const Schema& schema, const entities::EntityStore* entities)
     : entities_(entities) {
+  add_fields(schema);
+}
+
+void TextIndex::add_fields(const Schema& schema) {
   for (EntityKind kind : kEntityKinds) {
+    auto& fields = fields_[static_cast<size_t>(kind)];
     for (const AttributeDefinition& a : schema.attributes(kind)) {
       if (a.type != AttributeType::kText) continue;
+      const uint16_t slot = entities::AttributeCatalog::slot_of(a);
+      bool known = false;
+      for (const auto& f : fields) known = known || f->slot == slot;
+      if (known) continue;
       auto f = std::make_unique<TextField>();
       f->def = a;
-      f->slot = entities::AttributeCatalog::slot_of(a);
+      f->slot = slot;
       // The schema validated the options, so create() cannot fail here; if
       // it somehow does, index without stemming rather than not at all.
       Result<std::unique_ptr<Analyzer>> an = Analyzer::create(
           AnalyzerOptions{.stemmer = a.text.stemmer, .stop_words = a.text.stop_words});
       f->analyzer = an.ok() ? std::move(an).value() : Analyzer::create({}).value();
-      fields_[static_cast<size_t>(kind)].push_back(std::move(f));
+      fields.push_back(std::move(f));
     }
   }
 }
@@ -79,6 +88,10 @@ void TextIndex::reindex(EntityKind, TextField& f, uint32_t doc, std::string_view
 }
 
 Status TextIndex::apply(const apply::AppliedRecord& record) {
+  if (record.type == wal::RecordType::kSchemaChange) {
+    add_fields(*record.schema);  // new attributes: no entity has text in them yet
+    return Status::Ok();
+  }
   const apply::EntityRecord* e = record.entity;
   if (e == nullptr) return Status::Ok();
   auto& fs = fields_[static_cast<size_t>(e->kind)];

@@ -67,6 +67,8 @@ class TextIndex final : public apply::Materializer {
   // (nullopt-like: found[i] false when absent).
   void texts_in(EntityKind kind, std::string_view list, std::vector<std::string_view>* texts,
                 std::vector<bool>* found) const;
+  // Adds a field for each text attribute of `schema` it lacks.
+  void add_fields(const Schema& schema);
   void reindex(EntityKind kind, TextField& f, uint32_t doc, std::string_view old_text, bool had_old,
                std::string_view new_text, bool has_new);
 

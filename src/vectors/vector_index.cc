@@ -505,11 +505,18 @@ bool VectorSlot::load(const std::string& dir, EntityKind kind, std::string* why)
 VectorIndex::VectorIndex(const Schema& schema, const entities::EntityStore* entities,
                          std::string dir)
     : entities_(entities), dir_(std::move(dir)) {
+  add_slots(schema);
+}
+
+void VectorIndex::add_slots(const Schema& schema) {
   for (EntityKind kind : kEntityKinds) {
+    auto& ss = slots_[static_cast<size_t>(kind)];
     for (const AttributeDefinition& a : schema.attributes(kind)) {
       if (a.type != AttributeType::kVector) continue;
-      slots_[static_cast<size_t>(kind)].push_back(
-          std::make_unique<VectorSlot>(a, entities::AttributeCatalog::slot_of(a)));
+      const uint16_t slot = entities::AttributeCatalog::slot_of(a);
+      bool known = false;
+      for (const auto& s : ss) known = known || s->attribute_slot() == slot;
+      if (!known) ss.push_back(std::make_unique<VectorSlot>(a, slot));
     }
   }
 }
@@ -524,6 +531,13 @@ const VectorSlot* VectorIndex::slot(EntityKind kind, std::string_view name) cons
 }
 
 Status VectorIndex::apply(const apply::AppliedRecord& record) {
+  if (record.type == wal::RecordType::kSchemaChange) {
+    // New attributes hold no vectors yet: an empty slot each (no graph, no
+    // files until one is written).
+    std::unique_lock<std::shared_mutex> lk(save_mu_);
+    add_slots(*record.schema);
+    return Status::Ok();
+  }
   const apply::EntityRecord* e = record.entity;
   if (e == nullptr) return Status::Ok();
   auto& ss = slots_[static_cast<size_t>(e->kind)];

@@ -117,6 +117,9 @@ class VectorIndex final : public apply::Materializer {
   std::array<std::vector<std::unique_ptr<VectorSlot>>, 3> slots_;
   mutable std::shared_mutex save_mu_;  // apply: exclusive; saving: shared
   std::string open_report_;
+
+  // Adds an empty slot for each vector attribute of `schema` it lacks.
+  void add_slots(const Schema& schema);
 };
 
 // One vector attribute of one kind and its graph.

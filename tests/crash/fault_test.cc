@@ -310,6 +310,55 @@ TEST_F(Fixture, ClosingOnAFullDiskFailsCleanlyAndAReopenHasEverything) {
 }
 
 // The HTTP API over a database in a temp folder, called directly.
+// A schema change whose store failed (storage refusing writes) is still in
+// the WAL: after a crash, the folder opens with the schema stored before it
+// and replay applies the change — attributes, signal types and the data
+// written under them.
+TEST_F(Fixture, ASchemaChangeTheStoreMissedIsReplayedFromTheWal) {
+  open();
+  Faults::arm({.op = FaultOp::kWrite, .path = "/storage/", .err = ENOSPC});
+  Result<Schema> changed = db_->change_schema([](SchemaBuilder& b) {
+    b.add_attribute(EntityKind::kItem,
+                    {.name = "mood", .type = AttributeType::kKeyword, .filterable = true});
+  });
+  ASSERT_TRUE(changed.ok()) << changed.status().to_string();
+  changed = db_->change_schema(
+      [](SchemaBuilder& b) { b.add_signal({.name = "save", .half_life = std::chrono::hours(1)}); });
+  ASSERT_TRUE(changed.ok()) << changed.status().to_string();
+  EntityWrite w{.kind = EntityKind::kItem, .key = "calm1"};
+  w.attributes.push_back({"mood", std::string("calm")});
+  ASSERT_TRUE(
+      db_->upsert(std::span<const EntityWrite>(&w, 1), BatchMode::kApplyValid).errors[0].ok());
+  SignalEvent e{.item = "calm1", .user = "u", .signal = "save"};
+  ASSERT_TRUE(
+      db_->ingest(std::span<const SignalEvent>(&e, 1), BatchMode::kApplyValid).errors[0].ok());
+  Faults::disarm();
+  db_->crash_for_testing();
+  db_.reset();
+  Result<Schema> before = Database::stored_schema(dir_.str());
+  ASSERT_TRUE(before.ok()) << before.status().to_string();
+  EXPECT_EQ(before->version(), 1u);  // the store missed both changes
+  open();  // given the schema the folder was created with
+  EXPECT_EQ(db_->schema().version(), 3u);
+  EXPECT_NE(db_->schema().find_attribute(EntityKind::kItem, "mood"), nullptr);
+  Result<uint64_t> calm = db_->count(EntityKind::kItem, Filter::eq("mood", "calm"));
+  ASSERT_TRUE(calm.ok()) << calm.status().to_string();
+  EXPECT_EQ(*calm, 1u);
+  Result<ItemSignals> signals = db_->item_signals("calm1");
+  ASSERT_TRUE(signals.ok()) << signals.status().to_string();
+  bool saved = false;
+  for (const SignalSnapshot& snap : signals->signals)
+    saved = saved || (snap.signal == "save" && snap.decayed > 0);
+  EXPECT_TRUE(saved);
+  // A checkpoint stores it: the next open reads it from storage.
+  ASSERT_TRUE(db_->checkpoint().ok());
+  ASSERT_TRUE(db_->close().ok());
+  db_.reset();
+  Result<Schema> stored = Database::stored_schema(dir_.str());
+  ASSERT_TRUE(stored.ok()) << stored.status().to_string();
+  EXPECT_EQ(stored->version(), 3u);
+}
+
 class FaultHttp : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -319,9 +368,11 @@ class FaultHttp : public ::testing::Test {
     options.open_access = true;
     auto db = Database::open(dir_.str(), fault_schema(), options.db_options);
     ASSERT_TRUE(db.ok()) << db.status().to_string();
+    db_ = db->get();
     api_ = std::make_unique<server::Api>(std::move(db).value(), options, server::KeyStore());
   }
   void TearDown() override { Faults::disarm(); }
+  Database& db() { return *db_; }
 
   server::HttpResponse send(std::string_view method, std::string_view target,
                             std::string_view body = {}) {
@@ -336,6 +387,7 @@ class FaultHttp : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<server::Api> api_;
+  Database* db_ = nullptr;  // owned by api_
 };
 
 // Over HTTP: a write the disk refuses is the server's fault (5xx), batch
@@ -380,28 +432,46 @@ TEST_F(FaultHttp, DiskFailuresAreServerErrorsOnEveryWriteRoute) {
   ASSERT_TRUE(api_->close().ok());
 }
 
-// A schema migration closes and reopens the database. On a full disk it used
-// to close it and leave it closed: every write then got 409 while /health
-// said "ok". Now the checkpoint it needs first fails, and the database stays
-// open and serving, unchanged.
-TEST_F(FaultHttp, AMigrationOnAFullDiskLeavesTheDatabaseServing) {
+// A schema change is a WAL record. On a full disk it used to close the
+// database and leave it closed (every write then got 409 while /health said
+// "ok"). With storage failing it is still durable (the WAL holds it) and in
+// force at once; the next checkpoint that succeeds stores it.
+TEST_F(FaultHttp, ASchemaChangeOnAFullStorageDiskIsInForceAndStoredLater) {
   ASSERT_EQ(send("PUT", "/v1/items/a", R"({"attributes": {"version": 1}})").status, 200u);
   Faults::arm({.op = FaultOp::kWrite, .path = "/storage/", .err = ENOSPC});
   server::HttpResponse migrate = send("POST", "/v1/schema/attributes",
                                       R"({"kind": "item", "name": "mood", "type": "keyword"})");
-  EXPECT_EQ(migrate.status, 507u) << migrate.body;
-  EXPECT_NE(migrate.body.find("the migration was not started"), std::string::npos) << migrate.body;
+  EXPECT_EQ(migrate.status, 200u) << migrate.body;
+  EXPECT_NE(migrate.body.find("\"mood\""), std::string::npos) << migrate.body;
+  EXPECT_EQ(send("PUT", "/v1/items/b", R"({"attributes": {"mood": "calm"}})").status, 200u);
+  EXPECT_EQ(send("GET", "/v1/schema").body, migrate.body);
+  EXPECT_FALSE(db().checkpoint().ok());
   server::HttpResponse health = send("GET", "/health");
   EXPECT_EQ(health.status, 503u) << health.body;  // checkpoints fail
   EXPECT_NE(health.body.find("\"writable\":true"), std::string::npos) << health.body;
-  EXPECT_EQ(send("PUT", "/v1/items/b", R"({"attributes": {"version": 2}})").status, 200u);
   Faults::disarm();
-  migrate = send("POST", "/v1/schema/attributes",
-                 R"({"kind": "item", "name": "mood", "type": "keyword"})");
-  EXPECT_EQ(migrate.status, 200u) << migrate.body;
+  ASSERT_TRUE(db().checkpoint().ok());
   EXPECT_EQ(send("GET", "/health").status, 200u);
-  EXPECT_EQ(send("GET", "/v1/items/b").status, 200u);
   ASSERT_TRUE(api_->close().ok());
+  Result<Schema> stored = Database::stored_schema(dir_.str());
+  ASSERT_TRUE(stored.ok()) << stored.status().to_string();
+  EXPECT_NE(stored->find_attribute(EntityKind::kItem, "mood"), nullptr);
+}
+
+// When the WAL cannot take the record, the change is not made: the schema
+// stays as it was.
+TEST_F(FaultHttp, ASchemaChangeTheWalCannotTakeIsNotMade) {
+  const std::string before = send("GET", "/v1/schema").body;
+  Faults::arm({.op = FaultOp::kWrite, .path = "/wal/", .err = ENOSPC});
+  server::HttpResponse migrate = send("POST", "/v1/schema/attributes",
+                                      R"({"kind": "item", "name": "mood", "type": "keyword"})");
+  EXPECT_EQ(migrate.status, 507u) << migrate.body;
+  Faults::disarm();
+  EXPECT_EQ(send("GET", "/v1/schema").body, before);
+  ASSERT_TRUE(api_->close().ok());
+  Result<Schema> stored = Database::stored_schema(dir_.str());
+  ASSERT_TRUE(stored.ok()) << stored.status().to_string();
+  EXPECT_EQ(stored->find_attribute(EntityKind::kItem, "mood"), nullptr);
 }
 
 // A real full disk: a 24 MiB tmpfs, filled by the database itself. Needs

@@ -933,28 +933,10 @@ void expect_keys(const std::vector<std::string>& got, const std::vector<std::str
   if (got != want) RC_FAIL(what + "\n  got:  " + show(got) + "\n  want: " + show(want));
 }
 
-// Copies `from`, a folder a running database owns, to `to`, retrying until
-// no file was added, removed or resized while it was copied (RocksDB may
-// still be at work in the background).
 void copy_settled(const fs::path& from, const fs::path& to) {
-  auto listing = [&] {
-    std::map<std::string, uintmax_t> files;
-    for (const auto& e : fs::recursive_directory_iterator(from)) {
-      if (e.is_regular_file()) files[e.path().string()] = e.file_size();
-    }
-    return files;
-  };
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    try {
-      auto before = listing();
-      fs::remove_all(to);
-      fs::copy(from, to, fs::copy_options::recursive);
-      if (listing() == before) return;
-    } catch (const fs::filesystem_error&) {
-      // A file vanished under the copy: try again.
-    }
+  if (!testing::copy_settled(from, to)) {
+    RC_FAIL("the folder " + from.string() + " never settled");
   }
-  RC_FAIL("the folder " + from.string() + " never settled");
 }
 
 // The database under test, its folder and clock; reopens and crashes.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
 #include <stdexcept>
 
 namespace tidal::testing {
@@ -41,6 +42,28 @@ std::filesystem::path shared_data_dir() {
 
 std::filesystem::path binary_dir() {
   return TIDAL_BINARY_DIR;
+}
+
+bool copy_settled(const std::filesystem::path& from, const std::filesystem::path& to) {
+  namespace fs = std::filesystem;
+  auto listing = [&] {
+    std::map<std::string, uintmax_t> files;
+    for (const auto& e : fs::recursive_directory_iterator(from)) {
+      if (e.is_regular_file()) files[e.path().string()] = e.file_size();
+    }
+    return files;
+  };
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    try {
+      auto before = listing();
+      fs::remove_all(to);
+      fs::copy(from, to, fs::copy_options::recursive);
+      if (listing() == before) return true;
+    } catch (const fs::filesystem_error&) {
+      // A file vanished under the copy: try again.
+    }
+  }
+  return false;
 }
 
 }  // namespace tidal::testing

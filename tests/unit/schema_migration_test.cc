@@ -57,28 +57,10 @@ Schema extended_schema() {
   return b.build().value();
 }
 
-// Copies `from`, a folder a running database owns, to `to`, retrying until
-// no file was added, removed or resized while it was copied (RocksDB may
-// still be at work in the background).
 void copy_settled(const fs::path& from, const fs::path& to) {
-  auto listing = [&] {
-    std::map<std::string, uintmax_t> files;
-    for (const auto& e : fs::recursive_directory_iterator(from)) {
-      if (e.is_regular_file()) files[e.path().string()] = e.file_size();
-    }
-    return files;
-  };
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    try {
-      auto before = listing();
-      fs::remove_all(to);
-      fs::copy(from, to, fs::copy_options::recursive);
-      if (listing() == before) return;
-    } catch (const fs::filesystem_error&) {
-      // A file vanished under the copy: try again.
-    }
+  if (!testing::copy_settled(from, to)) {
+    FAIL() << "the folder " << from << " never settled";
   }
-  FAIL() << "the folder " << from << " never settled";
 }
 
 class SchemaMigrationTest : public ::testing::Test {
@@ -409,6 +391,65 @@ TEST_F(SchemaMigrationTest, VersionsCountMigrations) {
   auto r = try_open(extended_schema(), /*allow_additions=*/true);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("\"bookmark\" is in the stored schema"));
+}
+
+// Schema changes on an open database: through the WAL, in force for the
+// next write and query, no reopen; they survive a crash (a copy of the
+// running folder) and a checkpoint.
+TEST_F(SchemaMigrationTest, LiveSchemaChangesAreInForceAtOnceAndSurviveACrash) {
+  open(v1_schema());
+  write_before();
+  Result<Schema> changed = db_->add_signal_type({.name = "save",
+                                                 .half_life = hours(12),
+                                                 .windows = {hours(1), hours(24)},
+                                                 .velocity = true,
+                                                 .affinity_delta = 1.5});
+  ASSERT_TRUE(changed.ok()) << changed.status().to_string();
+  EXPECT_EQ(changed->version(), 2u);
+  changed = db_->add_attribute(
+      EntityKind::kItem, {.name = "language", .type = AttributeType::kKeyword, .filterable = true});
+  ASSERT_TRUE(changed.ok()) << changed.status().to_string();
+  changed = db_->add_attribute(EntityKind::kUser,
+                               {.name = "tier", .type = AttributeType::kInt, .filterable = true});
+  ASSERT_TRUE(changed.ok()) << changed.status().to_string();
+  EXPECT_EQ(changed->version(), 4u);
+  EXPECT_EQ(db_->schema(), extended_schema());  // the same content, built in three steps
+  EXPECT_EQ(db_->schema().version(), 4u);
+  expect_before();
+  write_additions();
+  expect_additions();
+
+  // Bad changes are refused with the field named, and change nothing.
+  Result<Schema> again =
+      db_->add_attribute(EntityKind::kItem, {.name = "language", .type = AttributeType::kKeyword});
+  ASSERT_FALSE(again.ok());
+  EXPECT_THAT(again.status().to_string(), HasSubstr("language"));
+  Result<Schema> bad = db_->add_signal_type({.name = "9lives", .half_life = hours(1)});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().to_string(), HasSubstr("9lives"));
+  EXPECT_EQ(db_->schema().version(), 4u);
+
+  // A crash: the folder as the running database left it, no checkpoint since
+  // the changes. The stored schema names them; replay finds them in force.
+  copy_settled(folder(), dir_.sub("crashed"));
+  db_.reset();
+  fs::remove_all(folder());
+  fs::rename(dir_.sub("crashed"), folder());
+  auto stored = Database::stored_schema(folder());
+  ASSERT_TRUE(stored.ok()) << stored.status().to_string();
+  EXPECT_EQ(stored->version(), 4u);
+  open(*stored);
+  expect_before();
+  expect_additions();
+  ASSERT_TRUE(db_->checkpoint().ok());
+  close();
+  open(extended_schema());  // the same content opens it too
+  EXPECT_EQ(db_->schema().version(), 4u);
+  expect_additions();
+  // The schema the application started with is now a difference.
+  db_.reset();
+  auto old = try_open(v1_schema(), false);
+  ASSERT_FALSE(old.ok());
 }
 
 TEST_F(SchemaMigrationTest, StoredSchemaReadsAClosedDatabase) {
