@@ -338,7 +338,7 @@ TEST_F(Fixture, ASchemaChangeTheStoreMissedIsReplayedFromTheWal) {
   Result<Schema> before = Database::stored_schema(dir_.str());
   ASSERT_TRUE(before.ok()) << before.status().to_string();
   EXPECT_EQ(before->version(), 1u);  // the store missed both changes
-  open();  // given the schema the folder was created with
+  open();                            // given the schema the folder was created with
   EXPECT_EQ(db_->schema().version(), 3u);
   EXPECT_NE(db_->schema().find_attribute(EntityKind::kItem, "mood"), nullptr);
   Result<uint64_t> calm = db_->count(EntityKind::kItem, Filter::eq("mood", "calm"));

@@ -54,7 +54,6 @@ std::filesystem::path binary_dir();
 // Copies `from`, a folder a running database owns, to `to`, retrying until
 // no file was added, removed or resized while it was copied (RocksDB may
 // still be at work in the background). False when it never settled.
-[[nodiscard]] bool copy_settled(const std::filesystem::path& from,
-                                const std::filesystem::path& to);
+[[nodiscard]] bool copy_settled(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace tidal::testing
