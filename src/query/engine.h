@@ -5,27 +5,24 @@
 //
 //   source -> filter -> score -> select -> diversify -> page
 //
-// - source: where candidates come from. A trending index (hot, window
-//   count, rising) when the sort is exactly what one of them orders by; the
-//   attribute filter's bitmap; explicit keys (WHERE key IN (...)); or every
-//   entity of the kind; the text index (SEARCH: block-max WAND for the top
-//   by relevance, or every match when another sort ranks them); the vector
-//   index (SIMILAR, NEAREST: the nearest by similarity, exactly or by HNSW
-//   as its planner chooses; with QUERY, the text and vector lists fused by
-//   reciprocal rank). Cohort (FOR COHORT) and user (FEED) sources are not
-//   built yet; the parser accepts them and the engine answers kNotSupported.
-// - filter: the WHERE predicate as an attribute-index bitmap (query/filter.h).
-// - score: the sort mode, profile or expression compiled once
-//   (ranking/profile.h) and evaluated over batches of candidates, with the
-//   features fetched column by column from the ledger and the entity store.
-// - select: the best limit + 1 candidates after the cursor by (score, then
-//   first-seen order).
-// - diversify: at most N results per value of an attribute.
-// - page: the limit, and a cursor when more rows follow.
+// The parts, each in its own file:
+// - the planner (planner.cc) resolves the statement, compiles the sort
+//   (ranking/profile.h) and chooses the operators: the candidate sources
+//   (explicit keys or every entity, the text index, the vector index, a
+//   trending index), the attribute filter, and the scan that scores every
+//   candidate — the interface and one file per operator are listed in
+//   operator.h;
+// - features.cc fetches the sort's features column by column for batches
+//   of candidates, from the ledger and the entity store;
+// - execution.cc runs the operators in order until one answers, then
+//   diversifies (at most N per value of an attribute) and pages (the limit,
+//   and a cursor — cursor.h — when more rows follow).
 //
-// The planner prefers a trending index and checks its answer is provably
-// the exact top (see run_index_source); otherwise it scores every
-// candidate. EXPLAIN reports every stage with its counts and time.
+// The planner prefers a trending index and checks its answer is provably the
+// exact top (source_trending.cc); otherwise the scan scores every candidate.
+// EXPLAIN reports every operator with its rows in and out and its time.
+// Cohort (FOR COHORT) and user (FEED) sources are not built yet; the parser
+// accepts them and the engine answers kNotSupported.
 #pragma once
 
 #include <array>

@@ -1,0 +1,84 @@
+// A planned read query: what query/planner.cc decides and query/execution.cc
+// runs. Internal to src/query/.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "query/ast.h"
+#include "query/cursor.h"
+#include "query/filter.h"
+#include "query/operator.h"
+#include "query/sort_modes.h"
+#include "ranking/profile.h"
+#include "text/text_search.h"
+#include "vectors/vector_index.h"
+
+namespace tidal::query {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Candidates are scored in batches of this many.
+inline constexpr size_t kBatch = ranking::kEvalBatch;
+// SIMILAR / NEAREST ranked by anything but similarity alone: how many of the
+// nearest are scored (at least; EF or the page may ask for more).
+inline constexpr size_t kVectorPool = 200;
+// Reciprocal-rank fusion's constant (Cormack et al. 2009).
+inline constexpr int kRrfK = 60;
+
+inline double micros_since(SteadyClock::time_point t) {
+  return std::chrono::duration<double, std::micro>(SteadyClock::now() - t).count();
+}
+
+// 1234567 -> "1,234,567" (EXPLAIN's counts).
+std::string with_commas(uint64_t v);
+
+struct Plan {
+  EntityKind target = EntityKind::kItem;
+  std::string sort_text;   // the sort as the user sees it (a mode's full call)
+  std::string score_text;  // the expression actually scored
+  ranking::Program program;
+  bool ascending = false;
+  SortIndex index = SortIndex::kNone;
+  uint16_t index_signal = 0;
+  uint8_t index_window = 0;
+
+  std::optional<Filter> filter;
+  std::string filter_text;
+  std::optional<std::vector<std::string>> keys;  // WHERE key IN (...)
+
+  std::optional<Diversify> diversify;
+  const AttributeDefinition* diversify_attr = nullptr;
+
+  // SEARCH: the compiled text query; `relevance_only` when the sort is
+  // exactly bm25 descending (the text index's top-k answers it).
+  std::shared_ptr<text::TextSearch> text;
+  bool relevance_only = false;
+
+  // SIMILAR / NEAREST: the slot searched, the query vector as stored
+  // vectors are (normalized under cosine), the entity itself (SIMILAR: never
+  // its own neighbour), the HNSW breadth. `similarity_only` when the sort is
+  // exactly similarity(slot) descending with no QUERY (the nearest are the
+  // answer); `hybrid` when a QUERY text is fused with the vector list.
+  const vectors::VectorSlot* vector_slot = nullptr;
+  std::vector<float> query_vector;
+  std::optional<uint32_t> exclude;
+  size_t ef = vectors::kDefaultEf;
+  bool similarity_only = false;
+
+  size_t limit = 20;
+  std::optional<Ranked> after;
+  uint64_t fingerprint = 0;
+  uint64_t seed = 0;
+
+  // The operators the executor runs, in order, until one answers (the scan,
+  // last, always does): the candidate sources and the filter. See
+  // query/operator.h.
+  std::vector<std::unique_ptr<const Operator>> operators;
+};
+
+}  // namespace tidal::query
