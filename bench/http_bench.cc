@@ -466,8 +466,6 @@ void run(const std::string& base, const Options& opt) {
              std::to_string(rc.w1.days) + " days of W1 ending now, Zipf(1.1) items");
   report.add("host_load_start", host_load(), "load", "1-min load average after the load");
   server::ApiOptions api_options;
-  api_options.data_dir = base + "/db";
-  api_options.db_options = db_options();
   api_options.open_access = true;
   s.api = std::make_unique<server::Api>(std::move(owned), api_options, server::KeyStore{});
   server::HttpServerOptions http_options;

@@ -170,13 +170,13 @@ class FuzzedApi {
     }
     dir_ = dir_template;
     tidal::server::ApiOptions options;
-    options.data_dir = dir_;
-    options.db_options.durability = tidal::Durability::kNone;
-    options.db_options.background_checkpoints = false;
-    options.db_options.strict_items = false;
-    options.db_options.clock = clock;
+    tidal::DatabaseOptions db_options;
+    db_options.durability = tidal::Durability::kNone;
+    db_options.background_checkpoints = false;
+    db_options.strict_items = false;
+    db_options.clock = clock;
     options.open_access = open_access;
-    auto db = tidal::Database::open(dir_, schema, options.db_options);
+    auto db = tidal::Database::open(dir_, schema, db_options);
     if (!db.ok()) {
       std::fprintf(stderr, "api_fuzz: open %s: %s\n", dir_.c_str(),
                    db.status().to_string().c_str());

@@ -59,8 +59,6 @@ void block_shutdown_signals() {
 int serve_until_signal(std::unique_ptr<Database> db, ServeSettings settings,
                        const std::function<void(uint16_t port)>& ready) {
   server::ApiOptions api_options;
-  api_options.data_dir = settings.data_dir;
-  api_options.db_options = settings.db_options;
   api_options.open_access = settings.keys.empty();
   server::Api api(std::move(db), api_options, std::move(settings.keys));
   Result<std::unique_ptr<server::HttpServer>> http = server::start_http(api, settings.http);

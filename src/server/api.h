@@ -20,10 +20,6 @@
 namespace tidal::server {
 
 struct ApiOptions {
-  // Where the database lives and how it was opened: a schema migration
-  // closes the database and opens it again with the extended schema.
-  std::string data_dir;
-  DatabaseOptions db_options;
   // No keys configured: every request has the admin scope (the server then
   // listens on loopback only).
   bool open_access = false;
@@ -38,9 +34,10 @@ class Api {
 
   void handle(const HttpRequest& request, HttpResponse* response);
 
-  // Whether handling `request` may wait for the disk: every write, and a
-  // query that looks like CREATE. Reads answer from memory. HttpServer runs
-  // the first kind on worker threads (its HttpClassifier).
+  // Whether handling `request` may wait for the disk: the routes the table
+  // marks (every write), and a POST /v1/query whose statement writes. Reads,
+  // and requests no route takes, answer from memory. HttpServer runs the
+  // first kind on worker threads (its HttpClassifier).
   static bool may_block(const HttpRequest& request);
 
   // Checkpoints and closes the database. Call after the HTTP server stopped.

@@ -120,4 +120,9 @@ void add_batch_result(BatchOutcome* outcome, const BatchIngestResult& r,
 // (at most 1,000 errors are listed; "errors_omitted" counts the rest).
 void write_batch_outcome(std::string* out, const BatchOutcome& o, std::string_view position_name);
 
+// The schema as GET /v1/schema answers it: {"version", "signals": [...],
+// "attributes": {"item": [...], "user": [...], "creator": [...]}} and a
+// newline.
+void write_schema(std::string* out, const Schema& schema);
+
 }  // namespace tidal::server

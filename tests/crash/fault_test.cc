@@ -363,10 +363,8 @@ class FaultHttp : public ::testing::Test {
  protected:
   void SetUp() override {
     server::ApiOptions options;
-    options.data_dir = dir_.str();
-    options.db_options = fault_options();
     options.open_access = true;
-    auto db = Database::open(dir_.str(), fault_schema(), options.db_options);
+    auto db = Database::open(dir_.str(), fault_schema(), fault_options());
     ASSERT_TRUE(db.ok()) << db.status().to_string();
     db_ = db->get();
     api_ = std::make_unique<server::Api>(std::move(db).value(), options, server::KeyStore());

@@ -22,13 +22,13 @@ class ServerWireTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ApiOptions options;
-    options.data_dir = dir_.str();
-    options.db_options.durability = Durability::kNone;
-    options.db_options.background_checkpoints = false;
+    DatabaseOptions db_options;
+    db_options.durability = Durability::kNone;
+    db_options.background_checkpoints = false;
     options.open_access = true;
     auto schema = SchemaBuilder::with_default_signals().build();
     ASSERT_TRUE(schema.ok()) << schema.status().to_string();
-    auto db = Database::open(dir_.str(), *schema, options.db_options);
+    auto db = Database::open(dir_.str(), *schema, db_options);
     ASSERT_TRUE(db.ok()) << db.status().to_string();
     api_ = std::make_unique<Api>(std::move(db).value(), options, KeyStore());
   }
