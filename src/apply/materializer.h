@@ -47,6 +47,12 @@ struct AppliedRecord {
   // kEntityUpsert, kEntityPatch, kEntityDelete.
   const EntityRecord* entity = nullptr;
   uint32_t entity_index = 0;  // the entity's dense index within its kind
+  // The entity as it was before this record: whether it was live, and its
+  // stored attribute list ("" when it had none). A materializer reads these
+  // rather than the entity store, so the order in which materializers are
+  // registered does not matter.
+  bool was_live = false;
+  std::string_view previous{};
   // Item upserts and patches: whether the write sets (or removes) the
   // creator, and the creator's dense index (kNone: no creator).
   bool creator_given = false;

@@ -62,6 +62,12 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       }
       record.entity = &er;
       record.entity_index = index;
+      // Copied: the entity store replaces the list when it applies the
+      // record, and materializers may run after it.
+      record.was_live = entities_->live(er.kind, index);
+      std::string previous;
+      if (record.was_live) previous = std::string(entities_->attributes(er.kind, index));
+      record.previous = previous;
       if (er.kind == EntityKind::kItem) {
         record.item = index;
         record.item_id = entity_id_for(EntityKind::kItem, index);

@@ -49,18 +49,17 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   registry_.add(std::move(events));
   auto entity_store = std::make_unique<entities::EntityStore>(schema_);
   entities_ = entity_store.get();
-  // The text index goes first: it reads an entity's previous text from the
-  // entity store before the store replaces it.
+  registry_.add(std::move(entity_store));
+  // The indexes read an entity's previous state from the applied record
+  // (AppliedRecord::previous, was_live), not from the store: the order of
+  // registration does not matter.
   auto text = std::make_unique<text::TextIndex>(schema_, entities_);
   text_ = text.get();
   registry_.add(std::move(text));
-  // The vector index goes before the entity store too: a patch of an
-  // entity deleted since it was validated must find it still live.
   auto vectors =
       std::make_unique<vectors::VectorIndex>(schema_, entities_, folder_->path() + "/vectors");
   vectors_ = vectors.get();
   registry_.add(std::move(vectors));
-  registry_.add(std::move(entity_store));
   auto relationships = std::make_unique<entities::Relationships>(schema_);
   relationships_ = relationships.get();
   registry_.add(std::move(relationships));

@@ -97,11 +97,10 @@ Status TextIndex::apply(const apply::AppliedRecord& record) {
   auto& fs = fields_[static_cast<size_t>(e->kind)];
   if (fs.empty()) return Status::Ok();
   const uint32_t doc = record.entity_index;
-  const bool live = entities_->live(e->kind, doc);
+  const bool live = record.was_live;
   std::vector<std::string_view> old_texts, new_texts;
   std::vector<bool> had, has;
-  texts_in(e->kind, live ? entities_->attributes(e->kind, doc) : std::string_view(), &old_texts,
-           &had);
+  texts_in(e->kind, live ? record.previous : std::string_view(), &old_texts, &had);
   switch (record.type) {
     case wal::RecordType::kEntityUpsert: texts_in(e->kind, e->list, &new_texts, &has); break;
     case wal::RecordType::kEntityPatch: {

@@ -38,7 +38,7 @@ struct TextField {
 
 class TextIndex final : public apply::Materializer {
  public:
-  // `entities` must outlive the index and be registered after it.
+  // `entities` must outlive the index (rebuild() and text_of() read it).
   TextIndex(const Schema& schema, const entities::EntityStore* entities);
 
   std::string_view name() const override { return "text"; }

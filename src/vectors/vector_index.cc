@@ -554,7 +554,7 @@ Status VectorIndex::apply(const apply::AppliedRecord& record) {
   }
   // A patch of an entity deleted after it was validated changes nothing
   // (the entity store, applied after this index, skips it too).
-  if (record.type == wal::RecordType::kEntityPatch && !entities_->live(e->kind, id)) {
+  if (record.type == wal::RecordType::kEntityPatch && !record.was_live) {
     return Status::Ok();
   }
   std::vector<bool> given(ss.size(), false);
