@@ -12,8 +12,8 @@ using Route = Api::Request::Route;
 using Worker = Route::Worker;
 using Match = Api::Request::Match;
 
-// Whether `pattern` matches `path`, filling the captures.
-bool matches(std::string_view pattern, const Target& t, Match* m) {
+// A pattern split at '/' (once, when the table is first used).
+std::vector<std::string_view> split_pattern(std::string_view pattern) {
   std::vector<std::string_view> parts;
   size_t pos = 0;
   while (pos <= pattern.size()) {
@@ -22,9 +22,16 @@ bool matches(std::string_view pattern, const Target& t, Match* m) {
     if (end > pos) parts.push_back(pattern.substr(pos, end - pos));
     pos = end + 1;
   }
+  return parts;
+}
+
+// Whether the pattern split into `parts` matches the target, filling the
+// captures.
+bool matches(std::string_view pattern, const std::vector<std::string_view>& parts, const Target& t,
+             Match* m) {
   // "/health" and "/metrics" are whole paths; the rest live under /v1/.
-  if (parts.empty() || parts[0] != "v1") return parts.size() == 1 && t.path == pattern;
-  if (t.path.rfind("/v1/", 0) != 0 || t.segments.size() != parts.size() - 1) return false;
+  if (parts.empty() || parts[0] != "v1") return t.path == pattern;
+  if (t.segments.size() != parts.size() - 1 || t.path.rfind("/v1/", 0) != 0) return false;
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& seg = t.segments[i - 1];
     if (parts[i] == "{collection}") {
@@ -120,10 +127,17 @@ const std::vector<Route>& Api::Request::routes() {
 const Api::Request::Route* Api::Request::find_route(std::string_view method, const Target& target,
                                                     Match* m, bool* path_matched,
                                                     std::string* allowed, RouteClass* route_class) {
+  static const std::vector<std::vector<std::string_view>> split = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (const Route& r : routes()) out.push_back(split_pattern(r.pattern));
+    return out;
+  }();
   *path_matched = false;
-  for (const Route& r : routes()) {
+  const std::vector<Route>& table = routes();
+  for (size_t i = 0; i < table.size(); ++i) {
+    const Route& r = table[i];
     Match candidate;
-    if (!matches(r.pattern, target, &candidate)) continue;
+    if (!matches(r.pattern, split[i], target, &candidate)) continue;
     if (!*path_matched) *route_class = r.metrics;
     *path_matched = true;
     if (r.method == method) {
