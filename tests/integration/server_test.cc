@@ -355,14 +355,19 @@ TEST(Server, SigtermFinishesTheRequestInFlightThenCheckpoints) {
   }
   HttpReply reply;
   std::thread client([&] { reply = http(port, "POST", "/v1/events/bulk", ndjson); });
-  // Wait until the server is working on it.
-  for (int i = 0; i < 200; ++i) {
+  // Wait until the server is working on it: its body has arrived and the
+  // handler runs (this /metrics request is the other one in flight). Under
+  // ASan on a loaded machine receiving the 10 MB body alone can take
+  // seconds; a SIGTERM before the request is in flight tests nothing.
+  bool in_flight = false;
+  for (int i = 0; i < 6000 && !in_flight; ++i) {
     std::this_thread::sleep_for(5ms);
     HttpReply m = http(port, "GET", "/metrics");
-    if (m.body.find("tidal_http_requests_in_flight 2") != std::string::npos) break;
+    in_flight = m.body.find("tidal_http_requests_in_flight 2") != std::string::npos;
   }
   server.signal(SIGTERM);
   client.join();
+  ASSERT_TRUE(in_flight) << "the bulk request never reached its handler";
   EXPECT_EQ(reply.status, 200) << reply.body.substr(0, 500);
   EXPECT_NE(reply.body.find("\"accepted\":" + std::to_string(kEvents)), std::string::npos)
       << reply.body.substr(0, 500);
