@@ -23,40 +23,32 @@ std::string landmark_key(uint16_t signal) {
 }  // namespace
 
 GlobalLedger::GlobalLedger(const Schema& schema, size_t trending_capacity, int64_t future_slack_us)
-    : trending_capacity_(trending_capacity), future_slack_us_(future_slack_us) {
-  add_signals(schema);
-}
-
-void GlobalLedger::add_signals(const Schema& schema) {
-  for (size_t s = ledgers_.size(); s < schema.signals().size(); ++s) {
-    ledgers_.push_back(
-        std::make_unique<SignalLedger>(schema.signals()[s], trending_capacity_, future_slack_us_));
-    ledgers_.back()->set_bulk_load(bulk_load_);
-  }
-  dirty_.resize(ledgers_.size());
+    : ledgers_(schema, trending_capacity, future_slack_us, Keying::kDense) {
+  dirty_.resize(ledgers_.signal_count());
 }
 
 Status GlobalLedger::apply(const apply::AppliedRecord& record) {
   if (record.type == wal::RecordType::kSchemaChange) {
-    add_signals(*record.schema);
+    ledgers_.add_signals(*record.schema);
+    dirty_.resize(ledgers_.signal_count());
     return Status::Ok();
   }
   if (record.type == wal::RecordType::kEntityDelete && record.entity->kind == EntityKind::kItem) {
     // A deleted item leaves every ledger and trending list.
-    for (size_t s = 0; s < ledgers_.size(); ++s) {
-      ledgers_[s]->erase(record.entity_index);
+    for (size_t s = 0; s < ledgers_.signal_count(); ++s) {
+      ledgers_.ledger(static_cast<uint16_t>(s)).erase(record.entity_index);
       dirty_[s].mark(record.entity_index);
     }
     return Status::Ok();
   }
   if (record.type != wal::RecordType::kSignalEvent) return Status::Ok();
   const apply::SignalRecord& e = *record.signal;
-  if (e.signal >= ledgers_.size()) {
+  if (e.signal >= ledgers_.signal_count()) {
     return Status::Corruption(
         Subsystem::kWal, "record " + std::to_string(record.sequence) + " names signal type id " +
                              std::to_string(e.signal) + ", which the schema does not have");
   }
-  SignalLedger& ledger = *ledgers_[e.signal];
+  SignalLedger& ledger = ledgers_.ledger(e.signal);
   const uint64_t rebases = ledger.rebases();
   ledger.apply(record.item, e.time_us, e.value);
   dirty_[e.signal].mark(record.item);
@@ -68,17 +60,17 @@ Status GlobalLedger::apply(const apply::AppliedRecord& record) {
 
 void GlobalLedger::sweep(int64_t now_us) {
   std::vector<uint32_t> freed;
-  for (size_t s = 0; s < ledgers_.size(); ++s) {
+  for (size_t s = 0; s < ledgers_.signal_count(); ++s) {
     freed.clear();
-    ledgers_[s]->sweep(now_us, &freed);
+    ledgers_.ledger(static_cast<uint16_t>(s)).sweep(now_us, &freed);
     for (uint32_t item : freed) dirty_[s].mark(item);
   }
 }
 
 Status GlobalLedger::checkpoint(WriteBatch* batch) {
   std::string value;
-  for (size_t s = 0; s < ledgers_.size(); ++s) {
-    const SignalLedger& ledger = *ledgers_[s];
+  for (size_t s = 0; s < ledgers_.signal_count(); ++s) {
+    const SignalLedger& ledger = ledgers_.ledger(static_cast<uint16_t>(s));
     auto signal = static_cast<uint16_t>(s);
     for (uint32_t item : dirty_[s].begin_checkpoint()) {
       if (!ledger.has_state(item)) {
@@ -101,14 +93,14 @@ void GlobalLedger::end_checkpoint(bool durable) {
 }
 
 Status GlobalLedger::restore(StorageEngine& engine) {
-  for (size_t s = 0; s < ledgers_.size(); ++s) {
+  for (size_t s = 0; s < ledgers_.signal_count(); ++s) {
     TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> lm,
                            engine.get(Keyspace::kMeta, landmark_key(static_cast<uint16_t>(s))));
     if (lm) {
       if (lm->size() != 8) {
         return Status::Corruption(Subsystem::kStorage, "ledger landmark is malformed");
       }
-      ledgers_[s]->set_landmark(static_cast<int64_t>(decode_fixed64_le(lm->data())));
+      ledgers_.ledger(static_cast<uint16_t>(s)).set_landmark(static_cast<int64_t>(decode_fixed64_le(lm->data())));
     }
   }
   auto it = engine.scan(Keyspace::kSignals, "", "");
@@ -120,34 +112,18 @@ Status GlobalLedger::restore(StorageEngine& engine) {
     }
     auto signal = static_cast<uint16_t>((static_cast<uint8_t>(key->suffix[0]) << 8) |
                                         static_cast<uint8_t>(key->suffix[1]));
-    if (signal >= ledgers_.size()) {
+    if (signal >= ledgers_.signal_count()) {
       return Status::Corruption(Subsystem::kStorage, "stored signal state for unknown signal id " +
                                                          std::to_string(signal));
     }
     auto item = static_cast<uint32_t>(key->id.value & 0xffffffffu);
-    TIDAL_RETURN_IF_ERROR(ledgers_[signal]->restore_item(item, it->value()));
+    TIDAL_RETURN_IF_ERROR(ledgers_.ledger(signal).restore_item(item, it->value()));
   }
   TIDAL_RETURN_IF_ERROR(it->status());
-  for (auto& l : ledgers_) l->rebuild_indexes();
+  for (size_t s = 0; s < ledgers_.signal_count(); ++s) {
+    ledgers_.ledger(static_cast<uint16_t>(s)).rebuild_indexes();
+  }
   return Status::Ok();
-}
-
-uint64_t GlobalLedger::active_states() const {
-  uint64_t n = 0;
-  for (const auto& l : ledgers_) n += l->active_states();
-  return n;
-}
-
-uint64_t GlobalLedger::warm_bytes() const {
-  uint64_t n = 0;
-  for (const auto& l : ledgers_) n += l->warm_bytes();
-  return n;
-}
-
-uint64_t GlobalLedger::hot_bytes() const {
-  uint64_t n = 0;
-  for (const auto& l : ledgers_) n += uint64_t{l->item_capacity()} * sizeof(double);
-  return n;
 }
 
 }  // namespace tidal::signals

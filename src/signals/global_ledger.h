@@ -16,7 +16,7 @@
 
 #include "apply/materializer.h"
 #include "core/dirty_list.h"
-#include "signals/signal_ledger.h"
+#include "signals/ledger_set.h"
 #include "tidal/schema.h"
 
 namespace tidal::signals {
@@ -34,31 +34,24 @@ class GlobalLedger final : public apply::Materializer {
   void end_checkpoint(bool durable) override;
   Status restore(StorageEngine& engine) override;
 
-  SignalLedger& ledger(uint16_t signal) { return *ledgers_[signal]; }
-  const SignalLedger& ledger(uint16_t signal) const { return *ledgers_[signal]; }
-  size_t signal_count() const { return ledgers_.size(); }
+  LedgerSet& ledgers() { return ledgers_; }
+  const LedgerSet& ledgers() const { return ledgers_; }
+  SignalLedger& ledger(uint16_t signal) { return ledgers_.ledger(signal); }
+  const SignalLedger& ledger(uint16_t signal) const { return ledgers_.ledger(signal); }
+  size_t signal_count() const { return ledgers_.signal_count(); }
 
   // See SignalLedger::set_bulk_load (exclusive lock held).
-  void set_bulk_load(bool on) {
-    bulk_load_ = on;
-    for (auto& l : ledgers_) l->set_bulk_load(on);
-  }
+  void set_bulk_load(bool on) { ledgers_.set_bulk_load(on); }
 
   // Frees quiet warm states (exclusive lock held).
   void sweep(int64_t now_us);
 
-  uint64_t active_states() const;
-  uint64_t warm_bytes() const;
-  uint64_t hot_bytes() const;
+  uint64_t active_states() const { return ledgers_.active_states(); }
+  uint64_t warm_bytes() const { return ledgers_.warm_bytes(); }
+  uint64_t hot_bytes() const { return ledgers_.hot_bytes(); }
 
  private:
-  // Adds a ledger for each signal type of `schema` beyond those it has.
-  void add_signals(const Schema& schema);
-
-  size_t trending_capacity_;
-  int64_t future_slack_us_;
-  bool bulk_load_ = false;
-  std::vector<std::unique_ptr<SignalLedger>> ledgers_;
+  LedgerSet ledgers_;
   std::vector<DirtyList> dirty_;  // per signal type
 };
 

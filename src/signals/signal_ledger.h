@@ -19,19 +19,29 @@
 // boundary (either way); each window index is maintained incrementally within
 // a bucket and rebuilt from the active items when the bucket changes.
 //
-// Thread safety: the owner (GlobalLedger) serializes writers and holds its
-// lock shared for reads and exclusively for apply(); hot() alone may be read
-// without any lock. The trending indexes have their own mutex so that
-// concurrent readers can rebuild them.
+// Keying — dense (the global ledger): state lives in arrays indexed by the
+// item's dense index, so hot() needs no lock. Sparse (a cohort's ledger,
+// docs/cohorts.md): state lives in slots handed out as (item, signal) pairs
+// become active and taken back when they are quiet — every window's ring has
+// passed and the decayed score is below kNegligibleScore — so memory follows
+// the pairs with activity, not the item count. Both keyings run the same
+// code: every access goes through a slot (the item itself when dense).
+//
+// Thread safety: the owner (GlobalLedger, CohortStore) serializes writers and
+// holds its lock shared for reads and exclusively for apply(); hot() alone may
+// be read without any lock, in a dense ledger only. The trending indexes have
+// their own mutex so that concurrent readers can rebuild them.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -43,11 +53,18 @@
 
 namespace tidal::signals {
 
+enum class Keying : uint8_t { kDense, kSparse };
+
 class SignalLedger {
  public:
+  // A sparse ledger frees a quiet pair once its decayed score is below this
+  // (scores are in units of an event's value: 1e-12 of one event).
+  static constexpr double kNegligibleScore = 1e-12;
+
   // `future_slack_us`: how far ahead of the present event times may be (see
   // BucketPlan::for_signal).
-  SignalLedger(SignalTypeDefinition def, size_t trending_capacity, int64_t future_slack_us = 0);
+  SignalLedger(SignalTypeDefinition def, size_t trending_capacity, int64_t future_slack_us = 0,
+               Keying keying = Keying::kDense);
   ~SignalLedger();
   SignalLedger(const SignalLedger&) = delete;
   SignalLedger& operator=(const SignalLedger&) = delete;
@@ -60,8 +77,10 @@ class SignalLedger {
   // trending indexes are kept at. Exclusive lock held.
   void apply(uint32_t item, int64_t t_us, double value);
 
-  // The decayed score S·e^{−λ(now−L)}. Lock-free.
+  // The decayed score S·e^{−λ(now−L)}. Lock-free when dense; a sparse
+  // ledger's reader holds the shared lock.
   double hot(uint32_t item, int64_t now_us) const;
+  bool sparse() const { return sparse_; }
   // Shared lock held for these.
   uint64_t count(uint32_t item, size_t window, int64_t now_us) const;
   uint64_t prev_count(uint32_t item, size_t window, int64_t now_us) const;
@@ -71,7 +90,7 @@ class SignalLedger {
   // Hints the CPU to load `item`'s warm state: a query scoring many items
   // calls it a few items ahead, so the cache misses overlap.
   void prefetch(uint32_t item) const {
-    if (item < warm_.size()) __builtin_prefetch(warm_[item]);
+    if (!sparse_ && item < warm_->size()) __builtin_prefetch((*warm_)[item]);
   }
 
   // Window columns: one windowed value of every item in a dense array, exact
@@ -100,13 +119,17 @@ class SignalLedger {
   void erase(uint32_t item);
 
   // Frees the warm state of items quiet at now_us and appends them to
-  // `freed`. Exclusive lock held.
+  // `freed` (a sparse ledger also frees their slot once the decayed score is
+  // negligible, and lists those too). Exclusive lock held.
   void sweep(int64_t now_us, std::vector<uint32_t>* freed);
 
   // Memory and activity figures.
   size_t active_states() const { return active_.size(); }
   size_t warm_bytes() const { return active_.size() * WarmState::block_bytes(plan_); }
-  uint32_t item_capacity() const { return hot_.size(); }
+  // Dense: one past the highest item index; sparse: the slots in use.
+  uint32_t item_capacity() const;
+  // Bytes held for scores and slots (the warm blocks are warm_bytes()).
+  size_t hot_bytes() const;
   int64_t landmark_us() const { return landmark_us_.load(std::memory_order_acquire); }
   // How many times the landmark moved and every score was rescaled.
   uint64_t rebases() const { return rebases_; }
@@ -137,7 +160,35 @@ class SignalLedger {
     int64_t bucket = INT64_MIN;  // the bucket of `now` the scores are exact for
   };
 
-  void ensure_item(uint32_t item);
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  struct SparseSlot {
+    std::atomic<double> score{0};
+    WarmState* warm = nullptr;
+    uint32_t item = kNoSlot;  // kNoSlot: free
+  };
+  // The slot of `item` (kNoSlot when it has none); the item itself if dense.
+  uint32_t find_slot(uint32_t item) const;
+  // The slot of `item`, made if needed (exclusive lock held).
+  uint32_t slot_for(uint32_t item);
+  void free_slot(uint32_t slot);
+  uint32_t item_of(uint32_t slot) const { return sparse_ ? sparse_slots_[slot].item : slot; }
+  uint32_t slot_end() const {
+    return sparse_ ? static_cast<uint32_t>(sparse_slots_.size()) : hot_->size();
+  }
+  std::atomic<double>& score_at(uint32_t slot) {
+    return sparse_ ? sparse_slots_[slot].score : (*hot_)[slot];
+  }
+  const std::atomic<double>& score_at(uint32_t slot) const {
+    return sparse_ ? sparse_slots_[slot].score : (*hot_)[slot];
+  }
+  WarmState*& warm_at(uint32_t slot) { return sparse_ ? sparse_slots_[slot].warm : (*warm_)[slot]; }
+  WarmState* warm_at(uint32_t slot) const {
+    return sparse_ ? sparse_slots_[slot].warm : (*warm_)[slot];
+  }
+  // The warm state of `item`, or nullptr.
+  const WarmState* warm_of(uint32_t item) const;
+  // The scores above zero, for rebuilding the hot index.
+  std::vector<ScoredItem> positive_scores() const;
   double column_value(const WarmState& s, size_t window, ColumnKind kind, int64_t bucket) const;
   // Re-reads `item`'s value into every column (exclusive lock held).
   void update_columns(uint32_t item);
@@ -146,6 +197,7 @@ class SignalLedger {
   void compact_active();
   void rebase(int64_t new_landmark_us);
   double raw_score(uint32_t item) const;
+  double scaled(double raw, int64_t now_us) const;
   // The index's scores for an item at the index's bucket.
   double window_score(const WarmState& s, size_t window, bool rising, int64_t bucket) const;
   std::vector<ScoredItem> top_window(std::vector<WindowIndex>& indexes, size_t window, size_t k,
@@ -162,10 +214,20 @@ class SignalLedger {
   std::atomic<uint64_t> rebase_epoch_{0};        // odd while a rebase runs
   uint64_t rebases_ = 0;                         // exclusive lock
   std::vector<uint32_t> rescaled_;               // exclusive lock
-  ChunkedArray<std::atomic<double>> hot_;
-  ChunkedArray<WarmState*> warm_;
-  std::vector<uint32_t> active_;    // items with a warm state, any order
-  bool active_has_erased_ = false;  // active_ may name items erase() freed
+  bool sparse_;
+  // Dense keying: by item (allocated only when dense: each array's chunk
+  // directory is half a megabyte).
+  std::unique_ptr<ChunkedArray<std::atomic<double>>> hot_;
+  std::unique_ptr<ChunkedArray<WarmState*>> warm_;
+  // Sparse keying: slots, the slot of each item with one, and free slots. A
+  // deque never moves its elements as it grows.
+  std::deque<SparseSlot> sparse_slots_;
+  std::unordered_map<uint32_t, uint32_t> slot_of_;
+  std::vector<uint32_t> free_slots_;
+  uint32_t item_bound_ = 0;  // sparse: one past the highest item given a slot
+
+  std::vector<uint32_t> active_;    // slots with a warm state, any order
+  bool active_has_erased_ = false;  // active_ may name slots whose state was freed
 
   // Per window, per ColumnKind. Builders hold column_mu_ (under the shared
   // lock); apply() and erase() update the columns in place under the

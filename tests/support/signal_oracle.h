@@ -174,12 +174,14 @@ inline bool oracle_close(double a, double b, double rel = 1e-9) {
 // different order than the oracle sums them, so two items whose exact scores
 // are equal may be ranked either way: position by position the scores must
 // agree within `rel`, and an item may differ from the oracle's only when the
-// oracle scores both within `rel`. Empty when they match; otherwise what
+// oracle scores both within `rel` (or `abs`: a sparse ledger lets go of
+// scores below SignalLedger::kNegligibleScore). Empty when they match; otherwise what
 // differed.
 template <typename OracleScore>
 std::string compare_hot_ranking(const std::vector<OracleRanked>& got,
                                 const std::vector<OracleRanked>& want, OracleScore oracle_score,
-                                double rel = 1e-9) {
+                                double rel = 1e-9, double abs = 0) {
+  auto close = [&](double a, double b) { return oracle_close(a, b, rel) || std::fabs(a - b) <= abs; };
   auto describe = [](const std::vector<OracleRanked>& v) {
     std::string out;
     for (const OracleRanked& r : v) {
@@ -192,11 +194,11 @@ std::string compare_hot_ranking(const std::vector<OracleRanked>& got,
   };
   if (got.size() != want.size()) return fail("sizes differ");
   for (size_t i = 0; i < got.size(); ++i) {
-    if (!oracle_close(got[i].score, want[i].score, rel)) {
+    if (!close(got[i].score, want[i].score)) {
       return fail("score differs at " + std::to_string(i));
     }
     if (got[i].item != want[i].item &&
-        !oracle_close(oracle_score(got[i].item), want[i].score, rel)) {
+        !close(oracle_score(got[i].item), want[i].score)) {
       return fail("item differs at " + std::to_string(i));
     }
     for (size_t j = 0; j < i; ++j) {
