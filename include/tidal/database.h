@@ -13,6 +13,8 @@
 // applied in WAL order; a read sees each write entirely or not at all.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -86,6 +88,25 @@ struct DatabaseStats {
   uint64_t active_states = 0;               // (item, signal type) pairs with windowed state
   uint64_t warm_bytes = 0;                  // memory of those states
   uint64_t hot_bytes = 0;                   // memory of the decayed scores
+  uint64_t cohorts = 0;
+  uint64_t cohort_active_states = 0;  // (cohort, item, signal type) with windowed state
+  uint64_t cohort_bytes = 0;          // memory of every cohort's ledgers and members
+  uint64_t cohort_updates = 0;        // cohort ledger updates by events since open
+};
+
+// A cohort (docs/cohorts.md): an audience of users defined by a predicate
+// over their attributes, with its own signal ledgers.
+struct CohortInfo {
+  std::string name;
+  std::string predicate;                 // the WHERE predicate, as TQL
+  uint64_t members = 0;                  // users in it now
+  uint64_t defined_at = 0;               // the definition's WAL sequence
+  bool backfilling = false;              // still counting events from before its definition
+  double backfill_progress = 1;          // 0 to 1, by WAL sequence
+  uint64_t backfill_events_read = 0;     // cold-tier events read for it
+  uint64_t backfill_events_counted = 0;  // ... of which by its members
+  uint64_t active_states = 0;            // (item, signal type) pairs with windowed state
+  uint64_t memory_bytes = 0;             // its ledgers and member bitmap
 };
 
 // The database's present: the time every read, sweep and checkpoint takes as
@@ -235,6 +256,24 @@ class Database {
                               const QueryOptions& options = {});
   // The stored ranking profiles, by name.
   std::vector<ProfileDefinition> profiles() const;
+
+  // Cohorts (docs/cohorts.md). create_cohort(name, "age BETWEEN 18 AND 24")
+  // is CREATE COHORT name WHERE ...: the predicate is over user attributes,
+  // in the WHERE language; errors name the field, the value and the rule.
+  // Both return the definition's WAL sequence.
+  Result<uint64_t> create_cohort(std::string_view name, std::string_view predicate);
+  Result<uint64_t> drop_cohort(std::string_view name);
+  // Every cohort by name, or one (NotFound naming it).
+  std::vector<CohortInfo> cohorts() const;
+  Result<CohortInfo> cohort(std::string_view name) const;
+  // The names of the cohorts a live user is in (NotFound when not live).
+  Result<std::vector<std::string>> user_cohorts(std::string_view user) const;
+  // Waits until no cohort is backfilling, or `timeout` passed (Unavailable
+  // then, naming what is left). `progress`, when given, is called about
+  // every 100 ms with the cohorts still backfilling.
+  Status wait_for_backfills(
+      std::chrono::milliseconds timeout,
+      const std::function<void(const std::vector<CohortInfo>&)>& progress = {});
 
   // Stores all derived state and truncates the WAL behind it.
   Status checkpoint();

@@ -43,6 +43,9 @@ struct AppliedRecord {
   static constexpr uint32_t kNone = UINT32_MAX;
   uint32_t user = kNone;
   uint32_t creator = kNone;
+  // Signal events, while any cohort is defined: the acting user's dense
+  // index when the user key is known (kNone: anonymous or never seen).
+  uint32_t actor = kNone;
 
   // kEntityUpsert, kEntityPatch, kEntityDelete.
   const EntityRecord* entity = nullptr;

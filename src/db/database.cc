@@ -163,6 +163,40 @@ std::vector<ProfileDefinition> Database::profiles() const {
   return impl_->profiles();
 }
 
+Result<uint64_t> Database::create_cohort(std::string_view name, std::string_view predicate) {
+  TIDAL_ASSIGN_OR_RETURN(query::Expr where, query::parse_expression(predicate));
+  query::Statement s{.kind = query::StatementKind::kCreateCohort};
+  s.name = std::string(name);
+  s.where = std::move(where);
+  std::string message;
+  return impl_->define_cohort(s, &message);
+}
+
+Result<uint64_t> Database::drop_cohort(std::string_view name) {
+  query::Statement s{.kind = query::StatementKind::kDropCohort};
+  s.name = std::string(name);
+  std::string message;
+  return impl_->define_cohort(s, &message);
+}
+
+std::vector<CohortInfo> Database::cohorts() const {
+  return impl_->cohorts();
+}
+
+Result<CohortInfo> Database::cohort(std::string_view name) const {
+  return impl_->cohort(name);
+}
+
+Result<std::vector<std::string>> Database::user_cohorts(std::string_view user) const {
+  return impl_->user_cohorts(user);
+}
+
+Status Database::wait_for_backfills(
+    std::chrono::milliseconds timeout,
+    const std::function<void(const std::vector<CohortInfo>&)>& progress) {
+  return impl_->wait_for_backfills(timeout, progress);
+}
+
 DatabaseProgress Database::progress() const {
   return impl_->progress();
 }

@@ -24,6 +24,9 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       record.signal = &e;
       record.item = items().assign(e.item);
       record.item_id = entity_id_for(EntityKind::kItem, record.item);
+      if (!cohorts_->empty() && !e.user.empty()) {
+        if (std::optional<uint32_t> u = key_map(EntityKind::kUser).find(e.user)) record.actor = *u;
+      }
       if (relationships_->tracks_affinity()) {
         uint32_t creator = entities_->creator_of(record.item);
         if (creator != entities::kNoCreator) {
@@ -91,7 +94,8 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       record.target = key_map(rr.target_kind).assign(rr.target);
       return registry_.apply(record);
     }
-    case wal::RecordType::kProfileDefinition: return registry_.apply(record);
+    case wal::RecordType::kProfileDefinition:
+    case wal::RecordType::kCohortDefinition: return registry_.apply(record);
     case wal::RecordType::kSchemaChange: {
       Result<Schema> next = Schema::decode(payload);
       if (!next.ok()) return malformed();

@@ -67,6 +67,7 @@ void Database::Impl::crash_for_testing() {
   }
   background_cv_.notify_all();
   if (background_.joinable()) background_.join();
+  stop_backfill();
   // Every acknowledged record is in the WAL already; nothing is pending.
   if (wal_) (void)wal_->close();
   // Unflushed (kDerived) writes live only in RocksDB's memtables: a crash
@@ -137,6 +138,9 @@ Status Database::Impl::close() {
   }
   background_cv_.notify_all();
   if (background_.joinable()) background_.join();
+  // A backfill in progress stops between batches; its cursor is checkpointed
+  // and the next open resumes it.
+  stop_backfill();
   Status st;
   if (wal_) {
     st = checkpoint();

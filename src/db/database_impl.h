@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "apply/materializer.h"
+#include "cohorts/cohort_store.h"
 #include "core/mutex.h"
 #include "db/event_validation.h"
 #include "db/present.h"
@@ -83,6 +84,15 @@ class Database::Impl {
   Result<Schema> change_schema(const std::function<void(SchemaBuilder&)>& add);
   DatabaseStats stats() const;
   std::vector<ProfileDefinition> profiles() const;
+  // Cohorts (database_cohorts.cc).
+  // CREATE COHORT or DROP COHORT: the record's WAL sequence; `message` says
+  // what happened.
+  Result<uint64_t> define_cohort(const query::Statement& statement, std::string* message);
+  std::vector<CohortInfo> cohorts() const;
+  Result<CohortInfo> cohort(std::string_view name) const;
+  Result<std::vector<std::string>> user_cohorts(std::string_view user) const;
+  Status wait_for_backfills(std::chrono::milliseconds timeout,
+                            const std::function<void(const std::vector<CohortInfo>&)>& progress);
   DatabaseProgress progress() const;
   DatabaseHealth health() const;
 
@@ -147,6 +157,14 @@ class Database::Impl {
   Result<QueryResult> create_profile(const query::Statement& statement);
   // Fills known_items_ from the restored key map and ledger (open only).
   void rebuild_known_items() TIDAL_REQUIRES(state_mu_);
+  CohortInfo cohort_info(const cohorts::Cohort& c) const TIDAL_REQUIRES_SHARED(state_mu_);
+  // Runs each cohort's backfill from the cold tier (docs/cohorts.md).
+  void backfill_loop();
+  // One cohort's backfill, from its cursor: reads the cold tier without the
+  // state lock and counts batches under it.
+  Status backfill(uint32_t id, uint64_t until, uint64_t cursor);
+  void wake_backfill();
+  void stop_backfill();
   // Appends `requests` and applies the new ones in WAL order.
   Result<std::vector<wal::AppendResult>> commit(std::span<const wal::AppendRequest> requests);
   void background_loop();
@@ -179,6 +197,7 @@ class Database::Impl {
   entities::EntityStore* entities_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
   entities::Relationships* relationships_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
   query::ProfileCatalog* profiles_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
+  cohorts::CohortStore* cohorts_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
   text::TextIndex* text_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
   vectors::VectorIndex* vectors_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
   // Items a query can rank: registered or known from signals, not deleted.
@@ -213,6 +232,16 @@ class Database::Impl {
   bool stopping_ TIDAL_GUARDED_BY(background_mu_) = false;
   bool closed_ TIDAL_GUARDED_BY(background_mu_) = false;
   std::thread background_;
+
+  // The backfill thread (backfill_loop): woken by a cohort definition.
+  Mutex backfill_mu_;
+  std::condition_variable backfill_cv_;
+  bool backfill_wake_ TIDAL_GUARDED_BY(backfill_mu_) = false;
+  bool backfill_stop_ TIDAL_GUARDED_BY(backfill_mu_) = false;
+  std::atomic<bool> backfill_stopping_{false};
+  // The last backfill failure (a cold-tier read), retried; for health.
+  Status backfill_failure_ TIDAL_GUARDED_BY(backfill_mu_);
+  std::thread backfill_thread_;
 };
 
 }  // namespace tidal

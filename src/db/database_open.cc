@@ -3,6 +3,8 @@
 
 #include "core/coding.h"
 #include "db/database_impl.h"
+#include "query/filter.h"
+#include "query/parser.h"
 #include "schema/schema_catalog.h"
 #include "storage/meta_keys.h"
 
@@ -66,6 +68,17 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   auto profiles = std::make_unique<query::ProfileCatalog>();
   profiles_ = profiles.get();
   registry_.add(std::move(profiles));
+  // After the entity store: membership is evaluated over the users as a
+  // user write leaves them.
+  auto cohorts = std::make_unique<cohorts::CohortStore>(
+      schema_, entities_,
+      [](std::string_view predicate) -> Result<Filter> {
+        TIDAL_ASSIGN_OR_RETURN(query::Expr e, query::parse_expression(predicate));
+        return query::to_filter(e);
+      },
+      options_.trending_capacity, options_.max_future_skew.count());
+  cohorts_ = cohorts.get();
+  registry_.add(std::move(cohorts));
 
   // The last checkpoint...
   TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> cp,
@@ -99,12 +112,14 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   {
     WriterLock lk(state_mu_);
     ledger_->set_bulk_load(true);
+    cohorts_->set_bulk_load(true);
     TIDAL_RETURN_IF_ERROR(wal_->replay(
         applied_seq_ + 1, [&](const wal::FrameView& f) TIDAL_NO_THREAD_SAFETY_ANALYSIS {
           applied_seq_ = f.sequence;
           return apply_record(f.type, f.sequence, f.payload);
         }));
     ledger_->set_bulk_load(false);
+    cohorts_->set_bulk_load(false);
   }
   applied_seq_ = std::max(applied_seq_, wal_->last_sequence());
   wal_bytes_at_checkpoint_ = wal_->stats().bytes_written;
@@ -113,6 +128,7 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
     TIDAL_RETURN_IF_ERROR(set_present(PresentMode::kHistorical, std::nullopt).status());
   }
   background_ = std::thread([this] { background_loop(); });
+  backfill_thread_ = std::thread([this] { backfill_loop(); });
   return Status::Ok();
 }
 

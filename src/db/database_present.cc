@@ -105,6 +105,7 @@ void Database::Impl::sweep() {
     if (pinned != INT64_MIN) at = std::min(at, pinned);
   }
   ledger_->sweep(at);
+  cohorts_->sweep(at);
   if (at > swept_at_us_.load()) swept_at_us_.store(at);
 }
 

@@ -251,12 +251,24 @@ DatabaseStats Database::Impl::stats() const {
   s.active_states = ledger_ ? ledger_->active_states() : 0;
   s.warm_bytes = ledger_ ? ledger_->warm_bytes() : 0;
   s.hot_bytes = ledger_ ? ledger_->hot_bytes() : 0;
+  if (cohorts_) {
+    s.cohorts = cohorts_->all().size();
+    s.cohort_active_states = cohorts_->active_states();
+    s.cohort_bytes = cohorts_->memory_bytes();
+    s.cohort_updates = cohorts_->updates();
+  }
   return s;
 }
 
 Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                                           const QueryOptions& options) {
   if (statement.kind == query::StatementKind::kCreateProfile) return create_profile(statement);
+  if (statement.kind == query::StatementKind::kCreateCohort ||
+      statement.kind == query::StatementKind::kDropCohort) {
+    QueryResult out;
+    TIDAL_RETURN_IF_ERROR(define_cohort(statement, &out.message).status());
+    return out;
+  }
   {
     MutexLock order(order_mu_);
     TIDAL_RETURN_IF_ERROR(apply_failed_);
@@ -264,7 +276,7 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
   ReaderLock lk(state_mu_);
   query::QueryState st{.schema = &schema_,
                        .entities = entities_,
-                       .ledger = ledger_,
+                       .ledger = &ledger_->ledgers(),
                        .keys = {&keys_[0], &keys_[1], &keys_[2]},
                        .known_items = &known_items_,
                        .profiles = profiles_,
@@ -286,7 +298,35 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
     }
     st.now_us = *statement.as_of_us;
   }
-  return query::run_read(statement, st, options);
+  if (statement.cohort.empty()) return query::run_read(statement, st, options);
+  // FOR COHORT: every signal feature reads the cohort's ledgers.
+  const cohorts::Cohort* c = cohorts_->find(statement.cohort);
+  if (c == nullptr) {
+    std::string known;
+    for (const cohorts::Cohort* x : cohorts_->all()) known += (known.empty() ? "" : ", ") + x->name;
+    return Status::NotFound(Subsystem::kQuery,
+                            "no cohort " + statement.cohort + " (cohorts: " +
+                                (known.empty() ? "none; CREATE COHORT defines one" : known) + ")",
+                            "cohort");
+  }
+  st.ledger = c->ledgers.get();
+  TIDAL_ASSIGN_OR_RETURN(QueryResult result, query::run_read(statement, st, options));
+  PlanStage stage;
+  stage.name = "cohort";
+  stage.detail = c->name + " (" + std::to_string(c->members.cardinality()) +
+                 " members; its ledgers count their events";
+  if (!c->backfill.done) {
+    stage.detail +=
+        "; still backfilling: " +
+        std::to_string(c->backfill.until == 0 ? 100
+                                              : c->backfill.cursor * 100 / c->backfill.until) +
+        "% of the earlier events read, so counts from before its definition are "
+        "partial";
+  }
+  stage.detail += ")";
+  stage.rows_in = stage.rows_out = c->members.cardinality();
+  result.plan.insert(result.plan.begin(), std::move(stage));
+  return result;
 }
 
 }  // namespace tidal

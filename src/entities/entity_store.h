@@ -62,6 +62,9 @@ class EntityStore final : public apply::Materializer {
   // attribute) for an unknown or non-filterable attribute, an operator its
   // type does not support, or a value of the wrong type.
   Result<Bitmap> evaluate(EntityKind kind, const Filter& filter) const;
+  // Whether live entity `index` matches `filter` (checked beforehand with
+  // check()): evaluate() restricted to one entity, so the two always agree.
+  Result<bool> matches(EntityKind kind, uint32_t index, const Filter& filter) const;
   // Checks `filter` without evaluating it.
   Status check(EntityKind kind, const Filter& filter) const;
 

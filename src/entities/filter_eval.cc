@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <utility>
 
 #include "entities/entity_store.h"
 
@@ -306,11 +307,22 @@ Result<Bitmap> EntityStore::evaluate(EntityKind kind, const Filter& filter) cons
   return out;
 }
 
+Result<bool> EntityStore::matches(EntityKind kind, uint32_t index, const Filter& filter) const {
+  if (!live(kind, index)) return false;
+  Bitmap within;
+  within.add(index);
+  Bitmap out;
+  TIDAL_RETURN_IF_ERROR(evaluate_node(state(kind), (*catalogs_)[kind], filter, &within, &out));
+  return out.contains(index);
+}
+
 Status EntityStore::evaluate_node(const KindState& s, const AttributeCatalog& c, const Filter& f,
                                   const Bitmap* within, Bitmap* out) const {
-  auto restrict = [&](Bitmap b) {
-    if (within) b &= *within;
-    return b;
+  // Within `within`, intersected without copying the (maybe large) index
+  // bitmap first: a single-entity check (matches()) stays cheap.
+  auto restrict = [&]<typename B>(B&& b) -> Bitmap {
+    if (within) return b & *within;
+    return Bitmap(std::forward<B>(b));
   };
   switch (f.op) {
     case Op::kAll: *out = restrict(s.live); return Status::Ok();

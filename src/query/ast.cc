@@ -15,7 +15,8 @@ Status invalid(std::string_view field, std::string_view value, std::string_view 
 }
 
 bool is_read(StatementKind k) {
-  return k != StatementKind::kCreateCohort && k != StatementKind::kCreateProfile;
+  return k != StatementKind::kCreateCohort && k != StatementKind::kCreateProfile &&
+         k != StatementKind::kDropCohort;
 }
 
 Status check_name(std::string_view field, const std::string& name, bool required) {
@@ -191,9 +192,10 @@ Status validate(const Statement& s) {
       return check_unused("target", true, k);
     }
   }
-  TIDAL_RETURN_IF_ERROR(check_unused(
-      "cohort", !s.cohort.empty() && k != StatementKind::kTrending && k != StatementKind::kSearch,
-      k));
+  TIDAL_RETURN_IF_ERROR(check_unused("cohort",
+                                     !s.cohort.empty() && k != StatementKind::kTrending &&
+                                         k != StatementKind::kSearch && k != StatementKind::kRank,
+                                     k));
   TIDAL_RETURN_IF_ERROR(check_name("cohort", s.cohort, false));
   TIDAL_RETURN_IF_ERROR(
       check_unused("signal", !s.signal.empty() && k != StatementKind::kTrending, k));
@@ -256,7 +258,9 @@ Status validate(const Statement& s) {
     return invalid("order", s.order == SortOrder::kAsc ? "asc" : "desc", "needs rank_by");
   }
   if (k == StatementKind::kCreateCohort && !s.where) return invalid("where", "", "is required");
-  TIDAL_RETURN_IF_ERROR(check_unused("where", s.where && k == StatementKind::kCreateProfile, k));
+  TIDAL_RETURN_IF_ERROR(check_unused(
+      "where", s.where && (k == StatementKind::kCreateProfile || k == StatementKind::kDropCohort),
+      k));
   if (s.where) TIDAL_RETURN_IF_ERROR(validate_expr(*s.where, "where"));
   TIDAL_RETURN_IF_ERROR(check_unused("diversify", s.diversify && !read, k));
   if (s.diversify) {
@@ -294,6 +298,7 @@ std::string_view statement_kind_name(StatementKind k) {
     case StatementKind::kFeed: return "feed";
     case StatementKind::kCreateCohort: return "create_cohort";
     case StatementKind::kCreateProfile: return "create_profile";
+    case StatementKind::kDropCohort: return "drop_cohort";
   }
   return "?";
 }

@@ -18,13 +18,14 @@ namespace tidal::query {
 
 enum class StatementKind : uint8_t {
   kTrending,       // TRENDING items [FOR COHORT c] [BY signal] WINDOW d ...
-  kRank,           // RANK items BY <sort> [ASC|DESC] ...
+  kRank,           // RANK items [FOR COHORT c] BY <sort> [ASC|DESC] ...
   kSearch,         // SEARCH items QUERY "text" [WITHIN TRENDING [FOR COHORT c] [WINDOW d]] ...
   kSimilar,        // SIMILAR items TO 'key' USING slot [QUERY "text"] [EF n] ...
   kNearest,        // NEAREST items TO VECTOR [..] USING slot [QUERY "text"] [EF n] ...
   kFeed,           // FEED FOR USER 'u' [PROFILE p] ...
   kCreateCohort,   // CREATE COHORT name WHERE <predicate>
   kCreateProfile,  // CREATE PROFILE name AS <expr>
+  kDropCohort,     // DROP COHORT name
 };
 
 // Direction of a RANK BY sort; kDefault lets the sort mode decide (an
@@ -52,7 +53,7 @@ struct Statement {
   SourcePos pos{};       // where the statement (or EXPLAIN) starts
 
   EntityKind target = EntityKind::kItem;  // items / users / creators (not FEED, CREATE)
-  std::string cohort{};                   // TRENDING, SEARCH: FOR COHORT
+  std::string cohort{};                   // TRENDING, RANK, SEARCH: FOR COHORT
   std::string signal{};                   // TRENDING: BY signal
   std::optional<Duration> window{};       // TRENDING (required), SEARCH: WINDOW
   bool within_trending = false;           // SEARCH: WITHIN TRENDING
@@ -72,7 +73,7 @@ struct Statement {
   std::optional<int64_t> limit{};         // every read query
   std::optional<std::string> cursor{};    // every read query
   std::optional<int64_t> as_of_us{};      // every read query: AS OF 'time' (docs/time.md)
-  std::string name{};                     // CREATE COHORT / PROFILE name
+  std::string name{};                     // CREATE COHORT / PROFILE, DROP COHORT name
   std::optional<Expr> definition{};       // CREATE PROFILE name AS <expr>
 };
 
@@ -92,7 +93,8 @@ int expr_depth(const Expr& e);
 // EXISTS of a name, lists only right of IN, depth at most
 // kMaxExpressionDepth). Errors name the field.
 Status validate(const Statement& s);
-// Whether running `s` writes (CREATE COHORT, CREATE PROFILE); the rest read.
+// Whether running `s` writes (CREATE COHORT, DROP COHORT, CREATE PROFILE);
+// the rest read.
 bool writes(const Statement& s);
 Status validate_expr(const Expr& e, std::string_view field);
 

@@ -32,7 +32,7 @@
 #include "entities/key_map.h"
 #include "query/ast.h"
 #include "query/profile_catalog.h"
-#include "signals/global_ledger.h"
+#include "signals/ledger_set.h"
 #include "text/text_index.h"
 #include "tidal/query.h"
 #include "tidal/status.h"
@@ -45,7 +45,9 @@ namespace tidal::query {
 struct QueryState {
   const Schema* schema = nullptr;
   const entities::EntityStore* entities = nullptr;
-  signals::GlobalLedger* ledger = nullptr;
+  // The signal state features read: the global ledger, or a cohort's (FOR
+  // COHORT).
+  signals::LedgerSet* ledger = nullptr;
   std::array<const KeyMap*, 3> keys{};
   // Items that can be ranked: registered or known from signals, not deleted.
   const entities::Bitmap* known_items = nullptr;

@@ -258,7 +258,7 @@ Status read_statement(object obj, Statement* s) {
       std::string name;
       TIDAL_RETURN_IF_ERROR(get_string(value, field, &name));
       bool found = false;
-      for (int k = 0; k <= static_cast<int>(StatementKind::kCreateProfile); ++k) {
+      for (int k = 0; k <= static_cast<int>(StatementKind::kDropCohort); ++k) {
         if (statement_kind_name(static_cast<StatementKind>(k)) == name) {
           s->kind = static_cast<StatementKind>(k);
           found = true;
@@ -267,7 +267,7 @@ Status read_statement(object obj, Statement* s) {
       if (!found) {
         return json_error(field, "unknown statement \"" + name +
                                      "\" (known: trending, rank, search, similar, nearest, feed, "
-                                     "create_cohort, create_profile)");
+                                     "create_cohort, drop_cohort, create_profile)");
       }
       have_kind = true;
     } else if (key == "explain") {
@@ -453,8 +453,7 @@ std::string to_json(const Statement& s) {
     put_key(&out, "explain");
     out += "true";
   }
-  const bool read =
-      s.kind != StatementKind::kCreateCohort && s.kind != StatementKind::kCreateProfile;
+  const bool read = !writes(s);
   if (read && s.kind != StatementKind::kFeed) {
     put_key(&out, "target");
     put_string(&out, target_name(s.target));

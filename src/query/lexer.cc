@@ -13,12 +13,12 @@ namespace tidal::query {
 namespace {
 
 constexpr std::string_view kKeywords[] = {
-    "TRENDING", "RANK",    "SEARCH",  "SIMILAR",   "NEAREST", "FEED",     "CREATE",
-    "COHORT",   "PROFILE", "EXPLAIN", "ITEMS",     "USERS",   "CREATORS", "BY",
-    "WHERE",    "AND",     "OR",      "NOT",       "IN",      "BETWEEN",  "EXISTS",
-    "LIMIT",    "CURSOR",  "WINDOW",  "FOR",       "USER",    "QUERY",    "WITHIN",
-    "TO",       "USING",   "VECTOR",  "DIVERSIFY", "MAX",     "AS",       "TRUE",
-    "FALSE",    "ASC",     "DESC",    "MATCH",     "ALL",     "ANY",      "EF"};
+    "TRENDING", "RANK",    "SEARCH", "SIMILAR", "NEAREST",  "FEED",  "CREATE", "COHORT",
+    "PROFILE",  "EXPLAIN", "ITEMS",  "USERS",   "CREATORS", "BY",    "WHERE",  "AND",
+    "OR",       "NOT",     "IN",     "BETWEEN", "EXISTS",   "LIMIT", "CURSOR", "WINDOW",
+    "FOR",      "USER",    "QUERY",  "WITHIN",  "TO",       "USING", "VECTOR", "DIVERSIFY",
+    "MAX",      "AS",      "TRUE",   "FALSE",   "ASC",      "DESC",  "MATCH",  "ALL",
+    "ANY",      "EF",      "DROP"};
 
 // Keywords that may still name things in an expression or clause:
 // `max(a, b)`, `RANK items BY trending`, `affinity(user)`, an attribute
@@ -26,7 +26,7 @@ constexpr std::string_view kKeywords[] = {
 // literals, so they cannot be identifiers.
 constexpr std::string_view kUnreserved[] = {"TRENDING", "COHORT", "PROFILE", "ITEMS",  "USERS",
                                             "CREATORS", "USER",   "QUERY",   "VECTOR", "MAX",
-                                            "MATCH",    "ALL",    "ANY",     "EF"};
+                                            "MATCH",    "ALL",    "ANY",     "EF",     "DROP"};
 
 bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';

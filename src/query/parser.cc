@@ -58,7 +58,8 @@ class Parser {
     if (accept_keyword("RANK")) {
       s.kind = StatementKind::kRank;
       TIDAL_RETURN_IF_ERROR(target(&s));
-      return finish(&s, {{"BY", true, [&] { return rank_by(&s); }}});
+      return finish(&s, {{"FOR", false, [&] { return cohort_clause(&s.cohort); }},
+                         {"BY", true, [&] { return rank_by(&s); }}});
     }
     if (accept_keyword("SEARCH")) {
       s.kind = StatementKind::kSearch;
@@ -122,8 +123,14 @@ class Parser {
       }
       return expected({"COHORT", "PROFILE"});
     }
+    if (accept_keyword("DROP")) {
+      TIDAL_RETURN_IF_ERROR(expect_keyword("COHORT"));
+      s.kind = StatementKind::kDropCohort;
+      TIDAL_RETURN_IF_ERROR(name(&s.name, "a cohort name"));
+      return finish(&s, {});
+    }
     return expected(
-        {"TRENDING", "RANK", "SEARCH", "SIMILAR", "NEAREST", "FEED", "CREATE", "EXPLAIN"});
+        {"TRENDING", "RANK", "SEARCH", "SIMILAR", "NEAREST", "FEED", "CREATE", "DROP", "EXPLAIN"});
   }
 
   Result<Expr> lone_expression() {
@@ -227,7 +234,7 @@ class Parser {
   // that order, each at most once; then an optional ';' and the end.
   Result<Statement> finish(Statement* s, std::vector<Clause> cs,
                            std::vector<Clause> after_where = {}) {
-    if (s->kind != StatementKind::kCreateCohort && s->kind != StatementKind::kCreateProfile) {
+    if (!writes(*s)) {
       cs.push_back({"WHERE", false, [this, s] { return expr_into(&s->where); }});
       for (Clause& c : after_where) cs.push_back(std::move(c));
       cs.push_back({"DIVERSIFY", false, [this, s] { return diversify(s); }});

@@ -70,6 +70,10 @@ struct Plan {
   size_t ef = vectors::kDefaultEf;
   bool similarity_only = false;
 
+  // TRENDING: only items whose score (the window's count) is above zero are
+  // rows; the rest of the items are not trending at all.
+  bool positive_only = false;
+
   size_t limit = 20;
   std::optional<Ranked> after;
   uint64_t fingerprint = 0;

@@ -186,12 +186,12 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
   std::optional<bool> ascending;
   switch (s.kind) {
     case StatementKind::kTrending: {
-      if (!s.cohort.empty()) return not_supported(s, "TRENDING ... FOR COHORT (cohorts)");
       sort = Expr{.kind = ExprKind::kCall, .pos = s.pos, .text = "top"};
       if (!s.signal.empty()) {
         sort.args.push_back(Expr{.kind = ExprKind::kIdentifier, .pos = s.pos, .text = s.signal});
       }
       sort.args.push_back(Expr{.kind = ExprKind::kDuration, .pos = s.pos, .duration = *s.window});
+      p.positive_only = true;
       break;
     }
     case StatementKind::kRank: sort = *s.rank_by; break;
@@ -214,9 +214,11 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
       break;
     }
     case StatementKind::kFeed: return not_supported(s, "FEED (personalized feeds)");
-    case StatementKind::kCreateCohort: return not_supported(s, "CREATE COHORT (cohorts)");
+    case StatementKind::kCreateCohort:
+    case StatementKind::kDropCohort:
     case StatementKind::kCreateProfile:
-      return Status::Internal(Subsystem::kQuery, "CREATE PROFILE is not a read query");
+      return Status::Internal(Subsystem::kQuery,
+                              std::string(statement_kind_name(s.kind)) + " is not a read query");
   }
   if (s.order != SortOrder::kDefault) ascending = s.order == SortOrder::kAsc;
 

@@ -204,7 +204,10 @@ std::string to_tql(const Statement& s) {
       if (!s.signal.empty()) clause(&out, "BY", s.signal);
       if (s.window) clause(&out, "WINDOW", format_duration(*s.window));
       break;
-    case StatementKind::kRank: out += "RANK " + target; break;
+    case StatementKind::kRank:
+      out += "RANK " + target;
+      if (!s.cohort.empty()) clause(&out, "FOR COHORT", s.cohort);
+      break;
     case StatementKind::kSearch:
       out += "SEARCH " + target;
       text_clauses(s, &out);
@@ -237,6 +240,7 @@ std::string to_tql(const Statement& s) {
       out += "CREATE COHORT " + s.name;
       if (s.where) clause(&out, "WHERE", to_tql(*s.where));
       return out;
+    case StatementKind::kDropCohort: return "DROP COHORT " + s.name;
     case StatementKind::kCreateProfile:
       out += "CREATE PROFILE " + s.name;
       if (s.definition) clause(&out, "AS", to_tql(*s.definition));

@@ -117,6 +117,7 @@ class Scan final : public Operator {
       for (uint32_t i = 0; i < n; ++i) {
         Ranked r{order_key(scores[i], p.ascending), ids[i]};
         if (!x.after_cursor(r)) continue;
+        if (p.positive_only && !(scores[i] > 0)) continue;
         ++part->after;
         std::vector<Ranked>& heap = part->ranked;
         if (p.diversify) {

@@ -13,8 +13,9 @@ namespace {
 // pass the filter and follow the cursor are, in order, the first rows of
 // the answer. If they run out before `wanted()` rows are accepted — the
 // filter is very selective, or the rest of the answer has scores <= 0 —
-// the executor falls back to scoring every candidate. Returns whether the
-// index answered.
+// the executor falls back to scoring every candidate (unless the plan wants
+// positive scores only: then the positive entries are the answer). Returns
+// whether the index answered.
 class TrendingSource final : public Operator {
  public:
   Result<bool> run(Execution& x) const override {
@@ -75,7 +76,9 @@ class TrendingSource final : public Operator {
         x.last_stage().detail += ", kept if in the filtered set";
       }
       x.last_stage().rows_out = x.ranked.size();
-      if (x.enough_rows()) {
+      // TRENDING wants no row with a score <= 0: once the index ran out of
+      // positive entries, what it gave is the whole answer.
+      if (x.enough_rows() || (exhausted && p.positive_only)) {
         x.stage("score", p.sort_text + " = " + p.score_text, ids.size(), x.ranked.size(), t);
         x.last_stage().micros = 0;
         return true;

@@ -350,6 +350,12 @@ class Api::Request {
   void present_get();
   void set_present();
   void checkpoint();
+  // api_cohorts.cc
+  void cohorts_list();
+  void cohort_get(const std::string& name);
+  void cohort_create();
+  void cohort_drop(const std::string& name);
+  void user_cohorts(const std::string& user);
   // api_events.cc
   void event_single();
   void events_batch();

@@ -113,6 +113,17 @@ const std::vector<Route>& Api::Request::routes() {
        [](R& r, const Match& m) { r.profile_get(m.key); }},
       {"PUT", "/v1/profiles/{key}", kAdmin, Worker::kYes, RouteClass::kProfiles,
        [](R& r, const Match& m) { r.profile_put(m.key); }},
+      // Cohorts.
+      {"GET", "/v1/cohorts", kSearch, Worker::kNo, RouteClass::kCohorts,
+       [](R& r, const Match&) { r.cohorts_list(); }},
+      {"POST", "/v1/cohorts", kAdmin, Worker::kYes, RouteClass::kCohorts,
+       [](R& r, const Match&) { r.cohort_create(); }},
+      {"GET", "/v1/cohorts/{key}", kSearch, Worker::kNo, RouteClass::kCohorts,
+       [](R& r, const Match& m) { r.cohort_get(m.key); }},
+      {"DELETE", "/v1/cohorts/{key}", kAdmin, Worker::kYes, RouteClass::kCohorts,
+       [](R& r, const Match& m) { r.cohort_drop(m.key); }},
+      {"GET", "/v1/users/{key}/cohorts", kSearch, Worker::kNo, RouteClass::kCohorts,
+       [](R& r, const Match& m) { r.user_cohorts(m.key); }},
       // The present and checkpoints.
       {"GET", "/v1/present", kSearch, Worker::kNo, RouteClass::kPresent,
        [](R& r, const Match&) { r.present_get(); }},

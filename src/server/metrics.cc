@@ -20,6 +20,7 @@ std::string_view route_class_name(RouteClass r) {
     case RouteClass::kProfiles: return "profiles";
     case RouteClass::kCheckpoint: return "checkpoint";
     case RouteClass::kPresent: return "present";
+    case RouteClass::kCohorts: return "cohorts";
     case RouteClass::kOther:
     case RouteClass::kCount_: break;
   }

@@ -26,6 +26,7 @@ enum class RouteClass : uint8_t {
   kProfiles,
   kCheckpoint,
   kPresent,
+  kCohorts,
   kOther,
   kCount_,
 };

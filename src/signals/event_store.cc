@@ -114,6 +114,11 @@ void EventStore::writer_loop() {
 Status EventStore::scan(uint64_t from_sequence,
                         const std::function<Status(const StoredEvent&)>& visit) {
   TIDAL_RETURN_IF_ERROR(drain());
+  return scan_stored(from_sequence, UINT64_MAX, visit);
+}
+
+Status EventStore::scan_stored(uint64_t from_sequence, uint64_t until_sequence,
+                               const std::function<Status(const StoredEvent&)>& visit) {
   uint64_t last_returned = from_sequence == 0 ? 0 : from_sequence - 1;
   auto it = engine_->scan(Keyspace::kEvents, "", "");
   for (; it->valid(); it->next()) {
@@ -139,6 +144,7 @@ Status EventStore::scan(uint64_t from_sequence,
       }
       seq += delta;
       if (seq <= last_returned) continue;  // an overlapping block wrote it already
+      if (seq >= until_sequence) return Status::Ok();
       ev.sequence = seq;
       ev.item = static_cast<uint32_t>(item);
       ev.signal = static_cast<uint16_t>(signal);

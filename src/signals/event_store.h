@@ -65,6 +65,11 @@ class EventStore final : public apply::Materializer {
   // WAL order. Reads a scan of the blocks: filtering by item or time is the
   // caller's. The caller holds the state lock exclusively (no apply() runs).
   Status scan(uint64_t from_sequence, const std::function<Status(const StoredEvent&)>& visit);
+  // The same over what storage holds, without the state lock (events not
+  // yet handed to storage are not seen: drain() first for those), stopping
+  // before the first event with a sequence at or above `until_sequence`.
+  Status scan_stored(uint64_t from_sequence, uint64_t until_sequence,
+                     const std::function<Status(const StoredEvent&)>& visit);
 
   // Hands over the partial block and waits until everything queued is
   // written. The caller holds the state lock exclusively.

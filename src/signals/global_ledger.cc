@@ -100,10 +100,12 @@ Status GlobalLedger::restore(StorageEngine& engine) {
       if (lm->size() != 8) {
         return Status::Corruption(Subsystem::kStorage, "ledger landmark is malformed");
       }
-      ledgers_.ledger(static_cast<uint16_t>(s)).set_landmark(static_cast<int64_t>(decode_fixed64_le(lm->data())));
+      ledgers_.ledger(static_cast<uint16_t>(s))
+          .set_landmark(static_cast<int64_t>(decode_fixed64_le(lm->data())));
     }
   }
-  auto it = engine.scan(Keyspace::kSignals, "", "");
+  // The cohorts' state follows the global ledger's; it is theirs to read.
+  auto it = engine.scan(Keyspace::kSignals, "", std::string(1, kCohortStatePrefix));
   for (; it->valid(); it->next()) {
     std::optional<DecodedEntityKey> key = decode_entity_key(it->key());
     if (!key || key->tag != static_cast<uint8_t>(KeyTag::kSignalState) || key->suffix.size() != 2 ||

@@ -17,8 +17,7 @@ namespace tidal::signals {
 
 class LedgerSet {
  public:
-  LedgerSet(const Schema& schema, size_t trending_capacity, int64_t future_slack_us,
-            Keying keying);
+  LedgerSet(const Schema& schema, size_t trending_capacity, int64_t future_slack_us, Keying keying);
 
   SignalLedger& ledger(uint16_t signal) { return *ledgers_[signal]; }
   const SignalLedger& ledger(uint16_t signal) const { return *ledgers_[signal]; }

@@ -26,6 +26,11 @@ enum class KeyTag : uint8_t {
   kKeyMapping = 0x05,  // reserved: nothing writes it
 };
 
+// The `signals` keyspace holds the global ledger's state under entity keys
+// of items (first byte 0x00) and every cohort's from this byte on
+// (docs/formats/storage.md#cohorts).
+inline constexpr char kCohortStatePrefix = '\xC0';
+
 inline constexpr size_t kEntityKeyHeaderSize = 10;  // id (8) + separator (1) + tag (1)
 
 // [id BE][0x00][tag][suffix]

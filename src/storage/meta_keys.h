@@ -34,11 +34,17 @@ inline constexpr std::string_view kLedgerLandmarkPrefix = "ledger/landmark/";
 // Stored ranking profiles (query/profile_catalog.cc): + the profile's name.
 inline constexpr std::string_view kProfilePrefix = "profiles/";
 
+// Cohorts (cohorts/cohort_store.cc): + the cohort's id as 10 decimal digits;
+// and the next id to give out.
+inline constexpr std::string_view kCohortPrefix = "cohorts/def/";
+inline constexpr std::string_view kCohortNextId = "cohorts/next_id";
+
 // Every key and prefix above (for the test, and for docs).
 inline constexpr std::string_view kAll[] = {
     kSchemaCurrent, kSchemaVersionPrefix,  kCheckpointSequence, kCheckpointNewestEvent,
     kPresentMode,   kPresentPinned,        kPresentSince,       kPresentSweptAt,
-    kKeyMapPrefix,  kLedgerLandmarkPrefix, kProfilePrefix,
+    kKeyMapPrefix,  kLedgerLandmarkPrefix, kProfilePrefix,      kCohortPrefix,
+    kCohortNextId,
 };
 
 }  // namespace tidal::meta_keys

@@ -447,10 +447,11 @@ double wilson(double pos, double total) {
 using ScoreFn = std::function<double(const Candidate&, uint64_t seed)>;
 
 struct OracleSort {
-  std::string head;         // the statement up to the sort's end, e.g. "RANK items BY best"
-  ScoreFn score;            //
-  bool ascending = false;   // the default direction
-  bool takes_order = true;  // ASC / DESC may follow (not after TRENDING)
+  std::string head;            // the statement up to the sort's end, e.g. "RANK items BY best"
+  ScoreFn score;               //
+  bool ascending = false;      // the default direction
+  bool takes_order = true;     // ASC / DESC may follow (not after TRENDING)
+  bool positive_only = false;  // TRENDING: only items whose window score is above 0
   std::optional<uint64_t> seed;
   bool seed_from_plan = false;  // explore without a seed: read it from the plan
 };
@@ -628,6 +629,7 @@ OracleSort gen_trending_statement() {
            " WINDOW " + (h == 168 ? "7d" : std::to_string(h) + "h");
   o.score = s == "dwell_time" ? sum_of(s, h) : count_of(s, h);
   o.takes_order = false;
+  o.positive_only = true;
   return o;
 }
 
@@ -824,7 +826,9 @@ std::vector<Scored> oracle_order(const Query& q, const std::vector<Candidate>& c
   for (const Candidate& c : cands) {
     if (q.where && !q.where->names_keys && !c.entity) continue;
     if (q.where && !q.where->keep(c)) continue;
-    out.push_back(Scored{c.key, q.sort.score(c, seed), c.index});
+    const double score = q.sort.score(c, seed);
+    if (q.sort.positive_only && !(score > 0)) continue;
+    out.push_back(Scored{c.key, score, c.index});
   }
   const bool asc = q.is_ascending();
   std::sort(out.begin(), out.end(),

@@ -154,9 +154,9 @@ Statement gen_statement() {
   Statement s;
   s.kind = *rc::gen::element(StatementKind::kTrending, StatementKind::kRank, StatementKind::kSearch,
                              StatementKind::kSimilar, StatementKind::kNearest, StatementKind::kFeed,
-                             StatementKind::kCreateCohort, StatementKind::kCreateProfile);
-  const bool read =
-      s.kind != StatementKind::kCreateCohort && s.kind != StatementKind::kCreateProfile;
+                             StatementKind::kCreateCohort, StatementKind::kDropCohort,
+                             StatementKind::kCreateProfile);
+  const bool read = !writes(Statement{.kind = s.kind});
   auto maybe = [] { return *rc::gen::arbitrary<bool>(); };
   auto window = [] { return Duration(*rc::gen::inRange<int64_t>(1, int64_t{1} << 40)); };
   if (read && s.kind != StatementKind::kFeed) {
@@ -169,6 +169,7 @@ Statement gen_statement() {
       s.window = window();
       break;
     case StatementKind::kRank:
+      if (maybe()) s.cohort = *gen_name();
       s.rank_by = *gen_expr(5);
       s.order = *rc::gen::element(SortOrder::kDefault, SortOrder::kAsc, SortOrder::kDesc);
       break;
@@ -205,6 +206,7 @@ Statement gen_statement() {
       s.name = *gen_name();
       s.where = *gen_expr(5);
       break;
+    case StatementKind::kDropCohort: s.name = *gen_name(); break;
     case StatementKind::kCreateProfile:
       s.name = *gen_name();
       s.definition = *gen_expr(6);

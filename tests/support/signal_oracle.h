@@ -181,7 +181,9 @@ template <typename OracleScore>
 std::string compare_hot_ranking(const std::vector<OracleRanked>& got,
                                 const std::vector<OracleRanked>& want, OracleScore oracle_score,
                                 double rel = 1e-9, double abs = 0) {
-  auto close = [&](double a, double b) { return oracle_close(a, b, rel) || std::fabs(a - b) <= abs; };
+  auto close = [&](double a, double b) {
+    return oracle_close(a, b, rel) || std::fabs(a - b) <= abs;
+  };
   auto describe = [](const std::vector<OracleRanked>& v) {
     std::string out;
     for (const OracleRanked& r : v) {
@@ -197,8 +199,7 @@ std::string compare_hot_ranking(const std::vector<OracleRanked>& got,
     if (!close(got[i].score, want[i].score)) {
       return fail("score differs at " + std::to_string(i));
     }
-    if (got[i].item != want[i].item &&
-        !close(oracle_score(got[i].item), want[i].score)) {
+    if (got[i].item != want[i].item && !close(oracle_score(got[i].item), want[i].score)) {
       return fail("item differs at " + std::to_string(i));
     }
     for (size_t j = 0; j < i; ++j) {

@@ -32,6 +32,7 @@ const std::map<std::string, int>& order() {
       {"signals", 6},   // ledgers, windows, trending indexes, the event store
       {"text", 7},      // analyzers, inverted index, BM25
       {"vectors", 7},   // embeddings and ANN
+      {"cohorts", 7},   // cohort definitions, membership, cohort ledgers
       {"ranking", 8},   // profiles: compile and evaluate expressions
       {"query", 9},     // TQL, planner, executor
       {"db", 10},       // tidal::Database

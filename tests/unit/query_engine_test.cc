@@ -30,6 +30,10 @@ Schema query_schema() {
   b.add_attribute(
       EntityKind::kUser,
       {.name = "age", .type = AttributeType::kInt, .filterable = true, .sortable = true});
+  b.add_attribute(EntityKind::kUser,
+                  {.name = "country", .type = AttributeType::kKeyword, .filterable = true});
+  b.add_attribute(EntityKind::kUser,
+                  {.name = "interests", .type = AttributeType::kTags, .filterable = true});
   auto r = b.build();
   EXPECT_TRUE(r.ok()) << r.status().to_string();
   return r.value();
@@ -201,8 +205,7 @@ TEST_F(QueryEngineTest, ExplainListsEveryStage) {
 
 TEST_F(QueryEngineTest, UnbuiltPartsAreNotSupportedYet) {
   for (const char* tql :
-       {"SEARCH items QUERY 'piano' WITHIN TRENDING LIMIT 10", "FEED FOR USER 'u' LIMIT 10",
-        "TRENDING items FOR COHORT c WINDOW 1h", "CREATE COHORT c WHERE age > 3"}) {
+       {"SEARCH items QUERY 'piano' WITHIN TRENDING LIMIT 10", "FEED FOR USER 'u' LIMIT 10"}) {
     Status s = err(tql);
     EXPECT_EQ(s.code(), StatusCode::kNotSupported) << tql;
     EXPECT_THAT(s.message(), HasSubstr("not supported yet")) << tql;
@@ -216,16 +219,16 @@ TEST_F(QueryEngineTest, DesignExamplesRunOrAreNotSupportedYet) {
   signal("a", "share", 2);
   const std::vector<std::pair<std::string, bool>> examples = {
       {"TRENDING items WINDOW 24h LIMIT 20", true},
-      {"TRENDING items FOR COHORT young_us_jazz BY like WINDOW 1h LIMIT 20", false},
+      {"CREATE COHORT young_us_jazz WHERE age BETWEEN 18 AND 24 AND country = 'US' AND 'jazz' IN "
+       "interests",
+       true},
+      {"TRENDING items FOR COHORT young_us_jazz BY like WINDOW 1h LIMIT 20", true},
       {"RANK items BY rising(share, 1h) WHERE category = 'music' AND duration < 300 LIMIT 50",
        true},
       {"SEARCH items QUERY \"piano\" WITHIN TRENDING FOR COHORT young_us_jazz WINDOW 24h LIMIT "
        "10",
        false},
       {"FEED FOR USER 'u_42' PROFILE for_you DIVERSIFY BY creator MAX 2 LIMIT 30", false},
-      {"CREATE COHORT young_us_jazz WHERE age BETWEEN 18 AND 24 AND country = 'US' AND 'jazz' IN "
-       "interests",
-       false},
       {"CREATE PROFILE engaging AS 0.5*log1p(decay(like)) + 0.3*rate(completion, view) + "
        "0.2*freshness(6h)",
        true},
@@ -246,7 +249,7 @@ TEST_F(QueryEngineTest, DesignExamplesRunOrAreNotSupportedYet) {
   Status similar = err("SIMILAR items TO 'video_8812' USING embedding LIMIT 10");
   EXPECT_EQ(similar.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(similar.message(), HasSubstr("is not a vector attribute of items"));
-  QueryResult rising = q(examples[2].first);
+  QueryResult rising = q(examples[3].first);
   ASSERT_EQ(rising.rows.size(), 1u);
   EXPECT_EQ(rising.rows[0].score, 2);
 }

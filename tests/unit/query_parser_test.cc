@@ -435,10 +435,10 @@ TEST(TqlErrors, PositionAndExpected) {
   for (const Case& c : std::vector<Case>{
            {"",
             "line 1, column 1: expected TRENDING, RANK, SEARCH, SIMILAR, NEAREST, FEED, "
-            "CREATE or EXPLAIN, found end of query"},
+            "CREATE, DROP or EXPLAIN, found end of query"},
            {"SELECT *",
             "line 1, column 1: expected TRENDING, RANK, SEARCH, SIMILAR, NEAREST, "
-            "FEED, CREATE or EXPLAIN, found identifier SELECT"},
+            "FEED, CREATE, DROP or EXPLAIN, found identifier SELECT"},
            {"TRENDING", "line 1, column 9: expected ITEMS, USERS or CREATORS, found end of query"},
            {"TRENDING items LIMIT 20",
             "line 1, column 16: expected FOR, BY or WINDOW, found keyword LIMIT"},
@@ -455,7 +455,7 @@ TEST(TqlErrors, PositionAndExpected) {
             "line 1, column 20: expected COHORT, found identifier young"},
            {"TRENDING items FOR COHORT WINDOW 1h",
             "line 1, column 27: expected a cohort name, found keyword WINDOW"},
-           {"RANK items WHERE x = 1", "line 1, column 12: expected BY, found keyword WHERE"},
+           {"RANK items WHERE x = 1", "line 1, column 12: expected FOR or BY, found keyword WHERE"},
            {"RANK items BY", "line 1, column 14: expected an expression, found end of query"},
            {"RANK items BY hot LIMIT",
             "line 1, column 24: expected a whole number, found end of "
@@ -677,7 +677,7 @@ TEST(TqlJson, Errors) {
            {R"({"target":"items"})", "statement: is required"},
            {R"({"statement":"select"})",
             "statement: unknown statement \"select\" (known: trending, rank, search, similar, "
-            "nearest, feed, create_cohort, create_profile)"},
+            "nearest, feed, create_cohort, drop_cohort, create_profile)"},
            {R"({"statement":"trending","window":"1h","colour":1})", "colour: unknown field"},
            {R"({"statement":"trending","window":1})", "window: expected a string"},
            {R"({"statement":"trending","window":"1h","limit":"5"})",

@@ -1,0 +1,249 @@
+// Cohorts through tidal::Database: definitions, membership, cohort ledgers,
+// queries FOR COHORT, backfill from the cold tier, restarts, and bad input.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/test_support.h"
+#include "tidal/clock.h"
+#include "tidal/database.h"
+
+namespace tidal {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr int64_t kStart = 1'700'000'000'000'000;
+
+Schema cohort_schema() {
+  SchemaBuilder b = SchemaBuilder::with_default_signals();
+  b.add_attribute(EntityKind::kItem,
+                  {.name = "category", .type = AttributeType::kKeyword, .filterable = true});
+  b.add_attribute(EntityKind::kUser,
+                  {.name = "country", .type = AttributeType::kKeyword, .filterable = true});
+  b.add_attribute(EntityKind::kUser,
+                  {.name = "age", .type = AttributeType::kInt, .filterable = true});
+  b.add_attribute(EntityKind::kUser,
+                  {.name = "interests", .type = AttributeType::kTags, .filterable = true});
+  b.add_attribute(EntityKind::kUser, {.name = "nickname", .type = AttributeType::kKeyword});
+  auto r = b.build();
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return r.value();
+}
+
+class CohortsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open(); }
+  void open(const std::string& dir = "") {
+    db_.reset();
+    DatabaseOptions o;
+    o.clock = &clock_;
+    o.background_checkpoints = false;
+    auto r = Database::open(dir.empty() ? dir_.str() : dir, cohort_schema(), o);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    db_ = std::move(r).value();
+  }
+  void user(const std::string& key, const std::string& country, int64_t age,
+            std::vector<std::string> interests = {}) {
+    EntityWrite w{EntityKind::kUser,
+                  key,
+                  {{"country", country}, {"age", age}, {"interests", std::move(interests)}}};
+    auto r = db_->upsert(std::span<const EntityWrite>(&w, 1), BatchMode::kAllOrNothing);
+    ASSERT_EQ(r.accepted, 1u) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  }
+  void like(const std::string& item, const std::string& who, int64_t minutes_ago = 0,
+            Database* db = nullptr) {
+    SignalEvent e;
+    e.item = item;
+    e.user = who;
+    e.signal = "like";
+    // A distinct microsecond each: the same event twice would be a duplicate.
+    e.timestamp = from_micros(to_micros(clock_.now()) - minutes_ago * 60'000'000 - ++events_);
+    auto r = (db ? db : db_.get())->ingest(e);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+  }
+  QueryResult q(const std::string& tql) {
+    auto r = db_->query(tql);
+    EXPECT_TRUE(r.ok()) << tql << ": " << r.status().to_string();
+    return r.ok() ? *r : QueryResult{};
+  }
+  std::vector<std::string> keys(const std::string& tql) {
+    std::vector<std::string> out;
+    for (const QueryRow& row : q(tql).rows)
+      out.push_back(row.key + "=" + std::to_string(row.score));
+    return out;
+  }
+  std::vector<std::string> cohorts_of(const std::string& u) {
+    auto r = db_->user_cohorts(u);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : std::vector<std::string>{};
+  }
+  void wait() { ASSERT_TRUE(db_->wait_for_backfills(std::chrono::seconds(30)).ok()); }
+
+  int64_t events_ = 0;
+  testing::TempDir dir_;
+  ManualClock clock_{from_micros(kStart)};
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(CohortsTest, MembershipFollowsEveryUserWrite) {
+  user("ann", "US", 20, {"jazz"});
+  user("bob", "US", 40, {"jazz"});
+  user("cat", "DE", 22, {"rock"});
+  q("CREATE COHORT young_us WHERE age BETWEEN 18 AND 24 AND country = 'US'");
+  q("CREATE COHORT jazz WHERE 'jazz' IN interests");
+  auto info = db_->cohort("young_us");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->members, 1u);
+  EXPECT_EQ(info->predicate, "age BETWEEN 18 AND 24 AND country = 'US'");
+  EXPECT_THAT(cohorts_of("ann"), ElementsAre("jazz", "young_us"));
+  EXPECT_THAT(cohorts_of("cat"), IsEmpty());
+
+  user("cat", "US", 22, {"jazz"});  // moves in
+  EXPECT_THAT(cohorts_of("cat"), ElementsAre("jazz", "young_us"));
+  EntityWrite patch{EntityKind::kUser, "ann", {{"age", int64_t{30}}}};
+  ASSERT_TRUE(db_->patch(patch).ok());  // moves out of one
+  EXPECT_THAT(cohorts_of("ann"), ElementsAre("jazz"));
+  ASSERT_TRUE(db_->remove(EntityKind::kUser, "bob").ok());
+  EXPECT_EQ(db_->cohort("jazz")->members, 2u);
+  EXPECT_EQ(db_->user_cohorts("bob").status().code(), StatusCode::kNotFound);
+  user("dan", "US", 19);
+  EXPECT_EQ(db_->cohort("young_us")->members, 2u);
+}
+
+TEST_F(CohortsTest, EventsCountTowardTheCohortsOfTheirUserWhenApplied) {
+  user("ann", "US", 20);
+  user("bob", "DE", 20);
+  q("CREATE COHORT us WHERE country = 'US'");
+  like("v1", "ann");
+  like("v1", "ann");
+  like("v2", "ann");
+  like("v2", "bob");
+  like("v2", "bob");
+  like("v2", "bob");
+  like("v3", "");        // anonymous: no cohort
+  like("v3", "nobody");  // never written: no cohort
+  EXPECT_THAT(keys("TRENDING items FOR COHORT us BY like WINDOW 1h"),
+              ElementsAre("v1=2.000000", "v2=1.000000"));
+  EXPECT_THAT(keys("TRENDING items BY like WINDOW 1h"),
+              ElementsAre("v2=4.000000", "v1=2.000000", "v3=2.000000"));
+  // Every signal feature of a RANK reads the cohort's ledgers.
+  EXPECT_THAT(keys("RANK items FOR COHORT us BY count(like, 1h) LIMIT 2"),
+              ElementsAre("v1=2.000000", "v2=1.000000"));
+  EXPECT_THAT(keys("RANK items FOR COHORT us BY hot(like) LIMIT 3"),
+              ElementsAre(HasSubstr("v1=2.0"), HasSubstr("v2=1.0"), "v3=0.000000"));
+
+  // A user who leaves takes no past events along; later ones no longer count.
+  user("ann", "DE", 20);
+  like("v2", "ann");
+  EXPECT_THAT(keys("TRENDING items FOR COHORT us BY like WINDOW 1h"),
+              ElementsAre("v1=2.000000", "v2=1.000000"));
+  // One who joins counts from then on.
+  user("bob", "US", 20);
+  like("v3", "bob");
+  EXPECT_THAT(keys("TRENDING items FOR COHORT us BY like WINDOW 1h"),
+              ElementsAre("v1=2.000000", "v2=1.000000", "v3=1.000000"));
+  auto plan = q("EXPLAIN TRENDING items FOR COHORT us BY like WINDOW 1h");
+  EXPECT_THAT(plan.explain_text(), HasSubstr("cohort"));
+  EXPECT_GT(db_->stats().cohort_updates, 0u);
+}
+
+// The same events with the cohort defined first, or last (backfilled from
+// the cold tier), give the same answers.
+TEST_F(CohortsTest, ABackfilledCohortAnswersLikeOneDefinedFirst) {
+  testing::TempDir other;
+  auto load = [&](bool define_first) {
+    for (const char* u : {"u0", "u1", "u2", "u3", "u4", "u5"}) {
+      const int n = u[1] - '0';
+      user(u, n % 2 ? "US" : "DE", 18 + n);
+    }
+    if (define_first) q("CREATE COHORT us WHERE country = 'US'");
+    for (int i = 0; i < 300; ++i) {
+      like("v" + std::to_string(i % 17), "u" + std::to_string(i % 6), (i * 7) % 600);
+    }
+    if (!define_first) {
+      q("CREATE COHORT us WHERE country = 'US'");
+      wait();
+    }
+    std::vector<std::vector<std::string>> answers;
+    for (const char* tql : {"TRENDING items FOR COHORT us BY like WINDOW 1h LIMIT 50",
+                            "TRENDING items FOR COHORT us BY like WINDOW 24h LIMIT 50",
+                            "RANK items FOR COHORT us BY hot(like) LIMIT 50",
+                            "RANK items FOR COHORT us BY rising(like, 1h) LIMIT 50"}) {
+      answers.push_back(keys(tql));
+    }
+    return answers;
+  };
+  auto first = load(true);
+  open(other.str());
+  auto last = load(false);
+  EXPECT_EQ(first, last);
+  auto info = db_->cohort("us");
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->backfilling);
+  EXPECT_EQ(info->backfill_events_read, 300u);
+  EXPECT_EQ(info->backfill_events_counted, 150u);
+}
+
+TEST_F(CohortsTest, CohortsSurviveCheckpointsAndRestarts) {
+  user("ann", "US", 20);
+  q("CREATE COHORT us WHERE country = 'US'");
+  q("CREATE COHORT old WHERE age > 60");
+  like("v1", "ann");
+  ASSERT_TRUE(db_->checkpoint().ok());
+  like("v2", "ann");
+  like("v2", "ann");
+  q("DROP COHORT old");
+  auto before = keys("TRENDING items FOR COHORT us BY like WINDOW 1h");
+  open();  // close checkpoints; reopen restores
+  EXPECT_EQ(keys("TRENDING items FOR COHORT us BY like WINDOW 1h"), before);
+  EXPECT_EQ(db_->cohorts().size(), 1u);
+  EXPECT_THAT(cohorts_of("ann"), ElementsAre("us"));
+  like("v3", "ann");
+  q("CREATE COHORT old WHERE age > 60");
+  q("CREATE COHORT twenties WHERE age BETWEEN 20 AND 29");
+  auto before_close = keys("TRENDING items FOR COHORT us BY like WINDOW 1h");
+  open();
+  EXPECT_EQ(keys("TRENDING items FOR COHORT us BY like WINDOW 1h"), before_close);
+  wait();
+  EXPECT_THAT(keys("TRENDING items FOR COHORT twenties BY like WINDOW 1h"),
+              ElementsAre("v2=2.000000", "v1=1.000000", "v3=1.000000"));
+}
+
+TEST_F(CohortsTest, BadDefinitionsAreClearErrorsAndChangeNothing) {
+  user("ann", "US", 20);
+  auto err = [&](const std::string& tql) {
+    auto r = db_->query(tql);
+    EXPECT_FALSE(r.ok()) << tql;
+    return r.ok() ? std::string() : r.status().to_string();
+  };
+  EXPECT_THAT(err("CREATE COHORT x WHERE shoe_size = 3"), HasSubstr("shoe_size"));
+  EXPECT_THAT(err("CREATE COHORT x WHERE nickname = 'a'"), HasSubstr("nickname"));
+  EXPECT_THAT(err("CREATE COHORT x WHERE age = 'old'"), HasSubstr("age"));
+  EXPECT_THAT(err("CREATE COHORT Big WHERE age > 3"), HasSubstr("lowercase"));
+  q("CREATE COHORT x WHERE age > 3");
+  EXPECT_THAT(err("CREATE COHORT x WHERE age > 4"), HasSubstr("exists already"));
+  EXPECT_THAT(err("DROP COHORT nope"), HasSubstr("no cohort nope"));
+  EXPECT_THAT(err("TRENDING items FOR COHORT nope BY like WINDOW 1h"),
+              HasSubstr("no cohort nope (cohorts: x)"));
+  EXPECT_EQ(db_->cohorts().size(), 1u);
+  EXPECT_EQ(db_->cohort("x")->predicate, "age > 3");
+}
+
+TEST_F(CohortsTest, ADroppedCohortCanBeDefinedAgainFromScratch) {
+  user("ann", "US", 20);
+  q("CREATE COHORT us WHERE country = 'US'");
+  like("v1", "ann");
+  q("DROP COHORT us");
+  q("CREATE COHORT us WHERE country = 'DE'");
+  wait();
+  EXPECT_THAT(keys("TRENDING items FOR COHORT us BY like WINDOW 1h"), IsEmpty());
+  ASSERT_TRUE(db_->checkpoint().ok());
+  open();
+  EXPECT_THAT(keys("TRENDING items FOR COHORT us BY like WINDOW 1h"), IsEmpty());
+  EXPECT_EQ(db_->cohort("us")->predicate, "country = 'DE'");
+}
+
+}  // namespace
+}  // namespace tidal
