@@ -99,6 +99,7 @@ struct DatabaseStats {
 struct CohortInfo {
   std::string name;
   std::string predicate;                 // the WHERE predicate, as TQL
+  std::string family;                    // the family it belongs to (CREATE COHORTS), or empty
   uint64_t members = 0;                  // users in it now
   uint64_t defined_at = 0;               // the definition's WAL sequence
   bool backfilling = false;              // still counting events from before its definition

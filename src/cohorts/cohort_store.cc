@@ -38,6 +38,67 @@ Status malformed(std::string_view what) {
                             "stored cohort " + std::string(what) + " is malformed");
 }
 
+std::string family_key(std::string_view name) {
+  return std::string(meta_keys::kCohortFamilyPrefix) + std::string(name);
+}
+
+// `s` as a TQL string literal.
+std::string quote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\\' || c == '\'') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::string>> Family::member(
+    const entities::ValueView& v) const {
+  if (type == AttributeType::kKeyword) {
+    return std::make_pair(name + ":" + std::string(v.str), attribute + " = " + quote(v.str));
+  }
+  const int64_t x = v.i;
+  if (buckets.empty()) return std::nullopt;
+  if (x < buckets.front()) {
+    const std::string b = std::to_string(buckets.front());
+    return std::make_pair(name + ":<" + b, attribute + " < " + b);
+  }
+  for (size_t i = 0; i + 1 < buckets.size(); ++i) {
+    if (x < buckets[i + 1]) {
+      const std::string lo = std::to_string(buckets[i]), hi = std::to_string(buckets[i + 1]);
+      return std::make_pair(name + ":" + lo + "-" + hi,
+                            attribute + " >= " + lo + " AND " + attribute + " < " + hi);
+    }
+  }
+  const std::string b = std::to_string(buckets.back());
+  return std::make_pair(name + ":" + b + "+", attribute + " >= " + b);
+}
+
+namespace {
+
+// The value of `slot` in an attribute list, if it has one.
+std::optional<entities::ValueView> value_of(const entities::AttributeCatalog& catalog,
+                                            std::string_view list, uint16_t slot) {
+  entities::AttributeReader r(catalog, list);
+  uint16_t s;
+  entities::ValueView v;
+  while (r.next(&s, &v)) {
+    if (s == slot) return v;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string encode_cohort_record(const CohortRecord& r) {
@@ -46,6 +107,11 @@ std::string encode_cohort_record(const CohortRecord& r) {
   out.push_back(static_cast<char>(r.op));
   put_length_prefixed(&out, r.name);
   if (r.op == CohortRecord::Op::kCreate) put_length_prefixed(&out, r.predicate);
+  if (r.op == CohortRecord::Op::kCreateFamily) {
+    put_length_prefixed(&out, r.attribute);
+    put_varint64(&out, r.buckets.size());
+    for (int64_t b : r.buckets) put_varsint64(&out, b);
+  }
   return out;
 }
 
@@ -53,8 +119,8 @@ bool decode_cohort_record(std::string_view payload, CohortRecord* out) {
   ByteReader r(payload);
   uint8_t format, op;
   if (!r.read_u8(&format) || format != kRecordFormat || !r.read_u8(&op)) return false;
-  if (op != static_cast<uint8_t>(CohortRecord::Op::kCreate) &&
-      op != static_cast<uint8_t>(CohortRecord::Op::kDrop)) {
+  if (op < static_cast<uint8_t>(CohortRecord::Op::kCreate) ||
+      op > static_cast<uint8_t>(CohortRecord::Op::kCreateFamily)) {
     return false;
   }
   out->op = static_cast<CohortRecord::Op>(op);
@@ -62,6 +128,17 @@ bool decode_cohort_record(std::string_view payload, CohortRecord* out) {
   out->predicate = {};
   if (out->op == CohortRecord::Op::kCreate && !r.read_length_prefixed(&out->predicate)) {
     return false;
+  }
+  out->attribute = {};
+  out->buckets.clear();
+  if (out->op == CohortRecord::Op::kCreateFamily) {
+    uint64_t n;
+    if (!r.read_length_prefixed(&out->attribute) || !r.read_varint64(&n) || n > 64) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      int64_t b;
+      if (!r.read_varsint64(&b)) return false;
+      out->buckets.push_back(b);
+    }
   }
   return r.empty();
 }
@@ -102,6 +179,17 @@ std::vector<const Cohort*> CohortStore::all() const {
   return out;
 }
 
+const Family* CohortStore::find_family(std::string_view name) const {
+  auto it = families_.find(name);
+  return it == families_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Family*> CohortStore::families() const {
+  std::vector<const Family*> out;
+  for (const auto& [name, f] : families_) out.push_back(&f);
+  return out;
+}
+
 std::vector<std::string> CohortStore::cohorts_of(uint32_t user) const {
   std::vector<std::string> out;
   if (user < of_user_.size()) {
@@ -111,7 +199,8 @@ std::vector<std::string> CohortStore::cohorts_of(uint32_t user) const {
   return out;
 }
 
-Status CohortStore::create(uint64_t sequence, std::string_view name, std::string_view predicate) {
+Status CohortStore::create(uint64_t sequence, std::string_view name, std::string_view predicate,
+                           std::string_view family, bool backfill) {
   auto corrupt = [&](std::string why) {
     return Status::Corruption(Subsystem::kWal, "cohort_definition record " +
                                                    std::to_string(sequence) + " (" +
@@ -127,13 +216,14 @@ Status CohortStore::create(uint64_t sequence, std::string_view name, std::string
   c->id = next_id_++;
   c->name = std::string(name);
   c->predicate = std::string(predicate);
+  c->family = std::string(family);
   c->filter = std::move(filter).value();
   c->defined_at = sequence;
   TIDAL_ASSIGN_OR_RETURN(c->members, entities_->evaluate(EntityKind::kUser, c->filter));
   c->ledgers = new_ledgers();
   // Events applied before this record are the backfill's (if any member
   // has any: the backfill finds out).
-  c->backfill.done = c->members.isEmpty();
+  c->backfill.done = !backfill || c->members.isEmpty();
   c->backfill.until = sequence;
   if (!c->backfill.done) c->backfill_members = c->members;
   for (uint32_t user : c->members) {
@@ -144,7 +234,63 @@ Status CohortStore::create(uint64_t sequence, std::string_view name, std::string
   return Status::Ok();
 }
 
+Status CohortStore::create_family(uint64_t sequence, const CohortRecord& r) {
+  auto corrupt = [&](std::string why) {
+    return Status::Corruption(Subsystem::kWal, "cohort_definition record " +
+                                                   std::to_string(sequence) + " (family " +
+                                                   std::string(r.name) + "): " + why);
+  };
+  if (families_.count(r.name) || find(r.name)) return corrupt("the name is in use");
+  const AttributeDefinition* def = entities_->catalog(EntityKind::kUser).find(r.attribute);
+  if (def == nullptr) return corrupt("no user attribute " + std::string(r.attribute));
+  Family f{.name = std::string(r.name),
+           .attribute = std::string(r.attribute),
+           .slot = entities::AttributeCatalog::slot_of(*def),
+           .type = def->type,
+           .buckets = r.buckets,
+           .defined_at = sequence};
+  // One cohort per value some live user has now, each backfilled.
+  std::map<std::string, std::string> members;
+  const entities::AttributeCatalog& catalog = entities_->catalog(EntityKind::kUser);
+  for (uint32_t user : entities_->live_set(EntityKind::kUser)) {
+    std::optional<entities::ValueView> v =
+        value_of(catalog, entities_->attributes(EntityKind::kUser, user), f.slot);
+    if (!v) continue;
+    if (auto m = f.member(*v)) members.emplace(m->first, m->second);
+  }
+  const std::string name = f.name;
+  families_.emplace(name, std::move(f));
+  for (const auto& [member, predicate] : members) {
+    TIDAL_RETURN_IF_ERROR(create(sequence, member, predicate, name, true));
+  }
+  return Status::Ok();
+}
+
+Status CohortStore::add_family_cohorts(uint64_t sequence, uint32_t user) {
+  if (families_.empty() || !entities_->live(EntityKind::kUser, user)) return Status::Ok();
+  const entities::AttributeCatalog& catalog = entities_->catalog(EntityKind::kUser);
+  const std::string_view list = entities_->attributes(EntityKind::kUser, user);
+  for (const auto& [name, f] : families_) {
+    std::optional<entities::ValueView> v = value_of(catalog, list, f.slot);
+    if (!v) continue;
+    std::optional<std::pair<std::string, std::string>> m = f.member(*v);
+    if (!m || find(m->first) != nullptr) continue;
+    TIDAL_RETURN_IF_ERROR(create(sequence, m->first, m->second, name, false));
+  }
+  return Status::Ok();
+}
+
 void CohortStore::drop(std::string_view name) {
+  if (families_.count(name)) {
+    std::vector<std::string> members;
+    for (const auto& [n, c] : by_name_) {
+      if (c->family == name) members.push_back(n);
+    }
+    for (const std::string& n : members) drop(n);
+    dropped_families_.push_back(std::string(name));
+    families_.erase(families_.find(name));
+    return;
+  }
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return;  // validated live; replay of a double drop
   Cohort* c = it->second.get();
@@ -155,7 +301,8 @@ void CohortStore::drop(std::string_view name) {
   by_name_.erase(it);
 }
 
-Status CohortStore::update_membership(uint32_t user) {
+Status CohortStore::update_membership(uint64_t sequence, uint32_t user) {
+  TIDAL_RETURN_IF_ERROR(add_family_cohorts(sequence, user));
   if (by_name_.empty()) return Status::Ok();
   if (user >= of_user_.size()) of_user_.resize(user + 1);
   std::vector<Cohort*>& mine = of_user_[user];
@@ -196,6 +343,7 @@ Status CohortStore::apply(const apply::AppliedRecord& record) {
         drop(r.name);
         return Status::Ok();
       }
+      if (r.op == CohortRecord::Op::kCreateFamily) return create_family(record.sequence, r);
       return create(record.sequence, r.name, r.predicate);
     }
     case wal::RecordType::kSignalEvent: {
@@ -214,7 +362,7 @@ Status CohortStore::apply(const apply::AppliedRecord& record) {
     case wal::RecordType::kEntityPatch:
     case wal::RecordType::kEntityDelete: {
       const EntityKind kind = record.entity->kind;
-      if (kind == EntityKind::kUser) return update_membership(record.entity_index);
+      if (kind == EntityKind::kUser) return update_membership(record.sequence, record.entity_index);
       if (kind == EntityKind::kItem && record.type == wal::RecordType::kEntityDelete) {
         // A deleted item leaves every cohort's ledgers, as it leaves the
         // global one.
@@ -248,12 +396,13 @@ void CohortStore::sweep(int64_t now_us) {
   }
 }
 
-const Cohort* CohortStore::next_backfill() const {
-  const Cohort* oldest = nullptr;
+std::vector<const Cohort*> CohortStore::pending_backfills() const {
+  std::vector<const Cohort*> out;
   for (const auto& [name, c] : by_name_) {
-    if (!c->backfill.done && (oldest == nullptr || c->id < oldest->id)) oldest = c.get();
+    if (!c->backfill.done) out.push_back(c.get());
   }
-  return oldest;
+  std::sort(out.begin(), out.end(), [](const Cohort* a, const Cohort* b) { return a->id < b->id; });
+  return out;
 }
 
 void CohortStore::apply_backfill(uint32_t id, std::span<const BackfillEvent> events,
@@ -287,6 +436,17 @@ Status CohortStore::checkpoint(WriteBatch* batch) {
   }
   dropping_.insert(dropping_.end(), dropped_.begin(), dropped_.end());
   dropped_.clear();
+  for (const std::string& name : dropped_families_) batch->del(Keyspace::kMeta, family_key(name));
+  dropped_families_.clear();  // a failed checkpoint leaves a key restore() then drops
+  for (const auto& [name, f] : families_) {
+    value.clear();
+    value.push_back(static_cast<char>(kStateFormat));
+    put_length_prefixed(&value, f.attribute);
+    put_varint64(&value, f.defined_at);
+    put_varint64(&value, f.buckets.size());
+    for (int64_t b : f.buckets) put_varsint64(&value, b);
+    batch->put(Keyspace::kMeta, family_key(name), value);
+  }
   for (auto& [name, c] : by_name_) {
     for (uint32_t item : c->dirty.begin_checkpoint()) {
       for (size_t s = 0; s < c->ledgers->signal_count(); ++s) {
@@ -305,6 +465,7 @@ Status CohortStore::checkpoint(WriteBatch* batch) {
     value.push_back(static_cast<char>(kStateFormat));
     put_length_prefixed(&value, c->name);
     put_length_prefixed(&value, c->predicate);
+    put_length_prefixed(&value, c->family);
     put_varint64(&value, c->defined_at);
     value.push_back(c->backfill.done ? 1 : 0);
     put_varint64(&value, c->backfill.until);
@@ -344,6 +505,37 @@ Status CohortStore::restore(StorageEngine& engine) {
     if (!r.read_varint64(&n) || n > UINT32_MAX) return malformed("id counter");
     next_id_ = static_cast<uint32_t>(n);
   }
+  {
+    std::string fend(meta_keys::kCohortFamilyPrefix);
+    fend.back() = static_cast<char>(fend.back() + 1);
+    auto fit = engine.scan(Keyspace::kMeta, meta_keys::kCohortFamilyPrefix, fend);
+    for (; fit->valid(); fit->next()) {
+      const std::string name(fit->key().substr(meta_keys::kCohortFamilyPrefix.size()));
+      ByteReader r(fit->value());
+      uint8_t format;
+      std::string_view attribute;
+      uint64_t n;
+      Family f;
+      f.name = name;
+      if (!r.read_u8(&format) || format != kStateFormat || !r.read_length_prefixed(&attribute) ||
+          !r.read_varint64(&f.defined_at) || !r.read_varint64(&n) || n > 64) {
+        return malformed("family " + name);
+      }
+      for (uint64_t i = 0; i < n; ++i) {
+        int64_t b;
+        if (!r.read_varsint64(&b)) return malformed("family " + name);
+        f.buckets.push_back(b);
+      }
+      f.attribute = std::string(attribute);
+      const AttributeDefinition* def = entities_->catalog(EntityKind::kUser).find(f.attribute);
+      if (def == nullptr)
+        return malformed("family " + name + " (no attribute " + f.attribute + ")");
+      f.slot = entities::AttributeCatalog::slot_of(*def);
+      f.type = def->type;
+      families_.emplace(name, std::move(f));
+    }
+    TIDAL_RETURN_IF_ERROR(fit->status());
+  }
   std::map<uint32_t, Cohort*> by_id;
   std::string end(meta_keys::kCohortPrefix);
   end.back() = static_cast<char>(end.back() + 1);
@@ -358,17 +550,19 @@ Status CohortStore::restore(StorageEngine& engine) {
     c->id = static_cast<uint32_t>(std::stoul(digits));
     ByteReader r(it->value());
     uint8_t format, done;
-    std::string_view name, predicate;
+    std::string_view name, predicate, family;
     uint64_t nsignals;
     if (!r.read_u8(&format) || format != kStateFormat || !r.read_length_prefixed(&name) ||
-        !r.read_length_prefixed(&predicate) || !r.read_varint64(&c->defined_at) ||
-        !r.read_u8(&done) || done > 1 || !r.read_varint64(&c->backfill.until) ||
-        !r.read_varint64(&c->backfill.cursor) || !r.read_varint64(&c->backfill.events_read) ||
+        !r.read_length_prefixed(&predicate) || !r.read_length_prefixed(&family) ||
+        !r.read_varint64(&c->defined_at) || !r.read_u8(&done) || done > 1 ||
+        !r.read_varint64(&c->backfill.until) || !r.read_varint64(&c->backfill.cursor) ||
+        !r.read_varint64(&c->backfill.events_read) ||
         !r.read_varint64(&c->backfill.events_counted) || !r.read_varint64(&nsignals)) {
       return malformed(key);
     }
     c->name = std::string(name);
     c->predicate = std::string(predicate);
+    c->family = std::string(family);
     c->backfill.done = done == 1;
     c->ledgers = new_ledgers();
     if (nsignals > c->ledgers->signal_count()) return malformed(key + " (signal types)");

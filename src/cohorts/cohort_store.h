@@ -37,6 +37,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +45,7 @@
 
 #include "apply/materializer.h"
 #include "core/dirty_list.h"
+#include "entities/entity_codec.h"
 #include "entities/entity_store.h"
 #include "signals/ledger_set.h"
 #include "storage/key_encoding.h"
@@ -58,10 +60,12 @@ inline constexpr char kStatePrefix = kCohortStatePrefix;
 
 // The record payload of a kCohortDefinition.
 struct CohortRecord {
-  enum class Op : uint8_t { kCreate = 1, kDrop = 2 };
+  enum class Op : uint8_t { kCreate = 1, kDrop = 2, kCreateFamily = 3 };
   Op op = Op::kCreate;
   std::string_view name;
-  std::string_view predicate;  // kCreate: the WHERE predicate as TQL
+  std::string_view predicate;      // kCreate: the WHERE predicate as TQL
+  std::string_view attribute;      // kCreateFamily: the user attribute
+  std::vector<int64_t> buckets{};  // kCreateFamily: bounds, for an int attribute
 };
 std::string encode_cohort_record(const CohortRecord& r);
 bool decode_cohort_record(std::string_view payload, CohortRecord* out);
@@ -75,9 +79,25 @@ struct Backfill {
   uint64_t events_counted = 0;  // ... of which by members (counted)
 };
 
+// A family (CREATE COHORTS name BY attribute): one cohort per value of a
+// keyword attribute, or per bucket of an int attribute, named family:value
+// and defined by the predicate `attribute = 'value'` (or the bucket's range).
+// A value's cohort is made when a user first has it.
+struct Family {
+  std::string name;
+  std::string attribute;
+  uint16_t slot = 0;
+  AttributeType type = AttributeType::kKeyword;
+  std::vector<int64_t> buckets;  // int attributes: increasing bounds
+  uint64_t defined_at = 0;
+  // The cohort name and predicate of a value (nullopt: the user has none).
+  std::optional<std::pair<std::string, std::string>> member(const entities::ValueView& v) const;
+};
+
 struct Cohort {
   uint32_t id = 0;  // stable: storage keys; never reused
   std::string name;
+  std::string family;     // the family it belongs to ("": none)
   std::string predicate;  // TQL
   Filter filter;
   uint64_t defined_at = 0;  // the definition's WAL sequence
@@ -120,6 +140,8 @@ class CohortStore final : public apply::Materializer {
   Cohort* find(std::string_view name);
   // Every cohort, by name.
   std::vector<const Cohort*> all() const;
+  const Family* find_family(std::string_view name) const;
+  std::vector<const Family*> families() const;
   // The names of the cohorts user `user` is in, sorted.
   std::vector<std::string> cohorts_of(uint32_t user) const;
 
@@ -130,8 +152,8 @@ class CohortStore final : public apply::Materializer {
   // Frees quiet cohort state (exclusive lock held).
   void sweep(int64_t now_us);
 
-  // The oldest cohort still backfilling (nullptr: none). Shared lock held.
-  const Cohort* next_backfill() const;
+  // The cohorts still backfilling, oldest first. Shared lock held.
+  std::vector<const Cohort*> pending_backfills() const;
   // Counts `events` (read from the cold tier in sequence order, all below the
   // cohort's `until`) toward cohort `id` if their user was a member at
   // definition, and moves its cursor to `cursor`; `read` cold-tier events
@@ -147,9 +169,15 @@ class CohortStore final : public apply::Materializer {
   uint64_t updates() const { return updates_; }
 
  private:
-  Status create(uint64_t sequence, std::string_view name, std::string_view predicate);
+  // `backfill`: count the members' earlier events (a family's cohort made
+  // for a value a user has just taken has no earlier events of members).
+  Status create(uint64_t sequence, std::string_view name, std::string_view predicate,
+                std::string_view family = {}, bool backfill = true);
+  Status create_family(uint64_t sequence, const CohortRecord& r);
   void drop(std::string_view name);
-  Status update_membership(uint32_t user);
+  // The cohort of user `user`'s value in each family, made if missing.
+  Status add_family_cohorts(uint64_t sequence, uint32_t user);
+  Status update_membership(uint64_t sequence, uint32_t user);
   void count_event(Cohort& c, uint32_t item, uint16_t signal, int64_t t_us, double value);
   std::unique_ptr<signals::LedgerSet> new_ledgers() const;
 
@@ -161,6 +189,8 @@ class CohortStore final : public apply::Materializer {
 
   uint32_t next_id_ = 1;
   std::map<std::string, std::unique_ptr<Cohort>, std::less<>> by_name_;
+  std::map<std::string, Family, std::less<>> families_;
+  std::vector<std::string> dropped_families_;
   std::vector<std::vector<Cohort*>> of_user_;  // by user index: the cohorts it is in
   uint64_t updates_ = 0;
   bool bulk_load_ = false;

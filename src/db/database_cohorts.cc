@@ -19,15 +19,21 @@ constexpr size_t kBackfillBatch = 16384;
 
 Result<uint64_t> Database::Impl::define_cohort(const query::Statement& s, std::string* message) {
   TIDAL_RETURN_IF_ERROR(query::validate(s));
+  if (s.kind == query::StatementKind::kCreateCohorts) return define_family(s, message);
   const bool create = s.kind == query::StatementKind::kCreateCohort;
-  if (!is_identifier(s.name))
+  if (create && !is_identifier(s.name)) {
     return Status::Invalid(Subsystem::kQuery, "name", s.name, kIdentifierRule);
+  }
   // One definition at a time: each is checked against the cohorts in force.
   MutexLock change(schema_change_mu_);
   std::string payload;
   {
     ReaderLock lk(state_mu_);
     const cohorts::Cohort* existing = cohorts_->find(s.name);
+    if (create && cohorts_->find_family(s.name) != nullptr) {
+      return Status::AlreadyExists(Subsystem::kQuery, "cohort family " + s.name + " exists already",
+                                   "name");
+    }
     if (create) {
       if (existing != nullptr) {
         return Status::AlreadyExists(Subsystem::kQuery,
@@ -43,14 +49,26 @@ Result<uint64_t> Database::Impl::define_cohort(const query::Statement& s, std::s
                       st.field().empty() ? "where" : "where." + st.field());
       }
       const std::string predicate = query::to_tql(*s.where);
-      payload = cohorts::encode_cohort_record(
-          {.op = cohorts::CohortRecord::Op::kCreate, .name = s.name, .predicate = predicate});
+      payload = cohorts::encode_cohort_record({.op = cohorts::CohortRecord::Op::kCreate,
+                                               .name = s.name,
+                                               .predicate = predicate,
+                                               .attribute = {},
+                                               .buckets = {}});
     } else {
-      if (existing == nullptr) {
+      if (existing == nullptr && cohorts_->find_family(s.name) == nullptr) {
         return Status::NotFound(Subsystem::kQuery, "no cohort " + s.name, "name");
       }
-      payload = cohorts::encode_cohort_record(
-          {.op = cohorts::CohortRecord::Op::kDrop, .name = s.name, .predicate = {}});
+      if (existing != nullptr && !existing->family.empty()) {
+        return Status::Invalid(Subsystem::kQuery, "name", s.name,
+                               "belongs to the cohort family " + existing->family +
+                                   "; DROP COHORT " + existing->family +
+                                   " drops the family with its cohorts");
+      }
+      payload = cohorts::encode_cohort_record({.op = cohorts::CohortRecord::Op::kDrop,
+                                               .name = s.name,
+                                               .predicate = {},
+                                               .attribute = {},
+                                               .buckets = {}});
     }
   }
   TIDAL_ASSIGN_OR_RETURN(uint64_t sequence,
@@ -71,9 +89,73 @@ Result<uint64_t> Database::Impl::define_cohort(const query::Statement& s, std::s
   return sequence;
 }
 
+Result<uint64_t> Database::Impl::define_family(const query::Statement& s, std::string* message) {
+  if (!is_identifier(s.name)) {
+    return Status::Invalid(Subsystem::kQuery, "name", s.name, kIdentifierRule);
+  }
+  MutexLock change(schema_change_mu_);
+  std::string payload;
+  {
+    ReaderLock lk(state_mu_);
+    if (cohorts_->find(s.name) != nullptr || cohorts_->find_family(s.name) != nullptr) {
+      return Status::AlreadyExists(
+          Subsystem::kQuery, "a cohort or cohort family " + s.name + " exists already", "name");
+    }
+    const AttributeDefinition* def = schema_.find_attribute(EntityKind::kUser, s.by);
+    if (def == nullptr) {
+      std::string known;
+      for (const AttributeDefinition& a : schema_.attributes(EntityKind::kUser)) {
+        if (a.filterable && (a.type == AttributeType::kKeyword || a.type == AttributeType::kInt)) {
+          known += (known.empty() ? "" : ", ") + a.name;
+        }
+      }
+      return Status::Invalid(Subsystem::kQuery, "by", s.by,
+                             "is not a user attribute (keyword and int ones that are filterable: " +
+                                 (known.empty() ? "none" : known) + ")");
+    }
+    if (!def->filterable) {
+      return Status::Invalid(
+          Subsystem::kQuery, "by", s.by,
+          "is not filterable; a family's cohorts are defined by filters over it");
+    }
+    if (def->type == AttributeType::kKeyword && !s.buckets.empty()) {
+      return Status::Invalid(Subsystem::kQuery, "buckets", s.by,
+                             "BUCKETS are for int attributes; a keyword attribute gets one cohort "
+                             "per value");
+    }
+    if (def->type == AttributeType::kInt && s.buckets.empty()) {
+      return Status::Invalid(Subsystem::kQuery, "buckets", s.by,
+                             "an int attribute needs BUCKETS (b1, b2, ...): increasing bounds");
+    }
+    if (def->type != AttributeType::kKeyword && def->type != AttributeType::kInt) {
+      return Status::Invalid(Subsystem::kQuery, "by", s.by,
+                             "is not a keyword or int attribute; a family takes one of those");
+    }
+    payload = cohorts::encode_cohort_record({.op = cohorts::CohortRecord::Op::kCreateFamily,
+                                             .name = s.name,
+                                             .predicate = {},
+                                             .attribute = s.by,
+                                             .buckets = s.buckets});
+  }
+  TIDAL_ASSIGN_OR_RETURN(uint64_t sequence,
+                         commit_one(wal::RecordType::kCohortDefinition, payload));
+  size_t made = 0;
+  {
+    ReaderLock lk(state_mu_);
+    for (const cohorts::Cohort* c : cohorts_->all()) made += c->family == s.name;
+  }
+  *message = "cohort family " + s.name + " created with " + std::to_string(made) +
+             (made == 1 ? " cohort" : " cohorts") + " (" + s.name +
+             ":<value>; a new value gets its cohort when a user first has it) (WAL sequence " +
+             std::to_string(sequence) + ")";
+  wake_backfill();
+  return sequence;
+}
+
 CohortInfo Database::Impl::cohort_info(const cohorts::Cohort& c) const {
   CohortInfo info;
   info.name = c.name;
+  info.family = c.family;
   info.predicate = c.predicate;
   info.members = c.members.cardinality();
   info.defined_at = c.defined_at;
@@ -163,23 +245,24 @@ void Database::Impl::stop_backfill() {
 void Database::Impl::backfill_loop() {
   constexpr auto kRetryInterval = std::chrono::seconds(1);
   while (!backfill_stopping_.load()) {
-    uint32_t id = 0;
-    uint64_t until = 0, cursor = 0;
+    std::vector<uint32_t> ids;
+    uint64_t until = 0, cursor = UINT64_MAX;
     {
       ReaderLock lk(state_mu_);
-      if (const cohorts::Cohort* c = cohorts_->next_backfill()) {
-        id = c->id;
-        until = c->backfill.until;
-        cursor = c->backfill.cursor;
+      for (const cohorts::Cohort* c : cohorts_->pending_backfills()) {
+        ids.push_back(c->id);
+        until = std::max(until, c->backfill.until);
+        cursor = std::min(cursor, c->backfill.cursor);
       }
     }
+    const bool work = !ids.empty();
     Status st = Status::Ok();
-    if (id != 0) st = backfill(id, until, cursor);
+    if (work) st = backfill(ids, until, cursor);
     {
       MutexLock lk(backfill_mu_);
       if (!st.ok() && st.code() != StatusCode::kAborted) backfill_failure_ = st;
       if (st.ok()) backfill_failure_ = Status::Ok();
-      if (id != 0 && st.ok()) continue;  // the next cohort, if any
+      if (work && st.ok()) continue;  // cohorts defined meanwhile, if any
       if (backfill_stop_) return;
       if (!backfill_wake_) lk.wait_for(backfill_cv_, kRetryInterval);
       backfill_wake_ = false;
@@ -187,7 +270,7 @@ void Database::Impl::backfill_loop() {
   }
 }
 
-Status Database::Impl::backfill(uint32_t id, uint64_t until, uint64_t cursor) {
+Status Database::Impl::backfill(const std::vector<uint32_t>& ids, uint64_t until, uint64_t cursor) {
   // Every event below `until` must be in storage, not in the event store's
   // partial block: hand it over (a short hold of the lock, once per cohort).
   {
@@ -219,7 +302,7 @@ Status Database::Impl::backfill(uint32_t id, uint64_t until, uint64_t cursor) {
       if (!known_items_.contains(p.item)) continue;
       batch.push_back({p.sequence, p.item, p.signal, *u, p.time_us, p.value});
     }
-    cohorts_->apply_backfill(id, batch, next_cursor, pending.size(), done);
+    for (uint32_t id : ids) cohorts_->apply_backfill(id, batch, next_cursor, pending.size(), done);
     pending.clear();
   };
   Status st =

@@ -88,6 +88,7 @@ class Database::Impl {
   // CREATE COHORT or DROP COHORT: the record's WAL sequence; `message` says
   // what happened.
   Result<uint64_t> define_cohort(const query::Statement& statement, std::string* message);
+  Result<uint64_t> define_family(const query::Statement& statement, std::string* message);
   std::vector<CohortInfo> cohorts() const;
   Result<CohortInfo> cohort(std::string_view name) const;
   Result<std::vector<std::string>> user_cohorts(std::string_view user) const;
@@ -160,9 +161,10 @@ class Database::Impl {
   CohortInfo cohort_info(const cohorts::Cohort& c) const TIDAL_REQUIRES_SHARED(state_mu_);
   // Runs each cohort's backfill from the cold tier (docs/cohorts.md).
   void backfill_loop();
-  // One cohort's backfill, from its cursor: reads the cold tier without the
-  // state lock and counts batches under it.
-  Status backfill(uint32_t id, uint64_t until, uint64_t cursor);
+  // The backfill of cohorts `ids` (in one read of the cold tier, from the
+  // lowest cursor to the highest `until`): reads without the state lock and
+  // counts batches under it.
+  Status backfill(const std::vector<uint32_t>& ids, uint64_t until, uint64_t cursor);
   void wake_backfill();
   void stop_backfill();
   // Appends `requests` and applies the new ones in WAL order.

@@ -264,6 +264,7 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                                           const QueryOptions& options) {
   if (statement.kind == query::StatementKind::kCreateProfile) return create_profile(statement);
   if (statement.kind == query::StatementKind::kCreateCohort ||
+      statement.kind == query::StatementKind::kCreateCohorts ||
       statement.kind == query::StatementKind::kDropCohort) {
     QueryResult out;
     TIDAL_RETURN_IF_ERROR(define_cohort(statement, &out.message).status());

@@ -16,7 +16,7 @@ Status invalid(std::string_view field, std::string_view value, std::string_view 
 
 bool is_read(StatementKind k) {
   return k != StatementKind::kCreateCohort && k != StatementKind::kCreateProfile &&
-         k != StatementKind::kDropCohort;
+         k != StatementKind::kDropCohort && k != StatementKind::kCreateCohorts;
 }
 
 Status check_name(std::string_view field, const std::string& name, bool required) {
@@ -142,7 +142,8 @@ bool operator==(const Statement& a, const Statement& b) {
          a.ef == b.ef && a.user == b.user && a.profile == b.profile &&
          same_opt(a.rank_by, b.rank_by) && a.order == b.order && same_opt(a.where, b.where) &&
          a.diversify == b.diversify && a.limit == b.limit && a.cursor == b.cursor &&
-         a.as_of_us == b.as_of_us && a.name == b.name && same_opt(a.definition, b.definition);
+         a.as_of_us == b.as_of_us && a.name == b.name && same_opt(a.definition, b.definition) &&
+         a.by == b.by && a.buckets == b.buckets;
 }
 
 int expr_depth(const Expr& e) {
@@ -196,7 +197,10 @@ Status validate(const Statement& s) {
                                      !s.cohort.empty() && k != StatementKind::kTrending &&
                                          k != StatementKind::kSearch && k != StatementKind::kRank,
                                      k));
-  TIDAL_RETURN_IF_ERROR(check_name("cohort", s.cohort, false));
+  if (!s.cohort.empty() && !is_cohort_name(s.cohort)) {
+    return invalid("cohort", s.cohort,
+                   "must be a cohort name, or family:value for a cohort of a family");
+  }
   TIDAL_RETURN_IF_ERROR(
       check_unused("signal", !s.signal.empty() && k != StatementKind::kTrending, k));
   TIDAL_RETURN_IF_ERROR(check_name("signal", s.signal, false));
@@ -278,14 +282,40 @@ Status validate(const Statement& s) {
   TIDAL_RETURN_IF_ERROR(check_unused("cursor", s.cursor && !read, k));
   TIDAL_RETURN_IF_ERROR(check_unused("as_of", s.as_of_us && !read, k));
   TIDAL_RETURN_IF_ERROR(check_unused("name", !s.name.empty() && read, k));
-  TIDAL_RETURN_IF_ERROR(check_name("name", s.name, !read));
+  if (k == StatementKind::kDropCohort) {
+    if (!is_cohort_name(s.name)) {
+      return invalid("name", s.name, "must be a cohort name, or family:value");
+    }
+  } else {
+    TIDAL_RETURN_IF_ERROR(check_name("name", s.name, !read));
+  }
   if (k == StatementKind::kCreateProfile && !s.definition) {
     return invalid("definition", "", "is required");
   }
   TIDAL_RETURN_IF_ERROR(
       check_unused("definition", s.definition && k != StatementKind::kCreateProfile, k));
   if (s.definition) TIDAL_RETURN_IF_ERROR(validate_expr(*s.definition, "definition"));
+  TIDAL_RETURN_IF_ERROR(check_unused("by", !s.by.empty() && k != StatementKind::kCreateCohorts, k));
+  TIDAL_RETURN_IF_ERROR(check_name("by", s.by, k == StatementKind::kCreateCohorts));
+  TIDAL_RETURN_IF_ERROR(
+      check_unused("buckets", !s.buckets.empty() && k != StatementKind::kCreateCohorts, k));
+  if (s.buckets.size() > 64) {
+    return invalid("buckets", std::to_string(s.buckets.size()) + " bounds", "at most 64");
+  }
+  for (size_t i = 1; i < s.buckets.size(); ++i) {
+    if (s.buckets[i] <= s.buckets[i - 1]) {
+      return invalid("buckets[" + std::to_string(i) + "]", std::to_string(s.buckets[i]),
+                     "bucket bounds must increase (the one before is " +
+                         std::to_string(s.buckets[i - 1]) + ")");
+    }
+  }
   return Status::Ok();
+}
+
+bool is_cohort_name(std::string_view name) {
+  const size_t colon = name.find(':');
+  if (colon == std::string_view::npos) return is_identifier(name);
+  return is_identifier(name.substr(0, colon)) && colon + 1 < name.size();
 }
 
 std::string_view statement_kind_name(StatementKind k) {
@@ -299,6 +329,7 @@ std::string_view statement_kind_name(StatementKind k) {
     case StatementKind::kCreateCohort: return "create_cohort";
     case StatementKind::kCreateProfile: return "create_profile";
     case StatementKind::kDropCohort: return "drop_cohort";
+    case StatementKind::kCreateCohorts: return "create_cohorts";
   }
   return "?";
 }

@@ -26,6 +26,7 @@ enum class StatementKind : uint8_t {
   kCreateCohort,   // CREATE COHORT name WHERE <predicate>
   kCreateProfile,  // CREATE PROFILE name AS <expr>
   kDropCohort,     // DROP COHORT name
+  kCreateCohorts,  // CREATE COHORTS name BY attribute [BUCKETS (b1, b2, ...)]
 };
 
 // Direction of a RANK BY sort; kDefault lets the sort mode decide (an
@@ -75,7 +76,13 @@ struct Statement {
   std::optional<int64_t> as_of_us{};      // every read query: AS OF 'time' (docs/time.md)
   std::string name{};                     // CREATE COHORT / PROFILE, DROP COHORT name
   std::optional<Expr> definition{};       // CREATE PROFILE name AS <expr>
+  std::string by{};                       // CREATE COHORTS: BY attribute
+  std::vector<int64_t> buckets{};         // CREATE COHORTS: BUCKETS (increasing bounds)
 };
+
+// A cohort of a family (CREATE COHORTS) is named family:value; FOR COHORT
+// takes such a name as a string ('by_country:US').
+bool is_cohort_name(std::string_view name);
 
 // Structural equality. Source positions are ignored: the same query written
 // twice, or read from JSON, compares equal.

@@ -258,7 +258,7 @@ Status read_statement(object obj, Statement* s) {
       std::string name;
       TIDAL_RETURN_IF_ERROR(get_string(value, field, &name));
       bool found = false;
-      for (int k = 0; k <= static_cast<int>(StatementKind::kDropCohort); ++k) {
+      for (int k = 0; k <= static_cast<int>(StatementKind::kCreateCohorts); ++k) {
         if (statement_kind_name(static_cast<StatementKind>(k)) == name) {
           s->kind = static_cast<StatementKind>(k);
           found = true;
@@ -267,7 +267,8 @@ Status read_statement(object obj, Statement* s) {
       if (!found) {
         return json_error(field, "unknown statement \"" + name +
                                      "\" (known: trending, rank, search, similar, nearest, feed, "
-                                     "create_cohort, drop_cohort, create_profile)");
+                                     "create_cohort, drop_cohort, create_profile, "
+                                     "create_cohorts)");
       }
       have_kind = true;
     } else if (key == "explain") {
@@ -425,6 +426,20 @@ Status read_statement(object obj, Statement* s) {
       s->as_of_us = to_micros(at);
     } else if (key == "name") {
       TIDAL_RETURN_IF_ERROR(get_string(value, field, &s->name));
+    } else if (key == "by") {
+      TIDAL_RETURN_IF_ERROR(get_string(value, field, &s->by));
+    } else if (key == "buckets") {
+      simdjson::dom::array a;
+      if (value.get_array().get(a) != simdjson::SUCCESS) {
+        return json_error(field, "expected an array of whole numbers");
+      }
+      for (auto v : a) {
+        int64_t n;
+        if (v.get_int64().get(n) != simdjson::SUCCESS) {
+          return json_error(field, "expected an array of whole numbers");
+        }
+        s->buckets.push_back(n);
+      }
     } else if (key == "definition") {
       Expr e;
       TIDAL_RETURN_IF_ERROR(read_expr(value, field, 1, &e));
@@ -507,6 +522,15 @@ std::string to_json(const Statement& s) {
   str("user", s.user, s.kind == StatementKind::kFeed);
   str("profile", s.profile, false);
   str("name", s.name, false);
+  str("by", s.by, false);
+  if (!s.buckets.empty()) {
+    put_key(&out, "buckets");
+    out += '[';
+    for (size_t i = 0; i < s.buckets.size(); ++i) {
+      out += (i > 0 ? "," : "") + std::to_string(s.buckets[i]);
+    }
+    out += ']';
+  }
   if (s.rank_by) {
     put_key(&out, "rank_by");
     put_expr(&out, *s.rank_by);

@@ -111,6 +111,12 @@ class Parser {
                          {"PROFILE", false, [&] { return name(&s.profile, "a profile name"); }}});
     }
     if (accept_keyword("CREATE")) {
+      if (accept_keyword("COHORTS")) {
+        s.kind = StatementKind::kCreateCohorts;
+        TIDAL_RETURN_IF_ERROR(name(&s.name, "a cohort family name"));
+        return finish(&s, {{"BY", true, [&] { return name(&s.by, "a user attribute name"); }},
+                           {"BUCKETS", false, [&] { return buckets(&s); }}});
+      }
       if (accept_keyword("COHORT")) {
         s.kind = StatementKind::kCreateCohort;
         TIDAL_RETURN_IF_ERROR(name(&s.name, "a cohort name"));
@@ -121,12 +127,16 @@ class Parser {
         TIDAL_RETURN_IF_ERROR(name(&s.name, "a profile name"));
         return finish(&s, {{"AS", true, [&] { return expr_into(&s.definition); }}});
       }
-      return expected({"COHORT", "PROFILE"});
+      return expected({"COHORT", "COHORTS", "PROFILE"});
     }
     if (accept_keyword("DROP")) {
       TIDAL_RETURN_IF_ERROR(expect_keyword("COHORT"));
       s.kind = StatementKind::kDropCohort;
-      TIDAL_RETURN_IF_ERROR(name(&s.name, "a cohort name"));
+      if (at(TokenKind::kString)) {
+        s.name = next().text;  // a family's cohort, to be told to drop the family
+      } else {
+        TIDAL_RETURN_IF_ERROR(name(&s.name, "a cohort name"));
+      }
       return finish(&s, {});
     }
     return expected(
@@ -354,7 +364,36 @@ class Parser {
 
   Status cohort_clause(std::string* out) {
     TIDAL_RETURN_IF_ERROR(expect_keyword("COHORT"));
+    // A cohort of a family is written as a string: 'by_country:US'.
+    if (at(TokenKind::kString)) {
+      *out = next().text;
+      return Status::Ok();
+    }
     return name(out, "a cohort name");
+  }
+
+  // BUCKETS (13, 18, 25): whole numbers, in increasing order (validate()
+  // says which one is not).
+  Status buckets(Statement* s) {
+    TIDAL_RETURN_IF_ERROR(expect(TokenKind::kLParen, "("));
+    while (true) {
+      bool negative = false;
+      if (at(TokenKind::kMinus)) {
+        next();
+        negative = true;
+      }
+      if (!at(TokenKind::kNumber)) return expected({"a whole number"});
+      const Token& t = next();
+      if (t.number != std::floor(t.number) || std::fabs(t.number) > 9e15) {
+        return syntax_error(t.pos, "a bucket bound is a whole number, found " + t.text);
+      }
+      s->buckets.push_back(static_cast<int64_t>(negative ? -t.number : t.number));
+      if (at(TokenKind::kComma)) {
+        next();
+        continue;
+      }
+      return expect(TokenKind::kRParen, ")");
+    }
   }
 
   Status window(Statement* s) {

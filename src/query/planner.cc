@@ -216,6 +216,7 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
     case StatementKind::kFeed: return not_supported(s, "FEED (personalized feeds)");
     case StatementKind::kCreateCohort:
     case StatementKind::kDropCohort:
+    case StatementKind::kCreateCohorts:
     case StatementKind::kCreateProfile:
       return Status::Internal(Subsystem::kQuery,
                               std::string(statement_kind_name(s.kind)) + " is not a read query");

@@ -193,6 +193,11 @@ void vector_clauses(const Statement& s, std::string* out) {
 
 }  // namespace
 
+// A cohort's name as TQL: a family's cohort (family:value) as a string.
+std::string cohort_tql(const std::string& name) {
+  return name.find(':') == std::string::npos ? name : quote_tql(name);
+}
+
 std::string to_tql(const Statement& s) {
   std::string out;
   if (s.explain) out += "EXPLAIN ";
@@ -200,19 +205,19 @@ std::string to_tql(const Statement& s) {
   switch (s.kind) {
     case StatementKind::kTrending:
       out += "TRENDING " + target;
-      if (!s.cohort.empty()) clause(&out, "FOR COHORT", s.cohort);
+      if (!s.cohort.empty()) clause(&out, "FOR COHORT", cohort_tql(s.cohort));
       if (!s.signal.empty()) clause(&out, "BY", s.signal);
       if (s.window) clause(&out, "WINDOW", format_duration(*s.window));
       break;
     case StatementKind::kRank:
       out += "RANK " + target;
-      if (!s.cohort.empty()) clause(&out, "FOR COHORT", s.cohort);
+      if (!s.cohort.empty()) clause(&out, "FOR COHORT", cohort_tql(s.cohort));
       break;
     case StatementKind::kSearch:
       out += "SEARCH " + target;
       text_clauses(s, &out);
       if (s.within_trending) out += " WITHIN TRENDING";
-      if (!s.cohort.empty()) clause(&out, "FOR COHORT", s.cohort);
+      if (!s.cohort.empty()) clause(&out, "FOR COHORT", cohort_tql(s.cohort));
       if (s.window) clause(&out, "WINDOW", format_duration(*s.window));
       break;
     case StatementKind::kSimilar:
@@ -240,7 +245,18 @@ std::string to_tql(const Statement& s) {
       out += "CREATE COHORT " + s.name;
       if (s.where) clause(&out, "WHERE", to_tql(*s.where));
       return out;
-    case StatementKind::kDropCohort: return "DROP COHORT " + s.name;
+    case StatementKind::kDropCohort: return "DROP COHORT " + cohort_tql(s.name);
+    case StatementKind::kCreateCohorts: {
+      out += "CREATE COHORTS " + s.name + " BY " + s.by;
+      if (!s.buckets.empty()) {
+        out += " BUCKETS (";
+        for (size_t i = 0; i < s.buckets.size(); ++i) {
+          out += (i > 0 ? ", " : "") + std::to_string(s.buckets[i]);
+        }
+        out += ')';
+      }
+      return out;
+    }
     case StatementKind::kCreateProfile:
       out += "CREATE PROFILE " + s.name;
       if (s.definition) clause(&out, "AS", to_tql(*s.definition));

@@ -10,6 +10,10 @@ void append_cohort(std::string* out, const CohortInfo& c) {
   append_json_string(out, c.name);
   *out += ",\"predicate\":";
   append_json_string(out, c.predicate);
+  if (!c.family.empty()) {
+    *out += ",\"family\":";
+    append_json_string(out, c.family);
+  }
   *out += ",\"members\":" + std::to_string(c.members);
   *out += ",\"defined_at\":" + std::to_string(c.defined_at);
   *out += ",\"backfilling\":";

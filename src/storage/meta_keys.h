@@ -38,13 +38,15 @@ inline constexpr std::string_view kProfilePrefix = "profiles/";
 // and the next id to give out.
 inline constexpr std::string_view kCohortPrefix = "cohorts/def/";
 inline constexpr std::string_view kCohortNextId = "cohorts/next_id";
+// Cohort families: + the family's name.
+inline constexpr std::string_view kCohortFamilyPrefix = "cohorts/family/";
 
 // Every key and prefix above (for the test, and for docs).
 inline constexpr std::string_view kAll[] = {
     kSchemaCurrent, kSchemaVersionPrefix,  kCheckpointSequence, kCheckpointNewestEvent,
     kPresentMode,   kPresentPinned,        kPresentSince,       kPresentSweptAt,
     kKeyMapPrefix,  kLedgerLandmarkPrefix, kProfilePrefix,      kCohortPrefix,
-    kCohortNextId,
+    kCohortNextId,  kCohortFamilyPrefix,
 };
 
 }  // namespace tidal::meta_keys

@@ -155,7 +155,7 @@ Statement gen_statement() {
   s.kind = *rc::gen::element(StatementKind::kTrending, StatementKind::kRank, StatementKind::kSearch,
                              StatementKind::kSimilar, StatementKind::kNearest, StatementKind::kFeed,
                              StatementKind::kCreateCohort, StatementKind::kDropCohort,
-                             StatementKind::kCreateProfile);
+                             StatementKind::kCreateProfile, StatementKind::kCreateCohorts);
   const bool read = !writes(Statement{.kind = s.kind});
   auto maybe = [] { return *rc::gen::arbitrary<bool>(); };
   auto window = [] { return Duration(*rc::gen::inRange<int64_t>(1, int64_t{1} << 40)); };
@@ -164,7 +164,7 @@ Statement gen_statement() {
   }
   switch (s.kind) {
     case StatementKind::kTrending:
-      if (maybe()) s.cohort = *gen_name();
+      if (maybe()) s.cohort = maybe() ? *gen_name() : *gen_name() + ":" + *gen_text();
       if (maybe()) s.signal = *gen_name();
       s.window = window();
       break;
@@ -207,6 +207,16 @@ Statement gen_statement() {
       s.where = *gen_expr(5);
       break;
     case StatementKind::kDropCohort: s.name = *gen_name(); break;
+    case StatementKind::kCreateCohorts: {
+      s.name = *gen_name();
+      s.by = *gen_name();
+      int64_t b = *rc::gen::inRange<int64_t>(-100, 100);
+      for (int i = *rc::gen::inRange(0, 5); i > 0; --i) {
+        s.buckets.push_back(b);
+        b += *rc::gen::inRange<int64_t>(1, 50);
+      }
+      break;
+    }
     case StatementKind::kCreateProfile:
       s.name = *gen_name();
       s.definition = *gen_expr(6);

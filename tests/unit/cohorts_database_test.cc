@@ -245,5 +245,55 @@ TEST_F(CohortsTest, ADroppedCohortCanBeDefinedAgainFromScratch) {
   EXPECT_EQ(db_->cohort("us")->predicate, "country = 'DE'");
 }
 
+TEST_F(CohortsTest, AFamilyHasACohortPerValueAndPerBucket) {
+  user("ann", "US", 20);
+  user("bob", "DE", 40);
+  like("v1", "ann");
+  like("v2", "bob");
+  q("CREATE COHORTS by_country BY country");
+  q("CREATE COHORTS by_age BY age BUCKETS (13, 18, 25, 35, 50)");
+  wait();
+  std::vector<std::string> names;
+  for (const CohortInfo& c : db_->cohorts()) names.push_back(c.name + "=" + c.predicate);
+  EXPECT_THAT(names, ElementsAre("by_age:18-25=age >= 18 AND age < 25",
+                                 "by_age:35-50=age >= 35 AND age < 50",
+                                 "by_country:DE=country = 'DE'", "by_country:US=country = 'US'"));
+  EXPECT_THAT(cohorts_of("ann"), ElementsAre("by_age:18-25", "by_country:US"));
+  // Backfilled: the events from before the families.
+  EXPECT_THAT(keys("TRENDING items FOR COHORT 'by_country:US' BY like WINDOW 1h"),
+              ElementsAre("v1=1.000000"));
+  // A new value gets its cohort when a user first has it; earlier events
+  // of that user were not a member's.
+  like("v3", "cat");
+  user("cat", "BR", 70);
+  like("v4", "cat");
+  EXPECT_THAT(cohorts_of("cat"), ElementsAre("by_age:50+", "by_country:BR"));
+  EXPECT_THAT(keys("TRENDING items FOR COHORT 'by_country:BR' BY like WINDOW 1h"),
+              ElementsAre("v4=1.000000"));
+  auto err = db_->query("DROP COHORT 'by_country:BR'");
+  ASSERT_FALSE(err.ok());
+  EXPECT_THAT(err.status().to_string(), HasSubstr("belongs to the cohort family by_country"));
+  err = db_->query("CREATE COHORTS by_age2 BY age");
+  ASSERT_FALSE(err.ok());
+  EXPECT_THAT(err.status().to_string(), HasSubstr("BUCKETS"));
+  err = db_->query("CREATE COHORTS x BY age BUCKETS (18, 13)");
+  ASSERT_FALSE(err.ok());
+  EXPECT_THAT(err.status().to_string(), HasSubstr("must increase"));
+  err = db_->query("CREATE COHORTS x BY nickname");
+  ASSERT_FALSE(err.ok());
+  EXPECT_THAT(err.status().to_string(), HasSubstr("not filterable"));
+  // Families and their cohorts survive a restart.
+  open();
+  EXPECT_EQ(db_->cohorts().size(), 6u);
+  user("dan", "FR", 30);
+  EXPECT_THAT(cohorts_of("dan"), ElementsAre("by_age:25-35", "by_country:FR"));
+  q("DROP COHORT by_country");
+  EXPECT_THAT(cohorts_of("dan"), ElementsAre("by_age:25-35"));
+  open();
+  EXPECT_THAT(cohorts_of("dan"), ElementsAre("by_age:25-35"));
+  user("eve", "FR", 30);
+  EXPECT_THAT(cohorts_of("eve"), ElementsAre("by_age:25-35"));
+}
+
 }  // namespace
 }  // namespace tidal

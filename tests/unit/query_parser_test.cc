@@ -498,7 +498,7 @@ TEST(TqlErrors, PositionAndExpected) {
            {"FEED FOR USER 'u' DIVERSIFY BY creator MAX 0",
             "line 1, column 44: MAX must be a whole number from 1 to 10000, found 0"},
            {"CREATE TABLE t",
-            "line 1, column 8: expected COHORT or PROFILE, found identifier "
+            "line 1, column 8: expected COHORT, COHORTS or PROFILE, found identifier "
             "TABLE"},
            {"CREATE COHORT c", "line 1, column 16: expected WHERE, found end of query"},
            {"CREATE COHORT where WHERE x",
@@ -677,7 +677,8 @@ TEST(TqlJson, Errors) {
            {R"({"target":"items"})", "statement: is required"},
            {R"({"statement":"select"})",
             "statement: unknown statement \"select\" (known: trending, rank, search, similar, "
-            "nearest, feed, create_cohort, drop_cohort, create_profile)"},
+            "nearest, feed, create_cohort, drop_cohort, create_profile, "
+            "create_cohorts)"},
            {R"({"statement":"trending","window":"1h","colour":1})", "colour: unknown field"},
            {R"({"statement":"trending","window":1})", "window: expected a string"},
            {R"({"statement":"trending","window":"1h","limit":"5"})",
