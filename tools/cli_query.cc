@@ -82,6 +82,9 @@ int run_query(const Args& args) {
     return 1;
   }
   print_result(*db, tql, *result, *format);
+  // A cohort defined here is filled before the folder closes (it would
+  // resume at the next open otherwise).
+  if (!wait_for_backfills(*db)) return 1;
   return close_database(*db) ? 0 : 1;
 }
 

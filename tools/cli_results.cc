@@ -1,9 +1,12 @@
 #include "cli_results.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "cli_folder.h"
 #include "core/time_text.h"
+#include "progress_bar.h"
 #include "query/parser.h"
 #include "server/wire.h"
 
@@ -58,6 +61,33 @@ std::string attribute_cell(const AttributeValue* value) {
         }
       },
       *value);
+}
+
+bool wait_for_backfills(Database& db) {
+  bool pending = false;
+  for (const CohortInfo& c : db.cohorts()) pending = pending || c.backfilling;
+  if (!pending) return true;
+  std::fprintf(stderr, "counting the cohort's members' earlier events from the cold tier...\n");
+  ProgressBar bar(1000, isatty(STDERR_FILENO) != 0, "events");
+  uint64_t read = 0;
+  Status st =
+      db.wait_for_backfills(std::chrono::hours(24), [&](const std::vector<CohortInfo>& left) {
+        double progress = 1;
+        read = 0;
+        for (const CohortInfo& c : left) {
+          progress = std::min(progress, c.backfill_progress);
+          read = std::max(read, c.backfill_events_read);
+        }
+        bar.update(read, static_cast<uint64_t>(progress * 1000));
+      });
+  if (!st.ok()) {
+    std::fprintf(stderr, "\ntidal: %s\n", st.message().c_str());
+    return false;
+  }
+  uint64_t total = 0;
+  for (const CohortInfo& c : db.cohorts()) total = std::max(total, c.backfill_events_read);
+  bar.finish(total, 1000);
+  return true;
 }
 
 void print_result(const Database& db, std::string_view tql, const QueryResult& result,

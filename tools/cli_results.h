@@ -19,6 +19,11 @@ std::optional<ResultFormat> parse_result_format(std::string_view text);
 // where the schema declares them, read with Database::get), then the
 // message of a CREATE statement and the plan of an EXPLAIN. JSON: the HTTP
 // API's form (server::write_query_result), plan included for EXPLAIN.
+// Waits until no cohort is backfilling (a CREATE COHORT just made one),
+// drawing a progress bar on stderr when it is a terminal. False (after
+// printing why) when a backfill failed to finish.
+bool wait_for_backfills(Database& db);
+
 void print_result(const Database& db, std::string_view tql, const QueryResult& result,
                   ResultFormat format);
 

@@ -111,6 +111,7 @@ class Shell {
       return false;
     }
     print_result(db_, tql, *r, format_);
+    if (!r->message.empty() && !wait_for_backfills(db_)) return false;
     if (format_ == ResultFormat::kTable && r->message.empty()) {
       std::string footer =
           std::to_string(r->rows.size()) + (r->rows.size() == 1 ? " row" : " rows");

@@ -27,8 +27,9 @@ void ProgressBar::draw(uint64_t lines, uint64_t bytes, std::chrono::steady_clock
   int filled = static_cast<int>(frac * kWidth);
   std::string bar(static_cast<size_t>(filled), '=');
   if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), ' ');
-  std::fprintf(stderr, "\r[%s] %3.0f%%  %llu lines  %.0f lines/s ", bar.c_str(), frac * 100,
-               static_cast<unsigned long long>(lines), secs > 0 ? double(lines) / secs : 0.0);
+  std::fprintf(stderr, "\r[%s] %3.0f%%  %llu %s  %.0f %s/s ", bar.c_str(), frac * 100,
+               static_cast<unsigned long long>(lines), unit_, secs > 0 ? double(lines) / secs : 0.0,
+               unit_);
   drawn_ = true;
 }
 

@@ -11,7 +11,9 @@ namespace tidal::cli {
 
 class ProgressBar {
  public:
-  ProgressBar(uint64_t total_bytes, bool enabled) : total_(total_bytes), enabled_(enabled) {}
+  // `unit`: what `lines` counts ("lines", "events").
+  ProgressBar(uint64_t total_bytes, bool enabled, const char* unit = "lines")
+      : total_(total_bytes), enabled_(enabled), unit_(unit) {}
 
   // Redraws the line unless it was drawn less than 100 ms ago.
   void update(uint64_t lines, uint64_t bytes);
@@ -23,6 +25,7 @@ class ProgressBar {
 
   uint64_t total_;
   bool enabled_;
+  const char* unit_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_{};
