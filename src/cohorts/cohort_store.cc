@@ -326,7 +326,10 @@ void CohortStore::count_event(Cohort& c, uint32_t item, uint16_t signal, int64_t
   ledger.apply(item, t_us, value);
   c.dirty.mark(item);
   if (ledger.rebases() != rebases) {
-    for (uint32_t rescaled : ledger.take_rescaled()) c.dirty.mark(rescaled);
+    for (uint32_t rescaled : ledger.take_rescaled()) {
+      c.dirty.mark(rescaled);
+      c.maybe_gone.emplace_back(rescaled, signal);
+    }
   }
 }
 
@@ -372,6 +375,7 @@ Status CohortStore::apply(const apply::AppliedRecord& record) {
             if (!l.has_state(record.entity_index)) continue;
             l.erase(record.entity_index);
             c->dirty.mark(record.entity_index);
+            c->maybe_gone.emplace_back(record.entity_index, static_cast<uint16_t>(s));
           }
         }
       }
@@ -391,7 +395,10 @@ void CohortStore::sweep(int64_t now_us) {
     for (size_t s = 0; s < c->ledgers->signal_count(); ++s) {
       freed.clear();
       c->ledgers->ledger(static_cast<uint16_t>(s)).sweep(now_us, &freed);
-      for (uint32_t item : freed) c->dirty.mark(item);
+      for (uint32_t item : freed) {
+        c->dirty.mark(item);
+        c->maybe_gone.emplace_back(item, static_cast<uint16_t>(s));
+      }
     }
   }
 }
@@ -448,18 +455,24 @@ Status CohortStore::checkpoint(WriteBatch* batch) {
     batch->put(Keyspace::kMeta, family_key(name), value);
   }
   for (auto& [name, c] : by_name_) {
+    // Puts for the state of every changed item; deletes only for pairs
+    // whose state may be gone (most items never had most signal types).
     for (uint32_t item : c->dirty.begin_checkpoint()) {
       for (size_t s = 0; s < c->ledgers->signal_count(); ++s) {
         const auto signal = static_cast<uint16_t>(s);
         const signals::SignalLedger& l = c->ledgers->ledger(signal);
-        if (!l.has_state(item)) {
-          batch->del(Keyspace::kSignals, state_key(c->id, item, signal));
-          continue;
-        }
+        if (!l.has_state(item)) continue;
         value.clear();
         l.encode_item(item, &value);
         batch->put(Keyspace::kSignals, state_key(c->id, item, signal), value);
       }
+    }
+    c->maybe_gone_in_flight.insert(c->maybe_gone_in_flight.end(), c->maybe_gone.begin(),
+                                   c->maybe_gone.end());
+    c->maybe_gone.clear();
+    for (const auto& [item, signal] : c->maybe_gone_in_flight) {
+      if (c->ledgers->ledger(signal).has_state(item)) continue;
+      batch->del(Keyspace::kSignals, state_key(c->id, item, signal));
     }
     value.clear();
     value.push_back(static_cast<char>(kStateFormat));
@@ -493,7 +506,14 @@ Status CohortStore::checkpoint(WriteBatch* batch) {
 void CohortStore::end_checkpoint(bool durable) {
   if (!durable) dropped_.insert(dropped_.end(), dropping_.begin(), dropping_.end());
   dropping_.clear();
-  for (auto& [name, c] : by_name_) c->dirty.end_checkpoint(durable);
+  for (auto& [name, c] : by_name_) {
+    c->dirty.end_checkpoint(durable);
+    if (!durable) {
+      c->maybe_gone.insert(c->maybe_gone.end(), c->maybe_gone_in_flight.begin(),
+                           c->maybe_gone_in_flight.end());
+    }
+    c->maybe_gone_in_flight.clear();
+  }
 }
 
 Status CohortStore::restore(StorageEngine& engine) {

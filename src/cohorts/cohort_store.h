@@ -104,6 +104,11 @@ struct Cohort {
   entities::Bitmap members;
   std::unique_ptr<signals::LedgerSet> ledgers;
   DirtyList dirty;  // items whose state changed since the last checkpoint
+  // (item, signal) pairs whose state may be gone since the last checkpoint
+  // (a sweep freed it, the item was deleted, a rebase rescaled it to zero):
+  // only these may need their stored key deleted. In flight: the pairs the
+  // checkpoint in progress handles.
+  std::vector<std::pair<uint32_t, uint16_t>> maybe_gone, maybe_gone_in_flight;
   Backfill backfill;
   entities::Bitmap backfill_members;  // members at definition, while backfilling
 };
