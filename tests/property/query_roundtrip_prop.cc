@@ -164,7 +164,8 @@ Statement gen_statement() {
   }
   switch (s.kind) {
     case StatementKind::kTrending:
-      if (maybe()) s.cohort = maybe() ? *gen_name() : *gen_name() + ":" + *gen_text();
+      // A family's cohort is family:value, the value any non-empty text.
+      if (maybe()) s.cohort = maybe() ? *gen_name() : *gen_name() + ":" + *gen_text() + "v";
       if (maybe()) s.signal = *gen_name();
       s.window = window();
       break;
