@@ -43,6 +43,7 @@
 #include <functional>
 #include <optional>
 
+#include "support/movielens.h"
 #include "support/signal_oracle.h"
 #include "support/test_support.h"
 #include "tidal/database.h"
@@ -116,66 +117,7 @@ std::vector<CohortSpec> cohort_specs() {
   };
 }
 
-struct RawEvent {
-  int64_t t_us;
-  std::string item;
-  int user;
-  const char* signal;
-};
-
-// The comma-separated fields of a line without its CR. Titles and tags may
-// hold quoted commas, so callers only use the first two fields and the last.
-std::vector<std::string> fields(std::string line) {
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t i = 0; i <= line.size(); ++i) {
-    if (i == line.size() || line[i] == ',') {
-      out.push_back(line.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-// The item keys of movies.csv, in file order.
-std::vector<std::string> load_movies(const std::filesystem::path& folder) {
-  std::vector<std::string> out;
-  std::ifstream in(folder / "movies.csv");
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) out.push_back("movie_" + fields(line)[0]);
-  return out;
-}
-
-// Ratings then tags, each in file order, sorted by time (stably).
-std::vector<RawEvent> load_events(const std::filesystem::path& folder) {
-  std::vector<RawEvent> out;
-  std::ifstream ratings(folder / "ratings.csv");
-  std::string line;
-  std::getline(ratings, line);  // header
-  while (std::getline(ratings, line)) {
-    std::vector<std::string> f = fields(line);
-    if (f.size() != 4) continue;
-    int64_t t = std::stoll(f[3]) * 1'000'000;
-    double rating = std::stod(f[2]);
-    int user = std::stoi(f[0]);
-    std::string item = "movie_" + f[1];
-    out.push_back({t, item, user, "view"});
-    if (rating >= 4) out.push_back({t, item, user, "like"});
-    if (rating <= 2) out.push_back({t, item, user, "skip"});
-  }
-  std::ifstream tags(folder / "tags.csv");
-  std::getline(tags, line);
-  while (std::getline(tags, line)) {
-    std::vector<std::string> f = fields(line);
-    if (f.size() < 4) continue;
-    out.push_back({std::stoll(f.back()) * 1'000'000, "movie_" + f[1], std::stoi(f[0]), "share"});
-  }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const RawEvent& a, const RawEvent& b) { return a.t_us < b.t_us; });
-  return out;
-}
+using RawEvent = testing::MovieLensEvent;
 
 Schema cohort_schema() {
   SchemaBuilder b = SchemaBuilder::with_default_signals();
@@ -334,9 +276,9 @@ TEST(CohortsMovieLens, CohortsDefinedBeforeAndAfterTheEventsMatchAnOracleFromThe
   if (!std::filesystem::exists(folder / "ratings.csv")) {
     GTEST_SKIP() << "no MovieLens data in " << folder;
   }
-  const std::vector<std::string> movies = load_movies(folder);
+  const std::vector<std::string> movies = testing::load_movielens_movies(folder);
   ASSERT_EQ(movies.size(), 9742u);
-  const std::vector<RawEvent> raw = load_events(folder);
+  const std::vector<RawEvent> raw = testing::load_movielens_events(folder);
   ASSERT_GT(raw.size(), 100'836u);
   // The events before time t.
   auto before = [&](int64_t t) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <unordered_map>
 
+#include "support/movielens.h"
 #include "support/signal_oracle.h"
 #include "support/test_support.h"
 #include "tidal/database.h"
@@ -24,55 +25,7 @@ using testing::OracleModel;
 using testing::OracleRanked;
 using testing::SignalOracle;
 
-struct RawEvent {
-  int64_t t_us;
-  std::string item;
-  std::string user;
-  const char* signal;
-};
-
-// The comma-separated fields of a line without its CR. Tags may hold commas
-// (quoted), so callers only use the first two fields and the last one.
-std::vector<std::string> fields(std::string line) {
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t i = 0; i <= line.size(); ++i) {
-    if (i == line.size() || line[i] == ',') {
-      out.push_back(line.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-// Ratings then tags, each in file order; sorted by time (stably) by the caller.
-std::vector<RawEvent> load(const std::filesystem::path& folder) {
-  std::vector<RawEvent> out;
-  std::ifstream ratings(folder / "ratings.csv");
-  std::string line;
-  std::getline(ratings, line);  // header
-  while (std::getline(ratings, line)) {
-    std::vector<std::string> f = fields(line);
-    if (f.size() != 4) continue;
-    int64_t t = std::stoll(f[3]) * 1'000'000;
-    double rating = std::stod(f[2]);
-    std::string item = "movie_" + f[1], user = "user_" + f[0];
-    out.push_back({t, item, user, "view"});
-    if (rating >= 4) out.push_back({t, item, user, "like"});
-    if (rating <= 2) out.push_back({t, item, user, "skip"});
-  }
-  std::ifstream tags(folder / "tags.csv");
-  std::getline(tags, line);
-  while (std::getline(tags, line)) {
-    std::vector<std::string> f = fields(line);
-    if (f.size() < 4) continue;
-    out.push_back({std::stoll(f.back()) * 1'000'000, "movie_" + f[1], "user_" + f[0], "share"});
-  }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const RawEvent& a, const RawEvent& b) { return a.t_us < b.t_us; });
-  return out;
-}
+using RawEvent = testing::MovieLensEvent;
 
 // The questions of the issue: top by view 24h and 7d, like 7d, hot view;
 // and a few more (rising view 7d, top like 24h, top skip 24h, hot share).
@@ -151,7 +104,7 @@ TEST(SignalsMovieLens, TopByWindowMatchesAnOracleFromTheFile) {
   if (!std::filesystem::exists(folder / "ratings.csv")) {
     GTEST_SKIP() << "no MovieLens data in " << folder;
   }
-  std::vector<RawEvent> raw = load(folder);
+  std::vector<RawEvent> raw = testing::load_movielens_events(folder);
   ASSERT_GT(raw.size(), 100'836u);
 
   const Schema sc = SchemaBuilder::with_default_signals().build().value();
@@ -172,7 +125,7 @@ TEST(SignalsMovieLens, TopByWindowMatchesAnOracleFromTheFile) {
     const RawEvent& r = raw[i];
     SignalEvent e;
     e.item = r.item;
-    e.user = r.user;
+    e.user = "user_" + std::to_string(r.user);
     e.signal = r.signal;
     e.timestamp = from_micros(r.t_us);
     // A user may tag a movie several times in one second: distinct shares.
