@@ -44,9 +44,13 @@ Result<uint64_t> Database::Impl::define_cohort(const query::Statement& s, std::s
       }
       TIDAL_ASSIGN_OR_RETURN(Filter filter, query::to_filter(*s.where));
       if (Status st = entities_->check(EntityKind::kUser, filter); !st.ok()) {
+        // The entity store names the attribute as filter.<name>; here the
+        // filter is the cohort's WHERE.
+        std::string field = st.field();
+        if (field.rfind("filter.", 0) == 0) field = field.substr(7);
         return Status(st.subsystem(), st.code(),
                       "the cohort's predicate is over user attributes: " + st.message(),
-                      st.field().empty() ? "where" : "where." + st.field());
+                      field.empty() ? "where" : "where." + field);
       }
       const std::string predicate = query::to_tql(*s.where);
       payload = cohorts::encode_cohort_record({.op = cohorts::CohortRecord::Op::kCreate,

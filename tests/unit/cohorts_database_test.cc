@@ -219,6 +219,7 @@ TEST_F(CohortsTest, BadDefinitionsAreClearErrorsAndChangeNothing) {
     return r.ok() ? std::string() : r.status().to_string();
   };
   EXPECT_THAT(err("CREATE COHORT x WHERE shoe_size = 3"), HasSubstr("shoe_size"));
+  EXPECT_EQ(db_->query("CREATE COHORT x WHERE shoe_size = 3").status().field(), "where.shoe_size");
   EXPECT_THAT(err("CREATE COHORT x WHERE nickname = 'a'"), HasSubstr("nickname"));
   EXPECT_THAT(err("CREATE COHORT x WHERE age = 'old'"), HasSubstr("age"));
   EXPECT_THAT(err("CREATE COHORT Big WHERE age > 3"), HasSubstr("lowercase"));
