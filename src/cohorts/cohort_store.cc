@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/coding.h"
+#include "core/tql_text.h"
 #include "storage/meta_keys.h"
 
 namespace tidal::cohorts {
@@ -42,31 +43,12 @@ std::string family_key(std::string_view name) {
   return std::string(meta_keys::kCohortFamilyPrefix) + std::string(name);
 }
 
-// `s` as a TQL string literal.
-std::string quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\\' || c == '\'') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 }  // namespace
 
 std::optional<std::pair<std::string, std::string>> Family::member(
     const entities::ValueView& v) const {
   if (type == AttributeType::kKeyword) {
-    return std::make_pair(name + ":" + std::string(v.str), attribute + " = " + quote(v.str));
+    return std::make_pair(name + ":" + std::string(v.str), attribute + " = " + quote_tql(v.str));
   }
   const int64_t x = v.i;
   if (buckets.empty()) return std::nullopt;

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "core/tql_text.h"
 #include "query/ast.h"
 
 namespace tidal::query {
@@ -16,7 +17,7 @@ std::string to_tql(const Expr& e);
 
 // A TQL string literal: single-quoted, with \' \\ \n \t and \uXXXX for other
 // control characters.
-std::string quote_tql(std::string_view s);
+using ::tidal::quote_tql;  // core/tql_text.h
 
 // The shortest text that reads back as exactly `v` ("0.5", "1e+21").
 std::string format_number(double v);
