@@ -228,9 +228,11 @@ class Database {
   // The creators `user` has the strongest affinity with, at the present.
   Result<std::vector<AffinityEntry>> top_affinities(std::string_view user, size_t limit = 20) const;
 
-  // The signal state of one item at the database's present. kNotFound for an
-  // item never seen.
-  Result<ItemSignals> item_signals(std::string_view item) const;
+  // The signal state of one item at the database's present: everyone's, or
+  // (`cohort` not empty) what the cohort's ledgers hold — the events of its
+  // members (docs/cohorts.md). kNotFound for an item never seen or a cohort
+  // that does not exist.
+  Result<ItemSignals> item_signals(std::string_view item, std::string_view cohort = {}) const;
 
   // The best items by decayed score, window count or velocity; ties by the
   // item's internal id (first seen first).

@@ -161,6 +161,15 @@ std::vector<const Cohort*> CohortStore::all() const {
   return out;
 }
 
+Status CohortStore::unknown(std::string_view name, std::string_view field) const {
+  std::string known;
+  for (const auto& [n, c] : by_name_) known += (known.empty() ? "" : ", ") + n;
+  return Status::NotFound(Subsystem::kQuery,
+                          "no cohort " + std::string(name) + " (cohorts: " +
+                              (known.empty() ? "none; CREATE COHORT defines one" : known) + ")",
+                          std::string(field));
+}
+
 const Family* CohortStore::find_family(std::string_view name) const {
   auto it = families_.find(name);
   return it == families_.end() ? nullptr : &it->second;

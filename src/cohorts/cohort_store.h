@@ -145,6 +145,9 @@ class CohortStore final : public apply::Materializer {
   Cohort* find(std::string_view name);
   // Every cohort, by name.
   std::vector<const Cohort*> all() const;
+  // The NotFound error for a name no cohort has (listing the cohorts),
+  // reported against `field`.
+  Status unknown(std::string_view name, std::string_view field) const;
   const Family* find_family(std::string_view name) const;
   std::vector<const Family*> families() const;
   // The names of the cohorts user `user` is in, sorted.

@@ -114,8 +114,8 @@ Result<std::vector<AffinityEntry>> Database::top_affinities(std::string_view use
                                                             size_t limit) const {
   return impl_->top_affinities(user, limit);
 }
-Result<ItemSignals> Database::item_signals(std::string_view item) const {
-  return impl_->item_signals(item);
+Result<ItemSignals> Database::item_signals(std::string_view item, std::string_view cohort) const {
+  return impl_->item_signals(item, cohort);
 }
 Result<std::vector<TrendingEntry>> Database::trending(const TrendingQuery& query) const {
   return impl_->trending(query);

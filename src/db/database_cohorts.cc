@@ -5,6 +5,7 @@
 #include "query/filter.h"
 #include "query/parser.h"
 #include "query/printer.h"
+#include "ranking/profile.h"
 #include "schema/identifiers.h"
 
 namespace tidal {
@@ -23,6 +24,10 @@ Result<uint64_t> Database::Impl::define_cohort(const query::Statement& s, std::s
   const bool create = s.kind == query::StatementKind::kCreateCohort;
   if (create && !is_identifier(s.name)) {
     return Status::Invalid(Subsystem::kQuery, "name", s.name, kIdentifierRule);
+  }
+  if (create && s.name == ranking::kEveryoneName) {
+    return Status::Invalid(Subsystem::kQuery, "name", s.name,
+                           "is reserved: in a profile, cohort = all means every user");
   }
   // One definition at a time: each is checked against the cohorts in force.
   MutexLock change(schema_change_mu_);
@@ -67,6 +72,18 @@ Result<uint64_t> Database::Impl::define_cohort(const query::Statement& s, std::s
                                "belongs to the cohort family " + existing->family +
                                    "; DROP COHORT " + existing->family +
                                    " drops the family with its cohorts");
+      }
+      // A stored profile reading one of the cohorts dropped keeps it.
+      for (const auto& [profile, stored] : profiles_->all()) {
+        for (const std::string& used : ranking::scoped_cohorts(stored.expr)) {
+          const cohorts::Cohort* c = cohorts_->find(used);
+          if (used == s.name || (c != nullptr && c->family == s.name)) {
+            return Status::Invalid(Subsystem::kQuery, "name", s.name,
+                                   "profile " + profile + " reads cohort " + used +
+                                       " (cohort = " + used + "); CREATE PROFILE " + profile +
+                                       " AS ... without it first");
+          }
+        }
       }
       payload = cohorts::encode_cohort_record({.op = cohorts::CohortRecord::Op::kDrop,
                                                .name = s.name,

@@ -58,7 +58,7 @@ class Database::Impl {
   Result<bool> is_blocked(std::string_view user, EntityKind target_kind,
                           std::string_view target) const;
   Result<std::vector<AffinityEntry>> top_affinities(std::string_view user, size_t limit) const;
-  Result<ItemSignals> item_signals(std::string_view item) const;
+  Result<ItemSignals> item_signals(std::string_view item, std::string_view cohort = {}) const;
   Result<std::vector<TrendingEntry>> trending(const TrendingQuery& query) const;
   // TQL statements (docs/tql.md): reads under the shared state lock, CREATE
   // PROFILE through the WAL.

@@ -15,17 +15,24 @@ constexpr size_t kMaxTrendingLimit = 10000;
 
 }  // namespace
 
-Result<ItemSignals> Database::Impl::item_signals(std::string_view item) const {
+Result<ItemSignals> Database::Impl::item_signals(std::string_view item,
+                                                 std::string_view cohort) const {
   ReaderLock lk(state_mu_);
   std::optional<uint32_t> idx = items().find(item);
   if (!idx)
     return Status::NotFound(Subsystem::kEntities, "no item \"" + std::string(item) + "\"", "item");
+  signals::LedgerSet* ledgers = &ledger_->ledgers();
+  if (!cohort.empty()) {
+    const cohorts::Cohort* c = cohorts_->find(cohort);
+    if (c == nullptr) return cohorts_->unknown(cohort, "cohort");
+    ledgers = c->ledgers.get();
+  }
   int64_t now = now_us();
   ItemSignals out;
   out.item = std::string(item);
   out.registered = items().registered(*idx);
   for (size_t s = 0; s < ledger_->signal_count(); ++s) {
-    const signals::SignalLedger& l = ledger_->ledger(static_cast<uint16_t>(s));
+    const signals::SignalLedger& l = ledgers->ledger(static_cast<uint16_t>(s));
     SignalSnapshot snap;
     snap.signal = l.definition().name;
     snap.decayed = l.hot(*idx, now);
@@ -278,6 +285,8 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
   query::QueryState st{.schema = &schema_,
                        .entities = entities_,
                        .ledger = &ledger_->ledgers(),
+                       .everyone = &ledger_->ledgers(),
+                       .cohorts = cohorts_,
                        .keys = {&keys_[0], &keys_[1], &keys_[2]},
                        .known_items = &known_items_,
                        .profiles = profiles_,
@@ -302,14 +311,7 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
   if (statement.cohort.empty()) return query::run_read(statement, st, options);
   // FOR COHORT: every signal feature reads the cohort's ledgers.
   const cohorts::Cohort* c = cohorts_->find(statement.cohort);
-  if (c == nullptr) {
-    std::string known;
-    for (const cohorts::Cohort* x : cohorts_->all()) known += (known.empty() ? "" : ", ") + x->name;
-    return Status::NotFound(Subsystem::kQuery,
-                            "no cohort " + statement.cohort + " (cohorts: " +
-                                (known.empty() ? "none; CREATE COHORT defines one" : known) + ")",
-                            "cohort");
-  }
+  if (c == nullptr) return cohorts_->unknown(statement.cohort, "cohort");
   st.ledger = c->ledgers.get();
   TIDAL_ASSIGN_OR_RETURN(QueryResult result, query::run_read(statement, st, options));
   PlanStage stage;

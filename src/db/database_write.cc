@@ -302,9 +302,17 @@ Result<Schema> Database::Impl::change_schema(const std::function<void(SchemaBuil
 
 Result<QueryResult> Database::Impl::create_profile(const query::Statement& statement) {
   bool existed;
+  // One definition at a time, with cohort definitions too: a profile may
+  // name a cohort, and a cohort a profile names cannot be dropped.
+  MutexLock change(schema_change_mu_);
   {
     ReaderLock lk(state_mu_);
-    query::QueryState st{.schema = &schema_, .entities = entities_, .profiles = profiles_};
+    query::QueryState st{.schema = &schema_,
+                         .entities = entities_,
+                         .ledger = &ledger_->ledgers(),
+                         .everyone = &ledger_->ledgers(),
+                         .cohorts = cohorts_,
+                         .profiles = profiles_};
     TIDAL_RETURN_IF_ERROR(query::check_profile_definition(statement, st));
     existed = profiles_->find(statement.name) != nullptr;
   }

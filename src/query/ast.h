@@ -84,6 +84,11 @@ struct Statement {
 // takes such a name as a string ('by_country:US').
 bool is_cohort_name(std::string_view name);
 
+// WHERE ... IN COHORT name parses to a call of this name whose one argument
+// is the cohort's name as a string; the planner turns it into the cohort's
+// members (users only).
+inline constexpr std::string_view kInCohortCall = "in_cohort";
+
 // Structural equality. Source positions are ignored: the same query written
 // twice, or read from JSON, compares equal.
 bool same_expr(const Expr& a, const Expr& b);

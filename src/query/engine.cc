@@ -41,6 +41,16 @@ Result<QueryResult> run_read(const Statement& s, const QueryState& state,
   return result;
 }
 
+Result<signals::LedgerSet*> scope_ledgers(const QueryState& st, std::string_view scope,
+                                          std::string_view field) {
+  if (scope.empty()) return st.ledger;
+  if (scope == ranking::kEveryone) return st.everyone != nullptr ? st.everyone : st.ledger;
+  const cohorts::Cohort* c = st.cohorts != nullptr ? st.cohorts->find(scope) : nullptr;
+  if (c != nullptr) return c->ledgers.get();
+  if (st.cohorts != nullptr) return st.cohorts->unknown(scope, field);
+  return Status::NotFound(Subsystem::kQuery, "no cohort " + std::string(scope), std::string(field));
+}
+
 Status check_profile_definition(const Statement& s, const QueryState& st) {
   const Schema& schema = *st.schema;
   const std::string& name = s.name;
@@ -55,6 +65,7 @@ Status check_profile_definition(const Statement& s, const QueryState& st) {
       name == "bm25") {
     return taken("a built-in");
   }
+  // (A mode that needs FOR COHORT is checked when a query uses the profile.)
   // A profile may not refer to itself, directly or through others: expand
   // with this definition in place of any stored one.
   const ProfileLookup profiles = [&](std::string_view n) -> const Expr* {
@@ -63,11 +74,16 @@ Status check_profile_definition(const Statement& s, const QueryState& st) {
     return sp ? &sp->expr : nullptr;
   };
   Expr self{.kind = ExprKind::kIdentifier, .pos = s.definition->pos, .text = name};
-  TIDAL_ASSIGN_OR_RETURN(Expr expanded, expand_names(self, schema, profiles, 0));
+  TIDAL_ASSIGN_OR_RETURN(Expr expanded,
+                         expand_names(self, schema, profiles, {.seed = 0, .for_cohort = true}));
   Result<ranking::Program> program = ranking::compile(expanded, {.schema = &schema});
   if (!program.ok()) {
     return Status::Invalid(Subsystem::kQuery, "profile", name,
                            "does not compile: " + program.status().message());
+  }
+  // The cohorts it names must exist (and cannot be dropped while it does).
+  for (const ranking::FeatureRef& f : program->features()) {
+    TIDAL_RETURN_IF_ERROR(scope_ledgers(st, f.scope, "profile").status());
   }
   return Status::Ok();
 }

@@ -28,6 +28,7 @@
 #include <array>
 #include <cstdint>
 
+#include "cohorts/cohort_store.h"
 #include "entities/entity_store.h"
 #include "entities/key_map.h"
 #include "query/ast.h"
@@ -48,6 +49,10 @@ struct QueryState {
   // The signal state features read: the global ledger, or a cohort's (FOR
   // COHORT).
   signals::LedgerSet* ledger = nullptr;
+  // Every user's signal state, and the cohorts: what features that name
+  // their scope read (count(like, 24h, cohort = young); docs/profiles.md).
+  signals::LedgerSet* everyone = nullptr;
+  const cohorts::CohortStore* cohorts = nullptr;
   std::array<const KeyMap*, 3> keys{};
   // Items that can be ranked: registered or known from signals, not deleted.
   const entities::Bitmap* known_items = nullptr;
@@ -76,6 +81,12 @@ Result<QueryResult> run_read(const Statement& s, const QueryState& state,
 // function, signal type or item attribute) and the expression compiles
 // against the schema and the stored profiles.
 Status check_profile_definition(const Statement& s, const QueryState& state);
+
+// The signal state a feature of scope `scope` reads (ranking::FeatureRef):
+// the query's audience, everyone's, or a named cohort's. NotFound, against
+// `field`, for a cohort that does not exist.
+Result<signals::LedgerSet*> scope_ledgers(const QueryState& state, std::string_view scope,
+                                          std::string_view field);
 
 // Checks QueryOptions (the field name and rule on error).
 Status check_query_options(const QueryOptions& options);

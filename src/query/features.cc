@@ -19,6 +19,11 @@ void FeatureFetcher::fetch(size_t f, const uint32_t* ids, size_t n, double* out)
   const Source& src = sources_[f];
   const signals::SignalLedger* l = src.ledger;
   const uint8_t w = src.ref.window;
+  if (l == nullptr && src.ref.kind <= ranking::FeatureKind::kPrevCount) {
+    // A scope the planner did not resolve (it checks every one): no state.
+    std::fill(out, out + n, 0.0);
+    return;
+  }
   // Without columns, read each item's warm state, prefetching a few
   // candidates ahead (the states are scattered heap blocks).
   constexpr size_t kAhead = 8;
@@ -91,7 +96,9 @@ FeatureFetcher::Source FeatureFetcher::source_of(const ranking::FeatureRef& f) c
     case ranking::FeatureKind::kVelocity:
     case ranking::FeatureKind::kPrevCount: {
       using Kind = signals::SignalLedger::ColumnKind;
-      signals::SignalLedger& l = st_.ledger->ledger(f.signal);
+      Result<signals::LedgerSet*> set = scope_ledgers(st_, f.scope, "sort");
+      if (!set.ok() || *set == nullptr) break;
+      signals::SignalLedger& l = (*set)->ledger(f.signal);
       s.ledger = &l;
       if (!columns_ || f.kind == ranking::FeatureKind::kDecay) break;
       if (f.kind == ranking::FeatureKind::kCount || f.kind == ranking::FeatureKind::kVelocity) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "query/ast.h"
 #include "query/lexer.h"
 
 namespace tidal::query {
@@ -109,6 +110,9 @@ Result<Filter> convert(const Expr& e) {
     if (e.op == ExprOp::kExists && e.args[0].kind == ExprKind::kIdentifier) {
       return Filter::exists(e.args[0].text);
     }
+  }
+  if (e.kind == ExprKind::kCall && e.text == kInCohortCall) {
+    return unsupported(e, "IN COHORT under OR or NOT (AND it with the rest of the WHERE)");
   }
   if (e.kind != ExprKind::kBinary) return unsupported(e, construct(e));
   switch (e.op) {

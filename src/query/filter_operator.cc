@@ -5,7 +5,8 @@ namespace tidal::query {
 namespace {
 
 // WHERE: the attribute filter as a bitmap from the entity store's indexes
-// (query/filter.h), intersected with the candidates so far.
+// (query/filter.h) and the members of any IN COHORT, intersected with the
+// candidates so far.
 class FilterOperator final : public Operator {
  public:
   Result<bool> run(Execution& x) const override {
@@ -13,6 +14,7 @@ class FilterOperator final : public Operator {
     const Plan& p = x.plan();
     const uint64_t in = x.candidates().cardinality();
     TIDAL_ASSIGN_OR_RETURN(Bitmap f, x.state().entities->evaluate(p.target, *p.filter));
+    for (const Bitmap* members : p.members) f &= *members;
     if (p.keys) {
       x.owned &= f;
     } else {

@@ -670,6 +670,22 @@ class Parser {
       TIDAL_RETURN_IF_ERROR(name(&attr.text, "an attribute name"));
       return node(out, ExprKind::kUnary, ExprOp::kExists, pos, {std::move(attr)});
     }
+    if (at_keyword("IN") && at_keyword("COHORT", 1)) {
+      // IN COHORT name (or 'family:value'): a user's membership.
+      SourcePos pos = next().pos;
+      next();
+      Expr cohort;
+      cohort.kind = ExprKind::kString;
+      cohort.pos = peek().pos;
+      if (at(TokenKind::kString)) {
+        cohort.text = next().text;
+      } else {
+        TIDAL_RETURN_IF_ERROR(name(&cohort.text, "a cohort name"));
+      }
+      TIDAL_RETURN_IF_ERROR(node(out, ExprKind::kCall, ExprOp::kNone, pos, {std::move(cohort)}));
+      out->text = std::string(kInCohortCall);
+      return Status::Ok();
+    }
     if (is_reserved(t.text)) return expected({"an expression"});
     std::string word = next().text;
     if (!accept(TokenKind::kLParen)) {

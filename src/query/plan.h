@@ -15,6 +15,7 @@
 #include "query/operator.h"
 #include "query/sort_modes.h"
 #include "ranking/profile.h"
+#include "signals/ledger_set.h"
 #include "text/text_search.h"
 #include "vectors/vector_index.h"
 
@@ -46,9 +47,17 @@ struct Plan {
   SortIndex index = SortIndex::kNone;
   uint16_t index_signal = 0;
   uint8_t index_window = 0;
+  signals::LedgerSet* index_ledgers = nullptr;  // whose trending index: the feature's scope
+  // The index's score bounds the sort's from above (ResolvedMode::bound)
+  // instead of being it: the source stops once the page's last exact score
+  // reaches the next entry's.
+  bool index_bounds = false;
 
   std::optional<Filter> filter;
   std::string filter_text;
+  // WHERE ... IN COHORT c (users): the filter keeps only these cohorts'
+  // members (their bitmaps, valid while the state lock is held).
+  std::vector<const entities::Bitmap*> members;
   std::optional<std::vector<std::string>> keys;  // WHERE key IN (...)
 
   std::optional<Diversify> diversify;

@@ -42,12 +42,19 @@ void flatten_and(const Expr& e, std::vector<const Expr*>* out) {
 }
 
 // Splits `key = 'x'` and `key IN ('a', 'b')` conjuncts (the explicit-keys
-// source) from the rest of a WHERE predicate.
+// source) and `IN COHORT c` ones (`cohorts`, their names) from the rest of a
+// WHERE predicate.
 Status split_keys(const Expr& where, const Schema& schema, EntityKind kind,
-                  std::optional<std::vector<std::string>>* keys, std::optional<Expr>* rest) {
+                  std::optional<std::vector<std::string>>* keys, std::vector<std::string>* cohorts,
+                  std::optional<Expr>* rest) {
   std::vector<const Expr*> conjuncts;
   flatten_and(where, &conjuncts);
   for (const Expr* c : conjuncts) {
+    if (c->kind == ExprKind::kCall && c->text == kInCohortCall && c->args.size() == 1 &&
+        c->args[0].kind == ExprKind::kString) {
+      cohorts->push_back(c->args[0].text);
+      continue;
+    }
     std::vector<std::string> these;
     bool is_keys = false;
     if (c->kind == ExprKind::kBinary && c->op == ExprOp::kEq && c->args.size() == 2) {
@@ -227,6 +234,7 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
     const StoredProfile* sp = st.profiles ? st.profiles->find(name) : nullptr;
     return sp ? &sp->expr : nullptr;
   };
+  const ModeContext mode_context{.seed = p.seed, .for_cohort = !s.cohort.empty()};
   const bool vector_query = p.vector_slot != nullptr;
   const bool bare = sort.kind == ExprKind::kIdentifier;
   const bool relevance = p.text && bare && sort.text == "relevance";
@@ -256,10 +264,16 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
                              "sort modes rank items; rank users and creators by an attribute "
                              "or an expression over their attributes");
     }
-    TIDAL_ASSIGN_OR_RETURN(ResolvedMode m, resolve_mode(sort, schema, p.seed));
+    TIDAL_ASSIGN_OR_RETURN(ResolvedMode m, resolve_mode(sort, schema, mode_context));
     p.sort_text = s.kind == StatementKind::kTrending ? "trending window count " + m.call : m.call;
     scored = std::move(m.expr);
     if (!ascending) ascending = m.ascending;
+    if (m.bound != SortIndex::kNone && !*ascending) {
+      p.index = m.bound;
+      p.index_signal = m.bound_signal;
+      p.index_window = m.bound_window;
+      p.index_bounds = true;
+    }
   } else {
     if (sort.kind == ExprKind::kIdentifier && !profiles(sort.text)) {
       // RANK BY <attribute>: the schema must declare it sortable.
@@ -274,7 +288,7 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
                                    "\" (numbers, bools and timestamps sort)");
       }
     }
-    TIDAL_ASSIGN_OR_RETURN(scored, expand_names(sort, schema, profiles, p.seed));
+    TIDAL_ASSIGN_OR_RETURN(scored, expand_names(sort, schema, profiles, mode_context));
     p.sort_text = to_tql(sort);
   }
   p.ascending = ascending.value_or(false);
@@ -287,6 +301,10 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
                            "does not compile: " + e.message());
   }
   p.program = std::move(*program);
+  // Features naming a cohort (count(like, 24h, cohort = young)) need it to exist.
+  for (const ranking::FeatureRef& f : p.program.features()) {
+    TIDAL_RETURN_IF_ERROR(scope_ledgers(st, f.scope, "sort").status());
+  }
   const bool uses_bm25 = std::any_of(
       p.program.features().begin(), p.program.features().end(),
       [](const ranking::FeatureRef& f) { return f.kind == ranking::FeatureKind::kBm25; });
@@ -323,9 +341,11 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
 
   // A trending index serves a descending sort by exactly one of its scores
   // (unless the vector index is the source).
+  if (p.index_bounds && (vector_query || p.ascending)) p.index = SortIndex::kNone;
   if (p.target == EntityKind::kItem && !vector_query && !p.ascending &&
       p.program.is_bare_feature()) {
     const ranking::FeatureRef& f = p.program.features()[0];
+    TIDAL_ASSIGN_OR_RETURN(p.index_ledgers, scope_ledgers(st, f.scope, "sort"));
     p.index_signal = f.signal;
     p.index_window = f.window;
     if (f.kind == ranking::FeatureKind::kDecay) p.index = SortIndex::kHot;
@@ -336,12 +356,31 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
   // WHERE: explicit keys, then the attribute filter.
   if (s.where) {
     std::optional<Expr> rest;
-    TIDAL_RETURN_IF_ERROR(split_keys(*s.where, schema, p.target, &p.keys, &rest));
+    std::vector<std::string> cohorts;
+    TIDAL_RETURN_IF_ERROR(split_keys(*s.where, schema, p.target, &p.keys, &cohorts, &rest));
     if (rest) {
       TIDAL_ASSIGN_OR_RETURN(Filter f, to_filter(*rest));
       TIDAL_RETURN_IF_ERROR(st.entities->check(p.target, f));
       p.filter = std::move(f);
       p.filter_text = to_tql(*rest);
+    }
+    // IN COHORT c: the registered users (the filter) who are c's members.
+    for (const std::string& name : cohorts) {
+      if (p.target != EntityKind::kUser) {
+        return Status::Invalid(Subsystem::kQuery, "where", "IN COHORT " + name,
+                               "a cohort is a set of users: IN COHORT filters RANK users");
+      }
+      const cohorts::Cohort* c = st.cohorts != nullptr ? st.cohorts->find(name) : nullptr;
+      if (c == nullptr) {
+        return st.cohorts != nullptr
+                   ? st.cohorts->unknown(name, "where")
+                   : Status::NotFound(Subsystem::kQuery, "no cohort " + name, "where");
+      }
+      p.members.push_back(&c->members);
+      if (!p.filter) p.filter = Filter::all();
+      p.filter_text = (p.filter_text.empty() ? "" : p.filter_text + " AND ") + "IN COHORT " +
+                      (name.find(':') == std::string::npos ? name : quote_tql(name)) + " (" +
+                      with_commas(c->members.cardinality()) + " members)";
     }
   }
 

@@ -80,6 +80,13 @@ void print(const Expr& e, int min_prec, std::string* out) {
     case ExprKind::kDuration: *out += format_duration(e.duration); break;
     case ExprKind::kIdentifier: *out += e.text; break;
     case ExprKind::kCall:
+      if (e.text == kInCohortCall && e.args.size() == 1 && e.args[0].kind == ExprKind::kString &&
+          is_cohort_name(e.args[0].text)) {
+        const std::string& c = e.args[0].text;
+        *out += "IN COHORT " + (c.find(':') == std::string::npos ? c : quote_tql(c));
+        break;
+      }
+      [[fallthrough]];
     case ExprKind::kIf:
       *out += e.kind == ExprKind::kIf ? "if" : e.text;
       *out += '(';

@@ -6,6 +6,7 @@
 #include "core/duration.h"
 #include "query/parser.h"
 #include "query/printer.h"
+#include "ranking/profile.h"
 
 namespace tidal::query {
 
@@ -34,9 +35,11 @@ struct ModeSpec {
   SortModeInfo info;
   std::vector<Role> roles;
   WindowRule window = WindowRule::kNone;
-  bool needs_velocity = false;   // role 0 must track velocity
-  bool takes_seed = false;       // explore
-  std::string_view sum_formula;  // used instead when role 0 is a sum signal type
+  bool needs_velocity = false;         // role 0 must track velocity
+  bool takes_seed = false;             // explore
+  std::string_view sum_formula;        // used instead when role 0 is a sum signal type
+  bool needs_cohort = false;           // reads the query's cohort against everyone
+  SortIndex bound = SortIndex::kNone;  // see ResolvedMode::bound (role 0, the window)
 };
 
 const std::vector<ModeSpec>& specs() {
@@ -124,6 +127,16 @@ const std::vector<ModeSpec>& specs() {
              "sqrt(rate(count({0}, {w}), count({1}, {w})) * (1 - rate(count({0}, {w}), "
              "count({1}, {w}))) / (count({1}, {w}) + 3)), 0, 1)"),
         {{"like"}, {"view"}}, WindowRule::kLongest, false, true);
+    // The cohort's count c and everyone's g: c <= g (the cohort's events are
+    // some of everyone's), so the score is at most c, which the cohort's
+    // window-count index bounds.
+    add(info("cohort_trending", "cohort_trending([signal] [, window])",
+             "what the FOR COHORT audience engages with more than everyone does: its events in "
+             "the window times its share of the item's events",
+             "count({0}, {w}) * (count({0}, {w}) + 1) / (count({0}, {w}, cohort = all) + 1)"),
+        {first_count}, WindowRule::kShortest);
+    v.back().needs_cohort = true;
+    v.back().bound = SortIndex::kCount;
     return v;
   }();
   return kSpecs;
@@ -170,12 +183,20 @@ bool is_sort_mode(std::string_view name) {
   return find_spec(name) != nullptr;
 }
 
-Result<ResolvedMode> resolve_mode(const Expr& e, const Schema& schema, uint64_t seed) {
+Result<ResolvedMode> resolve_mode(const Expr& e, const Schema& schema, const ModeContext& ctx) {
+  const uint64_t seed = ctx.seed;
   const ModeSpec* spec = find_spec(e.text);
   if (spec == nullptr || (e.kind != ExprKind::kIdentifier && e.kind != ExprKind::kCall)) {
     return sort_error(e, e.text, "not a sort mode");
   }
   const std::string name(spec->info.name);
+  if (spec->needs_cohort && !ctx.for_cohort) {
+    return sort_error(e, name,
+                      name +
+                          " compares an audience with everyone, so the query needs FOR "
+                          "COHORT <name> (e.g. RANK items FOR COHORT young BY " +
+                          name + ")");
+  }
   const std::string usage = "usage: " + std::string(spec->info.signature);
 
   // Arguments: signal type names first, then a window, then (explore) a seed.
@@ -301,6 +322,12 @@ Result<ResolvedMode> resolve_mode(const Expr& e, const Schema& schema, uint64_t 
   }
   ResolvedMode out{
       .call = std::move(call), .expr = std::move(*parsed), .ascending = spec->info.ascending};
+  if (spec->bound != SortIndex::kNone) {
+    out.bound = spec->bound;
+    out.bound_signal = defs[0]->id;
+    const auto& ws = defs[0]->windows;
+    out.bound_window = static_cast<uint8_t>(std::find(ws.begin(), ws.end(), *window) - ws.begin());
+  }
   return out;
 }
 
@@ -308,8 +335,8 @@ namespace {
 
 constexpr int kMaxProfileNesting = 8;
 
-Status expand_into(Expr& e, const Schema& schema, const ProfileLookup& profiles, uint64_t seed,
-                   int nesting, std::vector<std::string>& chain) {
+Status expand_into(Expr& e, const Schema& schema, const ProfileLookup& profiles,
+                   const ModeContext& seed, int nesting, std::vector<std::string>& chain) {
   const bool names_mode =
       (e.kind == ExprKind::kIdentifier || e.kind == ExprKind::kCall) && is_sort_mode(e.text);
   if (names_mode) {
@@ -335,8 +362,10 @@ Status expand_into(Expr& e, const Schema& schema, const ProfileLookup& profiles,
       return Status::Ok();
     }
   }
-  // A function's signal-type argument is a name, not a value: leave it.
+  // A function's signal-type argument is a name, not a value: leave it; so
+  // is a signal feature's scope (cohort = name).
   for (Expr& a : e.args) {
+    if (e.kind == ExprKind::kCall && ranking::is_scope_argument(a)) continue;
     if (e.kind == ExprKind::kCall && a.kind == ExprKind::kIdentifier && &a == &e.args[0] &&
         schema.find_signal(a.text) != nullptr) {
       continue;
@@ -349,7 +378,7 @@ Status expand_into(Expr& e, const Schema& schema, const ProfileLookup& profiles,
 }  // namespace
 
 Result<Expr> expand_names(const Expr& e, const Schema& schema, const ProfileLookup& profiles,
-                          uint64_t seed) {
+                          const ModeContext& seed) {
   Expr out = e;
   std::vector<std::string> chain;
   TIDAL_RETURN_IF_ERROR(expand_into(out, schema, profiles, seed, 0, chain));

@@ -47,12 +47,25 @@ struct ResolvedMode {
   std::string call;  // the canonical call with every argument, e.g. "best(like, skip, 24h)"
   Expr expr;         // the formula with placeholders filled
   bool ascending = false;
+  // A trending index whose score bounds the mode's from above (score <=
+  // the index's score for every item): walking it in order and stopping once
+  // the page's last score reaches the next entry's gives the exact top
+  // without scoring every item. kNone when the mode has no such bound.
+  SortIndex bound = SortIndex::kNone;
+  uint16_t bound_signal = 0;
+  uint8_t bound_window = 0;
+};
+
+// What a mode is resolved for.
+struct ModeContext {
+  uint64_t seed = 0;        // fills explore's seed when the call gives none
+  bool for_cohort = false;  // the query has FOR COHORT (cohort_trending needs it)
 };
 
 // Resolves `e` (an identifier or call naming a sort mode) against `schema`.
-// `seed` fills explore's seed when the call gives none. Errors name the field
-// "sort" and say which argument or signal type is wrong.
-Result<ResolvedMode> resolve_mode(const Expr& e, const Schema& schema, uint64_t seed);
+// Errors name the field "sort" and say which argument or signal type is
+// wrong, or that the mode needs FOR COHORT.
+Result<ResolvedMode> resolve_mode(const Expr& e, const Schema& schema, const ModeContext& ctx);
 
 // Looks up a stored profile's expression by name (nullptr when none).
 using ProfileLookup = std::function<const Expr*(std::string_view name)>;
@@ -62,6 +75,6 @@ using ProfileLookup = std::function<const Expr*(std::string_view name)>;
 // (profiles may use modes and other profiles, up to 8 levels). Names that
 // are neither are left for the profile compiler.
 Result<Expr> expand_names(const Expr& e, const Schema& schema, const ProfileLookup& profiles,
-                          uint64_t seed);
+                          const ModeContext& ctx);
 
 }  // namespace tidal::query

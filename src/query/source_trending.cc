@@ -16,13 +16,20 @@ namespace {
 // the executor falls back to scoring every candidate (unless the plan wants
 // positive scores only: then the positive entries are the answer). Returns
 // whether the index answered.
+//
+// A mode whose score the index only bounds from above (Plan::index_bounds:
+// cohort_trending's score is at most the cohort's window count) is served
+// the same way, keeping only the rows whose exact score is above the last
+// entry read — the bound of every item not read — and reading deeper until
+// enough rows are settled.
 class TrendingSource final : public Operator {
  public:
   Result<bool> run(Execution& x) const override {
     const Plan& p = x.plan();
     const QueryState& st = x.state();
     SteadyClock::time_point t = SteadyClock::now();
-    signals::SignalLedger& ledger = st.ledger->ledger(p.index_signal);
+    signals::SignalLedger& ledger =
+        (p.index_ledgers != nullptr ? p.index_ledgers : st.ledger)->ledger(p.index_signal);
     const double universe_size =
         std::max<double>(1, static_cast<double>(x.universe().cardinality()));
     const double selectivity =
@@ -67,10 +74,18 @@ class TrendingSource final : public Operator {
       }
       std::sort(x.ranked.begin(), x.ranked.end(), before);
       const bool exhausted = positive_end || top.size() < k;
+      if (p.index_bounds && !exhausted && !top.empty()) {
+        // The index bounds the score: an item not read yet scores at most
+        // the last entry's, so only the rows scoring above it are settled.
+        const double unseen = top.back().score;
+        size_t settled = 0;
+        while (settled < x.ranked.size() && x.ranked[settled].key > unseen) ++settled;
+        x.ranked.resize(settled);
+      }
       x.stage("source",
-              "trending index " + index_name + " of " +
-                  st.ledger->ledger(p.index_signal).definition().name + ": top " + with_commas(k) +
-                  (exhausted ? " (every item with a positive score)" : ""),
+              "trending index " + index_name + " of " + ledger.definition().name + ": top " +
+                  with_commas(k) + (exhausted ? " (every item with a positive score)" : "") +
+                  (p.index_bounds ? ", an upper bound of the sort's score" : ""),
               top.size(), top.size(), t);
       if (p.filter || p.keys) {
         x.last_stage().detail += ", kept if in the filtered set";

@@ -133,6 +133,42 @@ int op_arity(Op op) {
   return 1;
 }
 
+// `cohort = young`, `cohort = 'by_country:US'` or `cohort = all`.
+bool is_scope_argument(const Expr& a) {
+  return a.kind == ExprKind::kBinary && a.op == ExprOp::kEq && a.args.size() == 2 &&
+         a.args[0].kind == ExprKind::kIdentifier &&
+         std::equal(a.args[0].text.begin(), a.args[0].text.end(), kScopeArgument.begin(),
+                    kScopeArgument.end(), [](char x, char y) {
+                      return std::tolower(static_cast<unsigned char>(x)) == y;
+                    });
+}
+
+std::string scope_of(const Expr& a) {
+  const Expr& v = a.args[1];
+  if (v.kind == ExprKind::kIdentifier && v.text == kEveryoneName) return std::string(kEveryone);
+  return v.text;
+}
+
+namespace {
+void collect_scopes(const Expr& e, std::vector<std::string>& out) {
+  for (const Expr& a : e.args) {
+    if (e.kind == ExprKind::kCall && is_scope_argument(a)) {
+      if (std::string s = scope_of(a); s != kEveryone && !s.empty()) out.push_back(std::move(s));
+    } else {
+      collect_scopes(a, out);
+    }
+  }
+}
+}  // namespace
+
+std::vector<std::string> scoped_cohorts(const Expr& e) {
+  std::vector<std::string> out;
+  collect_scopes(e, out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 namespace {
 
 // A resolved expression: a constant, a feature, or an op over sub-nodes.
@@ -443,11 +479,33 @@ class Resolver {
     return static_cast<uint64_t>(arg.number);
   }
 
-  Result<Node> call(const Expr& e, size_t depth) {
-    const std::string name = lowercase(e.text);
-    if (name == "similarity") return similarity(e);
+  Result<Node> call(const Expr& call_expr, size_t depth) {
+    const std::string name = lowercase(call_expr.text);
+    if (name == "similarity") return similarity(call_expr);
     const FunctionSpec* f = find_function(name);
-    if (!f) return error(e, e.text, "unknown function");
+    if (!f) return error(call_expr, call_expr.text, "unknown function");
+    // A signal feature's trailing `cohort = <name>` names whose state it reads.
+    std::string scope;
+    const Expr* scoped = nullptr;
+    for (const Expr& a : call_expr.args) {
+      if (!is_scope_argument(a)) continue;
+      if (f->kind != FunctionKind::kDecay && f->kind != FunctionKind::kWindowed) {
+        return error(a, "cohort =",
+                     "only a signal feature (decay, count, sum, velocity, prev_count) reads a "
+                     "cohort's state; write e.g. count(like, 24h, cohort = young)");
+      }
+      if (&a != &call_expr.args.back()) {
+        return error(a, "cohort =", "cohort = <name> must be the last argument");
+      }
+      TIDAL_ASSIGN_OR_RETURN(scope, scope_name(a));
+      scoped = &a;
+    }
+    Expr unscoped_copy;
+    if (scoped != nullptr) {
+      unscoped_copy = call_expr;
+      unscoped_copy.args.pop_back();
+    }
+    const Expr& e = scoped != nullptr ? unscoped_copy : call_expr;
     const size_t n = e.args.size();
     if (n < f->min_args || n > f->max_args || (f->kind == FunctionKind::kRate && n == 3)) {
       return error(e, e.text + " with " + std::to_string(n) + " arguments",
@@ -456,9 +514,9 @@ class Resolver {
     switch (f->kind) {
       case FunctionKind::kDecay: {
         TIDAL_ASSIGN_OR_RETURN(const SignalTypeDefinition* s, signal_arg(*f, e.args[0]));
-        return feature_node({.kind = FeatureKind::kDecay, .signal = s->id});
+        return feature_node({.kind = FeatureKind::kDecay, .signal = s->id, .scope = scope});
       }
-      case FunctionKind::kWindowed: return windowed(*f, e);
+      case FunctionKind::kWindowed: return windowed(*f, e, scope);
       case FunctionKind::kGaussian: {
         TIDAL_ASSIGN_OR_RETURN(uint64_t seed, seed_arg(e.args[0]));
         return feature_node({.kind = FeatureKind::kGaussian, .seed = seed});
@@ -530,7 +588,17 @@ class Resolver {
     return feature_node({.kind = FeatureKind::kSimilarity, .attribute = a->id});
   }
 
-  Result<Node> windowed(const FunctionSpec& f, const Expr& e) {
+  static Result<std::string> scope_name(const Expr& a) {
+    const Expr& v = a.args[1];
+    if ((v.kind != ExprKind::kIdentifier && v.kind != ExprKind::kString) || v.text.empty()) {
+      return error(v, v.text.empty() ? "expression" : v.text,
+                   "cohort = takes a cohort name (young, or 'family:value' for a cohort of a "
+                   "family), or all for every user");
+    }
+    return scope_of(a);
+  }
+
+  Result<Node> windowed(const FunctionSpec& f, const Expr& e, const std::string& scope) {
     TIDAL_ASSIGN_OR_RETURN(const SignalTypeDefinition* s, signal_arg(f, e.args[0]));
     const Expr& w = e.args[1];
     if (w.kind != ExprKind::kDuration) {
@@ -555,7 +623,8 @@ class Resolver {
     }
     return feature_node({.kind = f.feature,
                          .signal = s->id,
-                         .window = static_cast<uint8_t>(it - s->windows.begin())});
+                         .window = static_cast<uint8_t>(it - s->windows.begin()),
+                         .scope = scope});
   }
 
   static std::string windows_text(const SignalTypeDefinition& s) {

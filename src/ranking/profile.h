@@ -49,6 +49,24 @@ enum class FeatureKind : uint8_t {
 
 std::string_view feature_kind_name(FeatureKind k);
 
+// Whose signal state a signal feature reads (its `scope`): the query's
+// audience — the cohort of FOR COHORT, else everyone — unless the call names
+// one with a trailing `cohort = <name>` argument (docs/profiles.md, "Cohort
+// features"): kEveryone for `cohort = all`, else the cohort's name.
+inline constexpr std::string_view kEveryone = "*";
+// The argument name of a scoped signal feature, and the cohort name meaning
+// every user.
+inline constexpr std::string_view kScopeArgument = "cohort";
+inline constexpr std::string_view kEveryoneName = "all";
+
+// Whether `a` is a scope argument (`cohort = <name>`), and the scope it names
+// (FeatureRef::scope: kEveryone for all). scope_of's precondition:
+// is_scope_argument(a) and the value is a name or a string.
+bool is_scope_argument(const expr::Expr& a);
+std::string scope_of(const expr::Expr& a);
+// The cohorts `e`'s scope arguments name (not kEveryone), sorted, unique.
+std::vector<std::string> scoped_cohorts(const expr::Expr& e);
+
 // One column the executor must fetch. Fields a kind does not use are 0.
 struct FeatureRef {
   FeatureKind kind = FeatureKind::kDecay;
@@ -56,6 +74,7 @@ struct FeatureRef {
   uint8_t window = 0;      // index into the signal type's windows (count .. prev_count)
   uint16_t attribute = 0;  // attribute id (kAttribute; kSimilarity: the vector attribute)
   uint64_t seed = 0;       // kGaussian
+  std::string scope{};     // signal features: "" the query's audience, kEveryone, or a cohort
   bool operator==(const FeatureRef&) const = default;
 };
 

@@ -118,9 +118,13 @@ class Walker {
       }
       return kNaN;
     }
+    // A trailing `cohort = <name>` (all: every user) scopes a signal feature.
+    std::string scope;
+    if (!args.empty() && is_scope_argument(args.back())) scope = scope_of(args.back());
     if (fn == "decay") {
-      return lookup_(
-          {.kind = FeatureKind::kDecay, .signal = schema_.find_signal(args[0].text)->id});
+      return lookup_({.kind = FeatureKind::kDecay,
+                      .signal = schema_.find_signal(args[0].text)->id,
+                      .scope = scope});
     }
     if (fn == "count" || fn == "sum" || fn == "velocity" || fn == "prev_count") {
       const SignalTypeDefinition* s = schema_.find_signal(args[0].text);
@@ -130,7 +134,8 @@ class Walker {
                                                : FeatureKind::kPrevCount;
       return lookup_({.kind = k,
                       .signal = s->id,
-                      .window = static_cast<uint8_t>(window_index(*s, args[1].duration))});
+                      .window = static_cast<uint8_t>(window_index(*s, args[1].duration)),
+                      .scope = scope});
     }
     if (fn == "gaussian") {
       return lookup_(

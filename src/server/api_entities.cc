@@ -67,7 +67,7 @@ void Api::Request::entities_bulk(EntityKind kind) {
 
 void Api::Request::item_signals(const std::string& key) {
   with_db([&](Database& db) {
-    TIDAL_ASSIGN_OR_RETURN(ItemSignals sig, db.item_signals(key));
+    TIDAL_ASSIGN_OR_RETURN(ItemSignals sig, db.item_signals(key, param("cohort").value_or("")));
     std::string& out = res_->body;
     out = "{\"item\":";
     append_json_string(&out, sig.item);

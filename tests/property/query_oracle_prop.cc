@@ -38,7 +38,12 @@
 // future), up to 5 items known only from signals, random signal events of
 // the six default types up to 8 days in the past and 4 minutes ahead,
 // deletes, clock moves, and in about half the cases a close and reopen (a
-// checkpoint restore) part way. The schema's float attribute is `rating`:
+// checkpoint restore) part way. Six users g0..g5 in group a or b (some
+// change group part way) send most events, the rest come from users never
+// written; the cohort ga (group = 'a') is defined before the first event or
+// at a random step (then backfilled), and the oracle reads its figures from
+// item_signals(key, "ga") for cohort_trending and for random features with
+// `cohort = ga` or `cohort = all`. The schema's float attribute is `rating`:
 // `score` is a reserved attribute name.
 //
 // Some cases open the database with a tiny trending_capacity (8 or 16), so
@@ -118,6 +123,8 @@ const Schema& oracle_schema() {
     b.add_attribute(
         EntityKind::kItem,
         {.name = "rating", .type = AttributeType::kFloat, .filterable = true, .sortable = true});
+    b.add_attribute(EntityKind::kUser,
+                    {.name = "group", .type = AttributeType::kKeyword, .filterable = true});
     Result<Schema> built = b.build();
     if (!built.ok()) throw std::runtime_error("oracle_schema: " + built.status().to_string());
     return *built;
@@ -142,34 +149,46 @@ std::string num_text(double v) {
 // ---------------------------------------------------------------------------
 // What the public API says about one live item: the oracle's input
 
+// The cohort every world defines: the users of group a (kCohortWhere).
+constexpr const char* kCohort = "ga";
+constexpr const char* kCohortWhere = "group = 'a'";
+
 struct Candidate {
   std::string key;
   uint32_t index = 0;  // first-seen order
   ItemSignals signals;
+  ItemSignals cohort_signals;    // item_signals(key, kCohort): its members' events
   std::optional<Entity> entity;  // none for an item known only from signals
 
-  const SignalSnapshot& snapshot(std::string_view signal) const {
-    for (const SignalSnapshot& s : signals.signals) {
+  // `cohort`: read kCohort's figures instead of everyone's.
+  const SignalSnapshot& snapshot(std::string_view signal, bool cohort = false) const {
+    for (const SignalSnapshot& s : (cohort ? cohort_signals : signals).signals) {
       if (s.signal == signal) return s;
     }
     RC_FAIL("item_signals(" + key + ") has no signal " + std::string(signal));
   }
-  const WindowSignal& window(std::string_view signal, Duration w) const {
-    for (const WindowSignal& ws : snapshot(signal).windows) {
+  const WindowSignal& window(std::string_view signal, Duration w, bool cohort = false) const {
+    for (const WindowSignal& ws : snapshot(signal, cohort).windows) {
       if (ws.window == w) return ws;
     }
     RC_FAIL("item_signals(" + key + ") has no window " + std::to_string(w.count()) + "us of " +
             std::string(signal));
   }
-  double decay(std::string_view s) const { return snapshot(s).decayed; }
-  double count(std::string_view s, Duration w) const {
-    return static_cast<double>(window(s, w).count);
+  double decay(std::string_view s, bool cohort = false) const {
+    return snapshot(s, cohort).decayed;
   }
-  double sum(std::string_view s, Duration w) const { return window(s, w).sum; }
-  double prev(std::string_view s, Duration w) const {
-    return static_cast<double>(window(s, w).previous_count);
+  double count(std::string_view s, Duration w, bool cohort = false) const {
+    return static_cast<double>(window(s, w, cohort).count);
   }
-  double velocity(std::string_view s, Duration w) const { return window(s, w).velocity; }
+  double sum(std::string_view s, Duration w, bool cohort = false) const {
+    return window(s, w, cohort).sum;
+  }
+  double prev(std::string_view s, Duration w, bool cohort = false) const {
+    return static_cast<double>(window(s, w, cohort).previous_count);
+  }
+  double velocity(std::string_view s, Duration w, bool cohort = false) const {
+    return window(s, w, cohort).velocity;
+  }
 
   const AttributeValue* attr(std::string_view name) const {
     return entity ? entity->find(name) : nullptr;
@@ -266,6 +285,9 @@ class World {
       Result<ItemSignals> s = db_->item_signals(key);
       if (!s.ok()) RC_FAIL("item_signals(" + key + "): " + s.status().to_string());
       c.signals = std::move(*s);
+      Result<ItemSignals> cs = db_->item_signals(key, kCohort);
+      if (!cs.ok()) RC_FAIL("item_signals(" + key + ", ga): " + cs.status().to_string());
+      c.cohort_signals = std::move(*cs);
       Result<Entity> e = db_->get(EntityKind::kItem, key);
       const bool registered = registered_.contains(key);
       if (e.ok() != registered || c.signals.registered != registered) {
@@ -352,7 +374,10 @@ class World {
     for (size_t i = 0; i < n; ++i) {
       SignalEvent e;
       e.item = any_key();
-      e.user = "u" + std::to_string(next_user_++);
+      // Mostly the written users (some in the cohort), else a user never
+      // written (in no cohort).
+      e.user =
+          below(4) != 0 ? "g" + std::to_string(below(kUsers)) : "u" + std::to_string(next_user_++);
       e.signal = kSignals[below(std::size(kSignals))];
       // Mostly within the last 8 days, often within the last hours, a few
       // up to 4 minutes ahead (max_future_skew is 5 minutes).
@@ -383,7 +408,27 @@ class World {
     }
   }
 
+  // User g<n> joins group a or b (or changes group): the cohort's members.
+  void upsert_user(uint64_t n) {
+    EntityWrite w{
+        EntityKind::kUser, "g" + std::to_string(n), {{"group", std::string(below(2) ? "a" : "b")}}};
+    Result<uint64_t> r = db_->upsert(w);
+    if (!r.ok()) RC_FAIL("upsert user: " + r.status().to_string());
+  }
+
+  void define_cohort() {
+    Result<QueryResult> r =
+        db_->query(std::string("CREATE COHORT ") + kCohort + " WHERE " + kCohortWhere);
+    if (!r.ok()) RC_FAIL("define cohort: " + r.status().to_string());
+    cohort_defined_ = true;
+  }
+
   void fill() {
+    for (uint64_t u = 0; u < kUsers; ++u) upsert_user(u);
+    // The cohort, defined before the first event or after some (then
+    // backfilled from the cold tier).
+    const int define_after = static_cast<int>(below(static_cast<uint64_t>(shape_.steps) + 1)) - 1;
+    if (define_after < 0) define_cohort();
     // Most upsertable keys first, in a random order.
     std::vector<int> order(static_cast<size_t>(shape_.items));
     for (int i = 0; i < shape_.items; ++i) order[static_cast<size_t>(i)] = i;
@@ -398,7 +443,11 @@ class World {
       for (size_t op = 0; op < ops; ++op) {
         const uint64_t r = below(12);
         if (r < 3) {
-          upsert("i" + std::to_string(below(static_cast<uint64_t>(shape_.items))));
+          if (below(4) == 0) {
+            upsert_user(below(kUsers));
+          } else {
+            upsert("i" + std::to_string(below(static_cast<uint64_t>(shape_.items))));
+          }
         } else if (r < 11) {
           signal_batch();
         } else {
@@ -406,9 +455,16 @@ class World {
         }
       }
       clock_.advance(Duration(kAdvances[below(std::size(kAdvances))]));
+      if (step == define_after) define_cohort();
       if (step == shape_.reopen_after_step) open();
     }
+    if (!cohort_defined_) define_cohort();
+    Status waited = db_->wait_for_backfills(std::chrono::seconds(60));
+    if (!waited.ok()) RC_FAIL("wait_for_backfills: " + waited.to_string());
   }
+
+  static constexpr uint64_t kUsers = 6;
+  bool cohort_defined_ = false;
 
   WorldShape shape_;
   std::mt19937_64 rng_;
@@ -469,6 +525,18 @@ ScoreFn decay_of(std::string s) {
 }
 ScoreFn count_of(std::string s, int64_t h) {
   return [s, h](const Candidate& c, uint64_t) { return c.count(s, span(h)); };
+}
+// cohort_trending: c (c + 1) / (g + 1), c the cohort's count, g everyone's.
+ScoreFn cohort_trending_of(std::string s, int64_t h) {
+  return [s, h](const Candidate& c, uint64_t) {
+    const double n = c.count(s, span(h), true);
+    return n * (n + 1) / (c.count(s, span(h)) + 1);
+  };
+}
+OracleSort for_cohort(OracleSort o) {
+  o.head.replace(0, std::string("RANK items").size(),
+                 std::string("RANK items FOR COHORT ") + kCohort);
+  return o;
 }
 ScoreFn sum_of(std::string s, int64_t h) {
   return [s, h](const Candidate& c, uint64_t) { return c.sum(s, span(h)); };
@@ -614,6 +682,11 @@ std::vector<OracleSort> mode_variants(std::string_view mode, const World& w) {
     OracleSort fresh_args = rank_by("explore(share, view, 1h)", explore_of("share", "view", 1));
     fresh_args.seed_from_plan = true;
     return {seeded, full, fresh, fresh_args};
+  }
+  if (m == "cohort_trending") {
+    return {for_cohort(rank_by("cohort_trending", cohort_trending_of("view", 1))),
+            for_cohort(rank_by("cohort_trending(like, 24h)", cohort_trending_of("like", 24))),
+            for_cohort(rank_by("cohort_trending(share, 24h)", cohort_trending_of("share", 24)))};
   }
   RC_FAIL("no oracle for sort mode " + m + ": add it to mode_variants()");
 }
@@ -953,8 +1026,14 @@ Expr random_leaf(Choices& ch) {
   static const double kNumbers[] = {0, 1, -1, 2, 0.5, -2.5, 3, 10, 1e-3, 1e6, 100, -0.0};
   static const char* const kNames[] = {"duration", "rating", "age",  "created_at",
                                        "like",     "view",   "skip", "dwell_time"};
-  switch (ch.next(10)) {
+  switch (ch.next(11)) {
     case 0: return num(kNumbers[ch.next(std::size(kNumbers))]);
+    case 10: {
+      // A feature of the cohort's state, or of everyone's (cohort = all).
+      Expr scope = bin(ExprOp::kEq, id("cohort"), id(ch.next(3) ? kCohort : "all"));
+      return ch.next(2) ? call("count", {id("like"), window_of(ch, {1, 24, 168}), scope})
+                        : call("decay", {id("view"), scope});
+    }
     case 1: return call("count", {id("like"), window_of(ch, {1, 24, 168})});
     case 2: return id(kNames[ch.next(std::size(kNames))]);
     case 3: return call("decay", {id(ch.next(2) ? "share" : "completion")});
@@ -981,13 +1060,15 @@ double feature(const Candidate& c, const ranking::FeatureRef& f) {
     default: break;
   }
   const SignalTypeDefinition& def = schema.signals().at(f.signal);
-  if (f.kind == FeatureKind::kDecay) return c.decay(def.name);
+  // No FOR COHORT here: the query's audience is everyone, as is cohort = all.
+  const bool cohort = f.scope == kCohort;
+  if (f.kind == FeatureKind::kDecay) return c.decay(def.name, cohort);
   const Duration w = def.windows.at(f.window);
   switch (f.kind) {
-    case FeatureKind::kCount: return c.count(def.name, w);
-    case FeatureKind::kSum: return c.sum(def.name, w);
-    case FeatureKind::kVelocity: return c.velocity(def.name, w);
-    case FeatureKind::kPrevCount: return c.prev(def.name, w);
+    case FeatureKind::kCount: return c.count(def.name, w, cohort);
+    case FeatureKind::kSum: return c.sum(def.name, w, cohort);
+    case FeatureKind::kVelocity: return c.velocity(def.name, w, cohort);
+    case FeatureKind::kPrevCount: return c.prev(def.name, w, cohort);
     default: return std::numeric_limits<double>::quiet_NaN();
   }
 }

@@ -108,6 +108,16 @@ rc::Gen<Expr> gen_expr(int depth) {
                      rc::gen::element(ExprOp::kNeg, ExprOp::kNot), sub),
       rc::gen::map(gen_ident(),
                    [](Expr a) { return node(ExprKind::kUnary, ExprOp::kExists, {std::move(a)}); }),
+      // IN COHORT name, or 'family:value'.
+      rc::gen::apply(
+          [](std::string name, bool family, std::string value) {
+            Expr c = leaf(ExprKind::kString);
+            c.text = family ? name + ":" + value + "v" : name;
+            Expr e = node(ExprKind::kCall, ExprOp::kNone, {std::move(c)});
+            e.text = std::string(kInCohortCall);
+            return e;
+          },
+          gen_name(), rc::gen::arbitrary<bool>(), gen_text()),
       rc::gen::apply(
           [](Expr a, Expr lo, Expr hi) {
             return node(ExprKind::kBinary, ExprOp::kBetween,

@@ -22,8 +22,9 @@ Schema cohort_schema() {
                   {.name = "category", .type = AttributeType::kKeyword, .filterable = true});
   b.add_attribute(EntityKind::kUser,
                   {.name = "country", .type = AttributeType::kKeyword, .filterable = true});
-  b.add_attribute(EntityKind::kUser,
-                  {.name = "age", .type = AttributeType::kInt, .filterable = true});
+  b.add_attribute(
+      EntityKind::kUser,
+      {.name = "age", .type = AttributeType::kInt, .filterable = true, .sortable = true});
   b.add_attribute(EntityKind::kUser,
                   {.name = "interests", .type = AttributeType::kTags, .filterable = true});
   b.add_attribute(EntityKind::kUser, {.name = "nickname", .type = AttributeType::kKeyword});
@@ -230,6 +231,95 @@ TEST_F(CohortsTest, BadDefinitionsAreClearErrorsAndChangeNothing) {
               HasSubstr("no cohort nope (cohorts: x)"));
   EXPECT_EQ(db_->cohorts().size(), 1u);
   EXPECT_EQ(db_->cohort("x")->predicate, "age > 3");
+}
+
+// Cohort features in expressions: one expression compares an audience with
+// everyone (over-indexing), and cohort_trending ranks by it.
+TEST_F(CohortsTest, CohortFeaturesCompareAnAudienceWithEveryone) {
+  user("ann", "US", 20);
+  user("bob", "DE", 20);
+  q("CREATE COHORT us WHERE country = 'US'");
+  for (int i = 0; i < 2; ++i) like("v1", "ann");  // c = 2, g = 2
+  like("v2", "ann");                              // c = 1, g = 4
+  for (int i = 0; i < 3; ++i) like("v2", "bob");
+  for (int i = 0; i < 2; ++i) like("v3", "ann");  // c = 2, g = 6
+  for (int i = 0; i < 4; ++i) like("v3", "bob");
+  like("v4", "bob");  // c = 0
+
+  // cohort_trending = c * (c + 1) / (g + 1).
+  EXPECT_THAT(keys("RANK items FOR COHORT us BY cohort_trending(like, 1h) LIMIT 3"),
+              ElementsAre("v1=2.000000", "v3=0.857143", "v2=0.400000"));
+  EXPECT_THAT(
+      q("EXPLAIN RANK items FOR COHORT us BY cohort_trending(like, 1h) LIMIT 2").explain_text(),
+      HasSubstr("upper bound"));
+  // The same comparison written out, without FOR COHORT.
+  EXPECT_THAT(keys("RANK items BY count(like, 1h, cohort = us) / (count(like, 1h) + 1) LIMIT 2"),
+              ElementsAre("v1=0.666667", "v3=0.285714"));
+  // cohort = all reads everyone's state inside FOR COHORT.
+  EXPECT_THAT(keys("RANK items FOR COHORT us BY decay(like, cohort = all) - decay(like) LIMIT 1"),
+              ElementsAre(HasSubstr("v3=4.0")));
+  // A bare scoped feature is served from that cohort's trending index.
+  EXPECT_THAT(keys("RANK items BY count(like, 1h, cohort = us) LIMIT 2"),
+              ElementsAre("v1=2.000000", "v3=2.000000"));
+  EXPECT_THAT(q("EXPLAIN RANK items BY count(like, 1h, cohort = us) LIMIT 2").explain_text(),
+              HasSubstr("trending index"));
+
+  // Stored profiles may name a cohort, which then cannot be dropped.
+  q("CREATE PROFILE over_us AS count(like, 24h, cohort = us) / (count(like, 24h) + 1)");
+  EXPECT_THAT(keys("RANK items BY over_us LIMIT 1"), ElementsAre("v1=0.666667"));
+  auto drop = db_->query("DROP COHORT us");
+  ASSERT_FALSE(drop.ok());
+  EXPECT_THAT(drop.status().message(), HasSubstr("profile over_us reads cohort us"));
+  EXPECT_EQ(drop.status().field(), "name");
+  q("CREATE PROFILE over_us AS count(like, 24h)");
+  q("DROP COHORT us");
+
+  auto err = [&](const std::string& tql) {
+    auto r = db_->query(tql);
+    EXPECT_FALSE(r.ok()) << tql;
+    return r.ok() ? Status::Ok() : r.status();
+  };
+  EXPECT_THAT(err("RANK items BY cohort_trending").message(), HasSubstr("needs FOR COHORT"));
+  Status unknown = err("RANK items BY count(like, 1h, cohort = us)");
+  EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
+  EXPECT_EQ(unknown.field(), "sort");
+  EXPECT_THAT(err("CREATE PROFILE p AS decay(like, cohort = nope)").message(),
+              HasSubstr("no cohort nope"));
+  EXPECT_THAT(err("RANK items BY log1p(like, cohort = all)").message(),
+              HasSubstr("only a signal feature"));
+  EXPECT_THAT(err("RANK items BY decay(like, cohort = 3)").message(), HasSubstr("cohort = takes"));
+  EXPECT_THAT(err("CREATE COHORT all WHERE age > 1").message(), HasSubstr("reserved"));
+}
+
+TEST_F(CohortsTest, RankUsersInACohort) {
+  user("ann", "US", 20);
+  user("bob", "US", 40);
+  user("cat", "DE", 22);
+  user("dan", "US", 30);
+  q("CREATE COHORT us WHERE country = 'US'");
+  q("CREATE COHORTS by_country BY country");
+  EXPECT_THAT(keys("RANK users BY age WHERE IN COHORT us LIMIT 10"),
+              ElementsAre("bob=40.000000", "dan=30.000000", "ann=20.000000"));
+  EXPECT_THAT(keys("RANK users BY age ASC WHERE age < 35 AND IN COHORT us LIMIT 10"),
+              ElementsAre("ann=20.000000", "dan=30.000000"));
+  EXPECT_THAT(keys("RANK users BY age WHERE IN COHORT 'by_country:DE' LIMIT 10"),
+              ElementsAre("cat=22.000000"));
+  EXPECT_THAT(q("EXPLAIN RANK users BY age WHERE IN COHORT us").explain_text(),
+              HasSubstr("IN COHORT us (3 members)"));
+  // Membership follows user writes at once.
+  user("dan", "DE", 30);
+  EXPECT_THAT(keys("RANK users BY age WHERE IN COHORT us LIMIT 10"),
+              ElementsAre("bob=40.000000", "ann=20.000000"));
+
+  auto err = [&](const std::string& tql) {
+    auto r = db_->query(tql);
+    EXPECT_FALSE(r.ok()) << tql;
+    return r.ok() ? Status::Ok() : r.status();
+  };
+  EXPECT_THAT(err("RANK items BY hot WHERE IN COHORT us").message(), HasSubstr("set of users"));
+  EXPECT_THAT(err("RANK users BY age WHERE IN COHORT nope").message(), HasSubstr("no cohort nope"));
+  EXPECT_THAT(err("RANK users BY age WHERE age > 3 OR IN COHORT us").message(),
+              HasSubstr("IN COHORT under OR or NOT"));
 }
 
 TEST_F(CohortsTest, ADroppedCohortCanBeDefinedAgainFromScratch) {
