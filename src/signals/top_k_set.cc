@@ -4,24 +4,63 @@
 
 namespace tidal::signals {
 
+void TopKSet::place(size_t slot, const Entry& e) {
+  heap_[slot] = e;
+  slot_of_[e.item] = static_cast<uint32_t>(slot);
+}
+
+// Moves the entry at `slot` toward the root while it is worse than its parent.
+void TopKSet::sift_up(size_t slot) {
+  const Entry e = heap_[slot];
+  while (slot > 0) {
+    const size_t parent = (slot - 1) / 2;
+    if (!worse(e, heap_[parent])) break;
+    place(slot, heap_[parent]);
+    slot = parent;
+  }
+  place(slot, e);
+}
+
+// Moves the entry at `slot` toward the leaves while a child is worse.
+void TopKSet::sift_down(size_t slot) {
+  const Entry e = heap_[slot];
+  const size_t n = heap_.size();
+  while (true) {
+    size_t child = 2 * slot + 1;
+    if (child >= n) break;
+    if (child + 1 < n && worse(heap_[child + 1], heap_[child])) ++child;
+    if (!worse(heap_[child], e)) break;
+    place(slot, heap_[child]);
+    slot = child;
+  }
+  place(slot, e);
+}
+
 void TopKSet::offer(uint32_t item, double score) {
   if (capacity_ == 0) return;
-  auto it = score_of_.find(item);
-  if (it != score_of_.end()) {
-    order_.erase({it->second, item});
-    it->second = score;
-    order_.insert({score, item});
+  auto it = slot_of_.find(item);
+  if (it != slot_of_.end()) {
+    const size_t slot = it->second;
+    const bool lower = score < heap_[slot].score;
+    heap_[slot].score = score;
+    if (lower) {
+      sift_up(slot);
+    } else {
+      sift_down(slot);
+    }
     return;
   }
-  std::pair<double, uint32_t> entry{score, item};
-  if (order_.size() >= capacity_) {
-    auto worst = std::prev(order_.end());
-    if (!Better()(entry, *worst)) return;
-    score_of_.erase(worst->second);
-    order_.erase(worst);
+  const Entry entry{score, item};
+  if (heap_.size() >= capacity_) {
+    // Full: it enters only if better than the worst, which leaves.
+    if (!worse(heap_[0], entry)) return;
+    slot_of_.erase(heap_[0].item);
+    heap_[0] = entry;
+    sift_down(0);
+    return;
   }
-  order_.insert(entry);
-  score_of_.emplace(item, score);
+  heap_.push_back(entry);
+  sift_up(heap_.size() - 1);
 }
 
 void TopKSet::rebuild(std::vector<ScoredItem> all) {
@@ -34,36 +73,42 @@ void TopKSet::rebuild(std::vector<ScoredItem> all) {
                      better);
     all.resize(capacity_);
   }
-  for (const ScoredItem& s : all) {
-    order_.insert({s.score, s.item});
-    score_of_.emplace(s.item, s.score);
-  }
+  heap_.reserve(all.size());
+  for (const ScoredItem& s : all) heap_.push_back({s.score, s.item});
+  // Worst at the root: a max-heap under "better".
+  std::make_heap(heap_.begin(), heap_.end(),
+                 [](const Entry& a, const Entry& b) { return worse(b, a); });
+  slot_of_.reserve(heap_.size());
+  for (size_t i = 0; i < heap_.size(); ++i) slot_of_[heap_[i].item] = static_cast<uint32_t>(i);
 }
 
 void TopKSet::rescale(double factor) {
   std::vector<ScoredItem> all;
-  all.reserve(order_.size());
-  for (const auto& [score, item] : order_) {
+  all.reserve(heap_.size());
+  for (const Entry& e : heap_) {
     // A score that underflows to 0 leaves the set, as it would a rebuild
     // from the owner's positive scores.
-    if (score * factor > 0) all.push_back({item, score * factor});
+    if (e.score * factor > 0) all.push_back({e.item, e.score * factor});
   }
   rebuild(std::move(all));
 }
 
 std::vector<ScoredItem> TopKSet::top(size_t k) const {
   std::vector<ScoredItem> out;
-  out.reserve(std::min(k, order_.size()));
-  for (const auto& [score, item] : order_) {
-    if (out.size() == k) break;
-    out.push_back({item, score});
-  }
+  out.reserve(heap_.size());
+  for (const Entry& e : heap_) out.push_back({e.item, e.score});
+  auto better = [](const ScoredItem& a, const ScoredItem& b) {
+    return a.score != b.score ? a.score > b.score : a.item < b.item;
+  };
+  const size_t n = std::min(k, out.size());
+  std::partial_sort(out.begin(), out.begin() + static_cast<ptrdiff_t>(n), out.end(), better);
+  out.resize(n);
   return out;
 }
 
 void TopKSet::clear() {
-  order_.clear();
-  score_of_.clear();
+  heap_.clear();
+  slot_of_.clear();
 }
 
 }  // namespace tidal::signals

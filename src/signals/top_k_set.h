@@ -13,7 +13,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -42,21 +41,31 @@ class TopKSet {
   // The best min(k, size()) items, best first.
   std::vector<ScoredItem> top(size_t k) const;
 
-  size_t size() const { return order_.size(); }
+  size_t size() const { return heap_.size(); }
   size_t capacity() const { return capacity_; }
   void clear();
 
  private:
-  struct Better {
-    bool operator()(const std::pair<double, uint32_t>& a,
-                    const std::pair<double, uint32_t>& b) const {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
-    }
+  // A binary heap with the worst entry at the root (so eviction and the
+  // "better than the worst?" test are O(1) to find), and each item's slot in
+  // it. An event raises an item's score, which moves it away from the root:
+  // usually a level or two, with no allocation (an ordered tree of nodes
+  // spent most of a cohort event's time erasing and re-inserting).
+  struct Entry {
+    double score;
+    uint32_t item;
   };
+  // a ranks below b: lower score, or the same score and a larger item index.
+  static bool worse(const Entry& a, const Entry& b) {
+    return a.score != b.score ? a.score < b.score : a.item > b.item;
+  }
+  void place(size_t slot, const Entry& e);
+  void sift_up(size_t slot);
+  void sift_down(size_t slot);
 
   size_t capacity_;
-  std::set<std::pair<double, uint32_t>, Better> order_;
-  std::unordered_map<uint32_t, double> score_of_;
+  std::vector<Entry> heap_;
+  std::unordered_map<uint32_t, uint32_t> slot_of_;
 };
 
 }  // namespace tidal::signals
