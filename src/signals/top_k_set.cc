@@ -4,9 +4,62 @@
 
 namespace tidal::signals {
 
+uint32_t* TopKSet::SlotMap::find(uint32_t item) {
+  if (keys_.empty()) return nullptr;
+  for (size_t pos = home(item);; pos = (pos + 1) & (keys_.size() - 1)) {
+    if (keys_[pos] == item) return &values_[pos];
+    if (keys_[pos] == kEmpty) return nullptr;
+  }
+}
+
+void TopKSet::SlotMap::set(uint32_t item, uint32_t slot) {
+  if ((size_ + 1) * 4 > keys_.size() * 3) grow();
+  size_t pos = home(item);
+  while (keys_[pos] != kEmpty && keys_[pos] != item) pos = (pos + 1) & (keys_.size() - 1);
+  if (keys_[pos] == kEmpty) {
+    keys_[pos] = item;
+    ++size_;
+  }
+  values_[pos] = slot;
+}
+
+void TopKSet::SlotMap::erase(uint32_t item) {
+  if (keys_.empty()) return;
+  const size_t mask = keys_.size() - 1;
+  size_t pos = home(item);
+  while (keys_[pos] != item) {
+    if (keys_[pos] == kEmpty) return;
+    pos = (pos + 1) & mask;
+  }
+  // Backward shift: move later entries of the probe run into the hole when
+  // their home is not between the hole and them.
+  size_t hole = pos;
+  for (size_t next = (hole + 1) & mask; keys_[next] != kEmpty; next = (next + 1) & mask) {
+    const size_t h = home(keys_[next]);
+    const bool stays = hole <= next ? (hole < h && h <= next) : (hole < h || h <= next);
+    if (stays) continue;
+    keys_[hole] = keys_[next];
+    values_[hole] = values_[next];
+    hole = next;
+  }
+  keys_[hole] = kEmpty;
+  --size_;
+}
+
+void TopKSet::SlotMap::grow() {
+  std::vector<uint32_t> keys = std::move(keys_);
+  std::vector<uint32_t> values = std::move(values_);
+  keys_.assign(keys.empty() ? 16 : keys.size() * 2, kEmpty);
+  values_.assign(keys_.size(), 0);
+  size_ = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] != kEmpty) set(keys[i], values[i]);
+  }
+}
+
 void TopKSet::place(size_t slot, const Entry& e) {
   heap_[slot] = e;
-  slot_of_[e.item] = static_cast<uint32_t>(slot);
+  slot_of_.set(e.item, static_cast<uint32_t>(slot));
 }
 
 // Moves the entry at `slot` toward the root while it is worse than its parent.
@@ -38,9 +91,8 @@ void TopKSet::sift_down(size_t slot) {
 
 void TopKSet::offer(uint32_t item, double score) {
   if (capacity_ == 0) return;
-  auto it = slot_of_.find(item);
-  if (it != slot_of_.end()) {
-    const size_t slot = it->second;
+  if (const uint32_t* at = slot_of_.find(item)) {
+    const size_t slot = *at;
     const bool lower = score < heap_[slot].score;
     heap_[slot].score = score;
     if (lower) {
@@ -78,8 +130,7 @@ void TopKSet::rebuild(std::vector<ScoredItem> all) {
   // Worst at the root: a max-heap under "better".
   std::make_heap(heap_.begin(), heap_.end(),
                  [](const Entry& a, const Entry& b) { return worse(b, a); });
-  slot_of_.reserve(heap_.size());
-  for (size_t i = 0; i < heap_.size(); ++i) slot_of_[heap_[i].item] = static_cast<uint32_t>(i);
+  for (size_t i = 0; i < heap_.size(); ++i) slot_of_.set(heap_[i].item, static_cast<uint32_t>(i));
 }
 
 void TopKSet::rescale(double factor) {

@@ -13,7 +13,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -63,9 +62,37 @@ class TopKSet {
   void sift_up(size_t slot);
   void sift_down(size_t slot);
 
+  // Item -> heap slot: an open-addressing table (linear probing, deletion by
+  // backward shift) sized to the entries, because sifting updates a moved
+  // entry's slot at every level and std::unordered_map's node walk was a
+  // third of an offer's time.
+  class SlotMap {
+   public:
+    // A pointer to item's slot, nullptr when absent.
+    uint32_t* find(uint32_t item);
+    // Sets item's slot (inserting it if absent).
+    void set(uint32_t item, uint32_t slot);
+    void erase(uint32_t item);
+    void clear() {
+      keys_.clear();
+      values_.clear();
+      size_ = 0;
+    }
+
+   private:
+    static constexpr uint32_t kEmpty = UINT32_MAX;
+    size_t home(uint32_t item) const {
+      return (item * 0x9e3779b1u) & (keys_.size() - 1);  // Fibonacci hashing
+    }
+    void grow();
+    std::vector<uint32_t> keys_;  // kEmpty: a free slot; a power of two in size
+    std::vector<uint32_t> values_;
+    size_t size_ = 0;
+  };
+
   size_t capacity_;
   std::vector<Entry> heap_;
-  std::unordered_map<uint32_t, uint32_t> slot_of_;
+  SlotMap slot_of_;
 };
 
 }  // namespace tidal::signals
