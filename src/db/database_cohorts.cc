@@ -16,6 +16,46 @@ namespace {
 // backfill never holds up reads and writes for long.
 constexpr size_t kBackfillBatch = 16384;
 
+// The hashes of the keys of the users a backfill counts (the members at
+// definition of every cohort it fills): an open-addressing set of 64-bit
+// std::hash values, so that the events of everyone else — most of the cold
+// tier for a small cohort — are dropped with one hash and one probe of a
+// table sized to the members, outside the state lock, instead of a lookup
+// in the whole user key map under it. It never drops a member's event (a
+// member's key hash is in the set); what passes is checked exactly as
+// before (KeyMap, then the member bitmaps).
+class MemberKeyFilter {
+ public:
+  // Worth it while the members are a minority of the users.
+  static bool worth_it(uint64_t members, uint64_t users) { return members * 2 <= users; }
+
+  explicit MemberKeyFilter(uint64_t members) {
+    size_t capacity = 16;
+    while (capacity < members * 2) capacity *= 2;
+    slots_.assign(capacity, 0);
+  }
+  void insert(std::string_view key) {
+    const uint64_t h = hash(key);
+    size_t pos = h & (slots_.size() - 1);
+    while (slots_[pos] != 0 && slots_[pos] != h) pos = (pos + 1) & (slots_.size() - 1);
+    slots_[pos] = h;
+  }
+  bool may_contain(std::string_view key) const {
+    const uint64_t h = hash(key);
+    for (size_t pos = h & (slots_.size() - 1);; pos = (pos + 1) & (slots_.size() - 1)) {
+      if (slots_[pos] == h) return true;
+      if (slots_[pos] == 0) return false;
+    }
+  }
+
+ private:
+  static uint64_t hash(std::string_view key) {
+    const uint64_t h = std::hash<std::string_view>()(key);
+    return h == 0 ? 1 : h;  // 0 marks an empty slot
+  }
+  std::vector<uint64_t> slots_;
+};
+
 }  // namespace
 
 Result<uint64_t> Database::Impl::define_cohort(const query::Statement& s, std::string* message) {
@@ -298,6 +338,20 @@ Status Database::Impl::backfill(const std::vector<uint32_t>& ids, uint64_t until
     WriterLock lk(state_mu_);
     TIDAL_RETURN_IF_ERROR(events_->drain());
   }
+  // The members' key hashes, when they are few enough to be worth it.
+  std::optional<MemberKeyFilter> filter;
+  {
+    ReaderLock lk(state_mu_);
+    entities::Bitmap members;
+    for (const cohorts::Cohort* c : cohorts_->pending_backfills()) {
+      if (std::find(ids.begin(), ids.end(), c->id) != ids.end()) members |= c->backfill_members;
+    }
+    const KeyMap& users = key_map(EntityKind::kUser);
+    if (MemberKeyFilter::worth_it(members.cardinality(), users.size())) {
+      filter.emplace(members.cardinality());
+      for (uint32_t u : members) filter->insert(users.key_of(u));
+    }
+  }
   struct Pending {
     uint64_t sequence;
     uint32_t item;
@@ -310,6 +364,7 @@ Status Database::Impl::backfill(const std::vector<uint32_t>& ids, uint64_t until
   std::vector<cohorts::BackfillEvent> batch;
   pending.reserve(kBackfillBatch);
   batch.reserve(kBackfillBatch);
+  uint64_t read = 0;  // cold-tier events read since the last flush
   auto flush = [&](uint64_t next_cursor, bool done) {
     WriterLock lk(state_mu_);
     batch.clear();
@@ -323,13 +378,17 @@ Status Database::Impl::backfill(const std::vector<uint32_t>& ids, uint64_t until
       if (!known_items_.contains(p.item)) continue;
       batch.push_back({p.sequence, p.item, p.signal, *u, p.time_us, p.value});
     }
-    for (uint32_t id : ids) cohorts_->apply_backfill(id, batch, next_cursor, pending.size(), done);
+    for (uint32_t id : ids) cohorts_->apply_backfill(id, batch, next_cursor, read, done);
     pending.clear();
+    read = 0;
   };
   Status st =
       events_->scan_stored(cursor, until, [&](const signals::EventStore::StoredEvent& e) -> Status {
-        pending.push_back({e.sequence, e.item, e.signal, e.user, e.time_us, e.value});
-        if (pending.size() >= kBackfillBatch) {
+        ++read;
+        if (!e.user.empty() && (!filter || filter->may_contain(e.user))) {
+          pending.push_back({e.sequence, e.item, e.signal, e.user, e.time_us, e.value});
+        }
+        if (read >= kBackfillBatch) {
           flush(e.sequence + 1, false);
           if (backfill_stopping_.load()) {
             return Status::Aborted(Subsystem::kStorage, "backfill stopped: closing");
