@@ -27,12 +27,12 @@ constexpr const char* kShellHelp =
     "Type a TQL statement and end it with ';' (or a blank line); it may span lines.\n"
     "Lines starting with '\\' are commands:\n"
     "\n"
-    "  \\help                 this text\n"
+    "  \\help                 this text (also help)\n"
     "  \\schema               the database's schema\n"
     "  \\stats                counters of the open database\n"
     "  \\format table|json    how results are shown\n"
     "  \\timing               show or hide the query time in the footer\n"
-    "  \\quit                 leave (also Ctrl-D)\n"
+    "  \\quit                 leave (also exit, quit or Ctrl-D)\n"
     "\n"
     "examples:\n"
     "  RANK items BY hot(view) LIMIT 10;\n"
@@ -187,6 +187,25 @@ class Shell {
   bool timing_ = true;
 };
 
+// `exit`, `quit` or `help` alone on a line (any case, an optional ';'),
+// which psql also takes outside a statement: the meta-command it stands for,
+// or "" for any other line.
+std::string_view bare_command(std::string_view line) {
+  while (!line.empty() &&
+         (line.back() == ' ' || line.back() == '\t' || line.back() == ';' || line.back() == '\r')) {
+    line.remove_suffix(1);
+  }
+  auto is = [&](std::string_view word) {
+    return line.size() == word.size() &&
+           std::equal(line.begin(), line.end(), word.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+  };
+  if (is("exit") || is("quit")) return "\\quit";
+  if (is("help")) return "\\help";
+  return "";
+}
+
 // Reads one line: through readline with `prompt` when interactive, else
 // plainly from stdin. nullopt at the end of the input.
 std::optional<std::string> read_line(bool interactive, const char* prompt) {
@@ -262,7 +281,13 @@ int run_shell(const Args& args) {
     trimmed.remove_prefix(std::min(trimmed.size(), trimmed.find_first_not_of(" \t")));
     // A meta-command may come in the middle of a statement (which stays
     // pending), as in psql.
-    if (!trimmed.empty() && trimmed[0] == '\\') {
+    // exit, quit and help alone mean \quit and \help when no statement is
+    // pending (none of them can start a TQL statement).
+    const std::string_view bare = splitter.pending() ? "" : bare_command(trimmed);
+    if (!bare.empty()) {
+      remember(interactive, std::string(trimmed), &added);
+      failed |= !shell.run_meta(bare, &quit);
+    } else if (!trimmed.empty() && trimmed[0] == '\\') {
       remember(interactive, std::string(trimmed), &added);
       failed |= !shell.run_meta(trimmed, &quit);
     } else {

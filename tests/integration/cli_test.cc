@@ -146,6 +146,24 @@ TEST_F(CliTest, ShellRunsStatementsFromAPipe) {
   EXPECT_THAT(r.output, Not(HasSubstr("5 rows")));  // after \quit
 }
 
+// help, exit and quit alone on a line, as in psql; inside a statement they
+// are TQL (and wrong there).
+TEST_F(CliTest, ShellTakesHelpExitAndQuitAlone) {
+  CliRun r = run_tidal({"shell", "--data", data_},
+                       "HELP;\n"
+                       "RANK items BY duration LIMIT 2;\n"
+                       "Exit\n"
+                       "RANK items BY duration LIMIT 5;\n");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Lines starting with"));
+  EXPECT_THAT(r.output, HasSubstr("2 rows in "));
+  EXPECT_THAT(r.output, Not(HasSubstr("5 rows")));
+  r = run_tidal({"shell", "--data", data_}, "RANK items\nquit\n;\nquit\nRANK items BY duration;\n");
+  EXPECT_EQ(r.status, 1) << r.output;  // "RANK items quit" is not TQL
+  EXPECT_THAT(r.output, HasSubstr("error: "));
+  EXPECT_THAT(r.output, Not(HasSubstr("rows in ")));
+}
+
 TEST_F(CliTest, ShellEndsAPendingStatementAtTheEndOfInput) {
   CliRun r = run_tidal({"shell", "--data", data_}, "RANK items BY duration LIMIT 4");
   EXPECT_EQ(r.status, 0) << r.output;
