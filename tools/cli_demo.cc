@@ -24,6 +24,20 @@ namespace tidal::cli {
 
 namespace {
 
+// How to run this binary again from the current directory: its path relative
+// to it when it lies below it (./build/tidal), else absolute.
+std::string this_program() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "tidal";
+  const std::filesystem::path cwd = std::filesystem::current_path(ec);
+  if (!ec) {
+    const std::filesystem::path rel = exe.lexically_relative(cwd);
+    if (!rel.empty() && *rel.begin() != "..") return (std::filesystem::path(".") / rel).string();
+  }
+  return exe.string();
+}
+
 constexpr const char* kDefaultDemoDir = "tidal-demo-data";
 
 // A small, realistic-looking stream: `items` items whose popularity follows
@@ -336,8 +350,9 @@ int run_demo(const Args& args) {
     Status closed = db.close();
     std::printf("\nCheckpointed and closed: %s.\n",
                 closed.ok() ? "ok" : closed.to_string().c_str());
-    std::printf("\nNext:\n  ./build/tidal serve --data %s\n  ./build/tidal shell --data %s\n",
-                dir.c_str(), dir.c_str());
+    const std::string self = this_program();
+    std::printf("\nNext:\n  %s serve --data %s\n  %s shell --data %s\n", self.c_str(), dir.c_str(),
+                self.c_str(), dir.c_str());
     return closed.ok() ? 0 : 1;
   }
   ServeSettings settings;
