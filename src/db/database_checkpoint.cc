@@ -25,6 +25,9 @@ Status Database::Impl::checkpoint() {
     std::string v;
     put_fixed64_le(&v, seq);
     batch.put(Keyspace::kMeta, meta_keys::kCheckpointSequence, v);
+    v.clear();
+    put_fixed64_le(&v, events_applied_.load());
+    batch.put(Keyspace::kMeta, meta_keys::kCheckpointEventsApplied, v);
     db::store_present(present_state(), &batch);
     // The schema in force, which a schema change since the last checkpoint
     // may have extended (docs/schema.md#changing-a-schema).

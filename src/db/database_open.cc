@@ -87,6 +87,15 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
     if (cp->size() != 8) return Status::Corruption(Subsystem::kStorage, "checkpoint sequence");
     checkpoint_seq_.store(decode_fixed64_le(cp->data()));
   }
+  // Replay adds the events after the checkpoint to what it counted.
+  TIDAL_ASSIGN_OR_RETURN(std::optional<std::string> applied,
+                         storage_->get(Keyspace::kMeta, meta_keys::kCheckpointEventsApplied));
+  if (applied) {
+    if (applied->size() != 8) {
+      return Status::Corruption(Subsystem::kStorage, "checkpoint events_applied");
+    }
+    events_applied_.store(decode_fixed64_le(applied->data()));
+  }
   TIDAL_ASSIGN_OR_RETURN(db::StoredPresent stored_present, db::load_present(*storage_));
   set_present_state(stored_present);
   for (KeyMap& keys : keys_) TIDAL_RETURN_IF_ERROR(keys.restore(*storage_));

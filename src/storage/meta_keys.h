@@ -16,6 +16,10 @@ inline constexpr std::string_view kSchemaVersionPrefix = "schema/version/";
 // the newest event time applied up to it (i64 LE).
 inline constexpr std::string_view kCheckpointSequence = "checkpoint/sequence";
 inline constexpr std::string_view kCheckpointNewestEvent = "checkpoint/newest_event_us";
+// Signal events applied up to the checkpoint since the database was created
+// (u64 LE; DatabaseStats::events_applied). Absent in folders written before it
+// was stored: they count from their first checkpoint with it.
+inline constexpr std::string_view kCheckpointEventsApplied = "checkpoint/events_applied";
 
 // The database's present (db/present.cc), each an i64 LE.
 inline constexpr std::string_view kPresentMode = "present/mode";
@@ -46,7 +50,7 @@ inline constexpr std::string_view kAll[] = {
     kSchemaCurrent, kSchemaVersionPrefix,  kCheckpointSequence, kCheckpointNewestEvent,
     kPresentMode,   kPresentPinned,        kPresentSince,       kPresentSweptAt,
     kKeyMapPrefix,  kLedgerLandmarkPrefix, kProfilePrefix,      kCohortPrefix,
-    kCohortNextId,  kCohortFamilyPrefix,
+    kCohortNextId,  kCohortFamilyPrefix,   kCheckpointEventsApplied,
 };
 
 }  // namespace tidal::meta_keys

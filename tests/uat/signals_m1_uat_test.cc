@@ -323,6 +323,8 @@ TEST(SignalsM1Uat, ReplayAfterKillAndReopenAfterCloseAnswerIdentically) {
     auto db = Database::open(data, sc, options(&clock));
     ASSERT_TRUE(db.ok()) << db.status().to_string();
     EXPECT_GT((*db)->stats().checkpoint_sequence, 0u);
+    // Counted since the database was created, not since this open.
+    EXPECT_EQ((*db)->stats().events_applied, event_count());
     EXPECT_EQ(answers(**db, model.keys), child_answers) << "restore differs from the live run";
     // And the restored state keeps answering as time moves on.
     clock.set(from_micros(end + 3 * kHour));
