@@ -88,7 +88,9 @@ Result<uint64_t> Database::Impl::define_cohort(const query::Statement& s, std::s
                                      "name");
       }
       TIDAL_ASSIGN_OR_RETURN(Filter filter, query::to_filter(*s.where));
-      if (Status st = entities_->check(EntityKind::kUser, filter); !st.ok()) {
+      Status st = entities_->resolve_literals(EntityKind::kUser, &filter);
+      if (st.ok()) st = entities_->check(EntityKind::kUser, filter);
+      if (!st.ok()) {
         // The entity store names the attribute as filter.<name>; here the
         // filter is the cohort's WHERE.
         std::string field = st.field();

@@ -72,9 +72,11 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   // user write leaves them.
   auto cohorts = std::make_unique<cohorts::CohortStore>(
       schema_, entities_,
-      [](std::string_view predicate) -> Result<Filter> {
+      [entities = entities_](std::string_view predicate) -> Result<Filter> {
         TIDAL_ASSIGN_OR_RETURN(query::Expr e, query::parse_expression(predicate));
-        return query::to_filter(e);
+        TIDAL_ASSIGN_OR_RETURN(Filter f, query::to_filter(e));
+        TIDAL_RETURN_IF_ERROR(entities->resolve_literals(EntityKind::kUser, &f));
+        return f;
       },
       options_.trending_capacity, options_.max_future_skew.count());
   cohorts_ = cohorts.get();

@@ -67,6 +67,12 @@ class EntityStore final : public apply::Materializer {
   Result<bool> matches(EntityKind kind, uint32_t index, const Filter& filter) const;
   // Checks `filter` without evaluating it.
   Status check(EntityKind kind, const Filter& filter) const;
+  // TQL has no timestamp literal: turns a value compared with a timestamp
+  // attribute that is an RFC 3339 string ('2024-01-01T00:00:00Z') or a whole
+  // number (seconds since the Unix epoch) into a Timestamp; other values are
+  // left for check() to refuse. A string that is not RFC 3339 is an error
+  // naming filter.<attribute>.
+  Status resolve_literals(EntityKind kind, Filter* filter) const;
 
   uint64_t live_count(EntityKind kind) const { return state(kind).live.cardinality(); }
   size_t memory_bytes() const;

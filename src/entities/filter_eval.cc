@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/time_text.h"
 #include "entities/entity_store.h"
 
 namespace tidal::entities {
@@ -288,13 +289,41 @@ Status EntityStore::check(EntityKind kind, const Filter& filter) const {
     }
     for (const AttributeValue& v : f.values) {
       if (!value_fits(def->type, v)) {
-        return Status::Invalid(Subsystem::kQuery, field, op_name(f.op),
-                               "compares a " + std::string(attribute_type_name(def->type)) +
-                                   " attribute with a value of another type");
+        return Status::Invalid(
+            Subsystem::kQuery, field, op_name(f.op),
+            "compares a " + std::string(attribute_type_name(def->type)) +
+                " attribute with a value of another type" +
+                (def->type == AttributeType::kTimestamp
+                     ? " (write a timestamp as '2024-01-01T00:00:00Z' or as seconds since the "
+                       "Unix epoch)"
+                     : ""));
       }
       if (const auto* d = std::get_if<double>(&v); d && std::isnan(*d)) {
         return Status::Invalid(Subsystem::kQuery, field, "NaN", "is not a comparable value");
       }
+    }
+  }
+  return Status::Ok();
+}
+
+Status EntityStore::resolve_literals(EntityKind kind, Filter* filter) const {
+  const AttributeCatalog& c = (*catalogs_)[kind];
+  for (Filter& child : filter->children) TIDAL_RETURN_IF_ERROR(resolve_literals(kind, &child));
+  const AttributeDefinition* def = filter->attribute.empty() ? nullptr : c.find(filter->attribute);
+  if (def == nullptr || def->type != AttributeType::kTimestamp) return Status::Ok();
+  for (AttributeValue& v : filter->values) {
+    if (const auto* text = std::get_if<std::string>(&v)) {
+      TIDAL_ASSIGN_OR_RETURN(
+          Timestamp t, parse_rfc3339(*text, "filter." + filter->attribute, Subsystem::kQuery));
+      v = t;
+    } else if (const auto* secs = std::get_if<int64_t>(&v)) {
+      constexpr int64_t kMaxSeconds = INT64_MAX / 1'000'000;
+      if (*secs > kMaxSeconds || *secs < -kMaxSeconds) {
+        return Status::Invalid(Subsystem::kQuery, "filter." + filter->attribute,
+                               std::to_string(*secs),
+                               "is out of range for seconds since the Unix epoch");
+      }
+      v = from_micros(*secs * 1'000'000);
     }
   }
   return Status::Ok();

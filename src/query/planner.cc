@@ -360,6 +360,7 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
     TIDAL_RETURN_IF_ERROR(split_keys(*s.where, schema, p.target, &p.keys, &cohorts, &rest));
     if (rest) {
       TIDAL_ASSIGN_OR_RETURN(Filter f, to_filter(*rest));
+      TIDAL_RETURN_IF_ERROR(st.entities->resolve_literals(p.target, &f));
       TIDAL_RETURN_IF_ERROR(st.entities->check(p.target, f));
       p.filter = std::move(f);
       p.filter_text = to_tql(*rest);

@@ -84,6 +84,41 @@ class EntitiesTest : public ::testing::Test {
   std::unique_ptr<Database> db_;
 };
 
+// TQL has no timestamp literal: an RFC 3339 string or whole seconds since
+// the epoch compare with a timestamp attribute (issue 24, item 3).
+TEST_F(EntitiesTest, TqlComparesTimestampsWithRfc3339TextOrSeconds) {
+  const int64_t t1998 = 883'612'800;  // 1998-01-01T00:00:00Z
+  auto published = [&](std::string key, int64_t seconds) {
+    EntityWrite w = item(std::move(key), "film", 90);
+    w.attributes.push_back({"published", from_micros(seconds * 1'000'000)});
+    ASSERT_TRUE(db_->upsert(w).ok());
+  };
+  published("old", t1998 - 86'400);
+  published("new", t1998 + 86'400);
+  published("exact", t1998);
+  auto keys = [&](const std::string& where) {
+    std::vector<std::string> out;
+    auto r = db_->query("RANK items BY duration WHERE " + where + " LIMIT 10");
+    EXPECT_TRUE(r.ok()) << where << ": " << r.status().to_string();
+    if (r.ok()) {
+      for (const QueryRow& row : r->rows) out.push_back(row.key);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_THAT(keys("published >= '1998-01-01T00:00:00Z'"), ElementsAre("exact", "new"));
+  EXPECT_THAT(keys("published > 883612800"), ElementsAre("new"));
+  EXPECT_THAT(keys("published BETWEEN '1997-12-31T12:00:00Z' AND 883612800"), ElementsAre("exact"));
+  EXPECT_THAT(keys("created_at > 0 AND published < '1998-01-01T01:00:00+01:00'"),
+              ElementsAre("old"));
+  auto bad = db_->query("RANK items BY duration WHERE published > 'yesterday'");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().field(), "filter.published");
+  bad = db_->query("RANK items BY duration WHERE published > 1.5");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("seconds since the Unix epoch"));
+}
+
 TEST_F(EntitiesTest, UpsertThenGetReturnsEveryAttributeInSchemaOrder) {
   EntityWrite w{EntityKind::kItem,
                 "v1",
