@@ -380,8 +380,7 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
       p.members.push_back(&c->members);
       if (!p.filter) p.filter = Filter::all();
       p.filter_text = (p.filter_text.empty() ? "" : p.filter_text + " AND ") + "IN COHORT " +
-                      (name.find(':') == std::string::npos ? name : quote_tql(name)) + " (" +
-                      with_commas(c->members.cardinality()) + " members)";
+                      cohort_tql(name) + " (" + with_commas(c->members.cardinality()) + " members)";
     }
   }
 

@@ -83,7 +83,7 @@ void print(const Expr& e, int min_prec, std::string* out) {
       if (e.text == kInCohortCall && e.args.size() == 1 && e.args[0].kind == ExprKind::kString &&
           is_cohort_name(e.args[0].text)) {
         const std::string& c = e.args[0].text;
-        *out += "IN COHORT " + (c.find(':') == std::string::npos ? c : quote_tql(c));
+        *out += "IN COHORT " + cohort_tql(c);
         break;
       }
       [[fallthrough]];
@@ -178,7 +178,6 @@ void vector_clauses(const Statement& s, std::string* out) {
 
 }  // namespace
 
-// A cohort's name as TQL: a family's cohort (family:value) as a string.
 std::string cohort_tql(const std::string& name) {
   return name.find(':') == std::string::npos ? name : quote_tql(name);
 }

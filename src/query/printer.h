@@ -13,6 +13,8 @@
 namespace tidal::query {
 
 std::string to_tql(const Statement& s);
+// A cohort's name as TQL: a family's cohort (family:value) as a string.
+std::string cohort_tql(const std::string& name);
 std::string to_tql(const Expr& e);
 
 // A TQL string literal: single-quoted, with \' \\ \n \t and \uXXXX for other
