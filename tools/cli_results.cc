@@ -102,6 +102,11 @@ void print_result(const Database& db, std::string_view tql, const QueryResult& r
     std::printf("%s\n", result.message.c_str());
     return;
   }
+  if (result.count) {
+    std::printf("%llu\n", static_cast<unsigned long long>(*result.count));
+    if (result.explain) std::printf("\n%s", result.explain_text().c_str());
+    return;
+  }
   std::vector<std::string> header = {"#", "key", "score"};
   std::vector<std::string> attributes;
   EntityKind kind = row_kind(tql);

@@ -38,7 +38,8 @@ constexpr const char* kShellHelp =
     "  RANK items BY hot(view) LIMIT 10;\n"
     "  TRENDING items BY like WINDOW 24h\n"
     "    LIMIT 5;\n"
-    "  EXPLAIN RANK items BY best WHERE category = 'music' LIMIT 5;\n";
+    "  EXPLAIN RANK items BY best WHERE category = 'music' LIMIT 5;\n"
+    "  COUNT items WHERE category = 'music';\n";
 
 // Splits the lines typed into statements: one ends at a ';' outside a quoted
 // string (TQL strings take '...' or "..." with backslash escapes), or at a

@@ -71,6 +71,13 @@ struct TrendingEntry {
   double score = 0;
 };
 
+// A page of Database::list: the entities in first-seen order, and the
+// cursor of the next page (empty on the last).
+struct EntityPage {
+  std::vector<Entity> entities;
+  std::string cursor;
+};
+
 struct DatabaseStats {
   uint64_t events_applied = 0;
   uint64_t duplicates = 0;
@@ -207,6 +214,13 @@ class Database {
   Result<uint64_t> count(EntityKind kind, const Filter& filter) const;
   Result<std::vector<std::string>> keys(EntityKind kind, const Filter& filter,
                                         size_t limit = 1000) const;
+  // The entities TQL's `COUNT <kind> [WHERE where]` counts, `limit` (1 to
+  // 10,000) at a time in first-seen order, with their attributes; pass the
+  // page's cursor back for the next. `where` is a TQL predicate ("" for
+  // all). An item known only from its signals has no attributes. Errors
+  // name "where", "limit" or "cursor" (docs/entities.md, "Listing").
+  Result<EntityPage> list(EntityKind kind, std::string_view where, size_t limit = 100,
+                          std::string_view cursor = {});
 
   // ---- Relationships
 

@@ -44,7 +44,8 @@ class PreparedStatement {
   // every other statement reads.
   bool writes() const;
   // The statement's kind: "trending", "rank", "search", "similar", "nearest",
-  // "feed", "create_cohort" or "create_profile".
+  // "feed", "count", "create_cohort", "create_cohorts", "drop_cohort" or
+  // "create_profile".
   std::string_view kind() const;
 
  private:
@@ -85,9 +86,10 @@ struct QueryResult {
   // Pass as CURSOR '...' with the same query for the next page; empty when
   // this page is the last. docs/tql.md says what it guarantees.
   std::string cursor;
-  std::vector<PlanStage> plan;  // every read query fills it; EXPLAIN prints it
-  bool explain = false;         // the statement was EXPLAIN ...
-  std::string message;          // CREATE statements: what happened
+  std::vector<PlanStage> plan;    // every read query fills it; EXPLAIN prints it
+  bool explain = false;           // the statement was EXPLAIN ...
+  std::string message;            // CREATE statements: what happened
+  std::optional<uint64_t> count;  // COUNT: how many entities the WHERE keeps (rows stay empty)
   double total_micros = 0;
 
   // The plan as an indented tree, the page first, one line per stage.

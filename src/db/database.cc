@@ -129,6 +129,40 @@ Result<QueryResult> Database::query_json(std::string_view json, const QueryOptio
   return impl_->query(s, options);
 }
 
+Result<EntityPage> Database::list(EntityKind kind, std::string_view where, size_t limit,
+                                  std::string_view cursor) {
+  // RANK <kind> BY 0 WHERE ...: every score ties, so rows come in dense id
+  // order (first seen first), and the query's cursor pages them.
+  query::Statement s{.kind = query::StatementKind::kRank, .target = kind};
+  s.rank_by = query::Expr{.kind = query::ExprKind::kNumber, .number = 0};
+  if (!where.empty()) {
+    Result<query::Expr> e = query::parse_expression(where);
+    if (!e.ok()) {
+      return Status::Invalid(Subsystem::kQuery, "where", std::string(where),
+                             "is not a TQL predicate: " + e.status().message());
+    }
+    s.where = std::move(*e);
+  }
+  s.limit = static_cast<int64_t>(std::min<size_t>(limit, size_t{1} << 40));
+  if (!cursor.empty()) s.cursor = std::string(cursor);
+  TIDAL_RETURN_IF_ERROR(query::validate(s));
+  TIDAL_ASSIGN_OR_RETURN(QueryResult r, impl_->query(s, {}));
+  EntityPage page;
+  page.cursor = std::move(r.cursor);
+  page.entities.reserve(r.rows.size());
+  for (const QueryRow& row : r.rows) {
+    Result<Entity> e = get(kind, row.key);
+    if (e.ok()) {
+      page.entities.push_back(std::move(*e));
+    } else if (e.status().code() == StatusCode::kNotFound) {
+      page.entities.push_back(Entity{.kind = kind, .key = row.key});  // known from signals
+    } else {
+      return e.status();
+    }
+  }
+  return page;
+}
+
 Status Database::checkpoint() {
   return impl_->checkpoint();
 }

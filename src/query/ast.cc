@@ -266,7 +266,8 @@ Status validate(const Statement& s) {
       "where", s.where && (k == StatementKind::kCreateProfile || k == StatementKind::kDropCohort),
       k));
   if (s.where) TIDAL_RETURN_IF_ERROR(validate_expr(*s.where, "where"));
-  TIDAL_RETURN_IF_ERROR(check_unused("diversify", s.diversify && !read, k));
+  const bool pages = read && k != StatementKind::kCount;  // COUNT answers one number
+  TIDAL_RETURN_IF_ERROR(check_unused("diversify", s.diversify && !pages, k));
   if (s.diversify) {
     TIDAL_RETURN_IF_ERROR(check_name("diversify.by", s.diversify->attribute, true));
     if (s.diversify->max_per_value < 1 || s.diversify->max_per_value > kMaxLimit) {
@@ -274,13 +275,13 @@ Status validate(const Statement& s) {
                      "must be between 1 and " + std::to_string(kMaxLimit));
     }
   }
-  TIDAL_RETURN_IF_ERROR(check_unused("limit", s.limit && !read, k));
+  TIDAL_RETURN_IF_ERROR(check_unused("limit", s.limit && !pages, k));
   if (s.limit && (*s.limit < 1 || *s.limit > kMaxLimit)) {
     return invalid("limit", std::to_string(*s.limit),
                    "must be between 1 and " + std::to_string(kMaxLimit));
   }
-  TIDAL_RETURN_IF_ERROR(check_unused("cursor", s.cursor && !read, k));
-  TIDAL_RETURN_IF_ERROR(check_unused("as_of", s.as_of_us && !read, k));
+  TIDAL_RETURN_IF_ERROR(check_unused("cursor", s.cursor && !pages, k));
+  TIDAL_RETURN_IF_ERROR(check_unused("as_of", s.as_of_us && !pages, k));
   TIDAL_RETURN_IF_ERROR(check_unused("name", !s.name.empty() && read, k));
   if (k == StatementKind::kDropCohort) {
     if (!is_cohort_name(s.name)) {
@@ -330,6 +331,7 @@ std::string_view statement_kind_name(StatementKind k) {
     case StatementKind::kCreateProfile: return "create_profile";
     case StatementKind::kDropCohort: return "drop_cohort";
     case StatementKind::kCreateCohorts: return "create_cohorts";
+    case StatementKind::kCount: return "count";
   }
   return "?";
 }

@@ -27,7 +27,9 @@ enum class StatementKind : uint8_t {
   kCreateProfile,  // CREATE PROFILE name AS <expr>
   kDropCohort,     // DROP COHORT name
   kCreateCohorts,  // CREATE COHORTS name BY attribute [BUCKETS (b1, b2, ...)]
+  kCount,          // COUNT items [WHERE ...]: how many entities the WHERE keeps
 };
+inline constexpr StatementKind kLastStatementKind = StatementKind::kCount;
 
 // Direction of a RANK BY sort; kDefault lets the sort mode decide (an
 // attribute sorts descending).
@@ -70,10 +72,10 @@ struct Statement {
   std::optional<Expr> rank_by{};          // RANK (required); SEARCH, SIMILAR, NEAREST: RANK BY
   SortOrder order = SortOrder::kDefault;  // with rank_by
   std::optional<Expr> where{};            // every read query; CREATE COHORT (required)
-  std::optional<Diversify> diversify{};   // every read query
-  std::optional<int64_t> limit{};         // every read query
-  std::optional<std::string> cursor{};    // every read query
-  std::optional<int64_t> as_of_us{};      // every read query: AS OF 'time' (docs/time.md)
+  std::optional<Diversify> diversify{};   // every read query but COUNT
+  std::optional<int64_t> limit{};         // every read query but COUNT
+  std::optional<std::string> cursor{};    // every read query but COUNT
+  std::optional<int64_t> as_of_us{};      // every read query but COUNT: AS OF 'time' (docs/time.md)
   std::string name{};                     // CREATE COHORT / PROFILE, DROP COHORT name
   std::optional<Expr> definition{};       // CREATE PROFILE name AS <expr>
   std::string by{};                       // CREATE COHORTS: BY attribute

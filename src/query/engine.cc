@@ -28,9 +28,11 @@ Result<QueryResult> run_read(const Statement& s, const QueryState& state,
   const double plan_micros = micros_since(t);
   Execution exec(plan, state, options);
   TIDAL_ASSIGN_OR_RETURN(QueryResult result, exec.run());
-  result.plan.insert(result.plan.begin(), PlanStage{.name = "plan",
-                                                    .detail = "parse, resolve and compile the sort",
-                                                    .micros = plan_micros});
+  result.plan.insert(result.plan.begin(),
+                     PlanStage{.name = "plan",
+                               .detail = plan.count_only ? "parse and resolve the filter"
+                                                         : "parse, resolve and compile the sort",
+                               .micros = plan_micros});
   result.total_micros += plan_micros;
   result.explain = s.explain;
   // An explore without a seed argument drew one for this query (kept in

@@ -33,7 +33,7 @@ Result<QueryResult> Execution::run() {
     if (answered) break;
   }
   if (!answered) return Status::Internal(Subsystem::kQuery, "no operator answered the query");
-  TIDAL_RETURN_IF_ERROR(diversify_and_page());
+  if (!plan_.count_only) TIDAL_RETURN_IF_ERROR(diversify_and_page());
   result_.total_micros = micros_since(start_);
   return std::move(result_);
 }

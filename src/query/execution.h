@@ -34,6 +34,8 @@ class Execution {
   // them (into `owned`, which set_candidates_owned() then points at).
   const Bitmap& candidates() const { return *candidates_; }
   void set_candidates_owned() { candidates_ = &owned; }
+  // COUNT's answer.
+  void set_count(uint64_t n) { result_.count = n; }
   // The candidates as a search restriction: nullptr while they are the
   // whole universe (no keys, no filter).
   const Bitmap* within() const { return plan_.filter || plan_.keys ? candidates_ : nullptr; }

@@ -258,7 +258,7 @@ Status read_statement(object obj, Statement* s) {
       std::string name;
       TIDAL_RETURN_IF_ERROR(get_string(value, field, &name));
       bool found = false;
-      for (int k = 0; k <= static_cast<int>(StatementKind::kCreateCohorts); ++k) {
+      for (int k = 0; k <= static_cast<int>(kLastStatementKind); ++k) {
         if (statement_kind_name(static_cast<StatementKind>(k)) == name) {
           s->kind = static_cast<StatementKind>(k);
           found = true;
@@ -267,7 +267,7 @@ Status read_statement(object obj, Statement* s) {
       if (!found) {
         return json_error(field, "unknown statement \"" + name +
                                      "\" (known: trending, rank, search, similar, nearest, feed, "
-                                     "create_cohort, drop_cohort, create_profile, "
+                                     "count, create_cohort, drop_cohort, create_profile, "
                                      "create_cohorts)");
       }
       have_kind = true;

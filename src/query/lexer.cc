@@ -18,15 +18,15 @@ constexpr std::string_view kKeywords[] = {
     "OR",       "NOT",     "IN",     "BETWEEN", "EXISTS",   "LIMIT", "CURSOR", "WINDOW",
     "FOR",      "USER",    "QUERY",  "WITHIN",  "TO",       "USING", "VECTOR", "DIVERSIFY",
     "MAX",      "AS",      "TRUE",   "FALSE",   "ASC",      "DESC",  "MATCH",  "ALL",
-    "ANY",      "EF",      "DROP"};
+    "ANY",      "EF",      "DROP",   "COUNT"};
 
 // Keywords that may still name things in an expression or clause:
 // `max(a, b)`, `RANK items BY trending`, `affinity(user)`, an attribute
 // called `query`. The other keywords start a clause or are operators and
 // literals, so they cannot be identifiers.
-constexpr std::string_view kUnreserved[] = {"TRENDING", "COHORT", "PROFILE", "ITEMS",  "USERS",
-                                            "CREATORS", "USER",   "QUERY",   "VECTOR", "MAX",
-                                            "MATCH",    "ALL",    "ANY",     "EF",     "DROP"};
+constexpr std::string_view kUnreserved[] = {
+    "TRENDING", "COHORT", "PROFILE", "ITEMS", "USERS", "CREATORS", "USER", "QUERY",
+    "VECTOR",   "MAX",    "MATCH",   "ALL",   "ANY",   "EF",       "DROP", "COUNT"};
 
 bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';

@@ -17,6 +17,7 @@
 //   source_trending.cc  a trending index (hot, window count, rising) when the
 //                       sort is exactly what it orders by
 //   source_scan.cc      scores every candidate (always last; always answers)
+//                       — or, for COUNT, the count (source_keys.cc) is last
 //
 // An operator narrows the candidate set (Execution::candidates()), or
 // answers: fills Execution::ranked with the best rows in order and returns
@@ -58,5 +59,7 @@ std::unique_ptr<const Operator> make_vector_source();
 std::unique_ptr<const Operator> make_trending_source();
 // Scores every candidate and selects the best.
 std::unique_ptr<const Operator> make_scan();
+// COUNT: answers with how many candidates there are (source_keys.cc).
+std::unique_ptr<const Operator> make_count();
 
 }  // namespace tidal::query

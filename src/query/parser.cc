@@ -42,7 +42,7 @@ class Parser {
     if (accept_keyword("EXPLAIN")) {
       s.explain = true;
       if (!at_read_query()) {
-        return expected({"TRENDING", "RANK", "SEARCH", "SIMILAR", "NEAREST", "FEED"});
+        return expected({"TRENDING", "RANK", "SEARCH", "SIMILAR", "NEAREST", "FEED", "COUNT"});
       }
     }
     if (accept_keyword("TRENDING")) {
@@ -110,6 +110,11 @@ class Parser {
                           }},
                          {"PROFILE", false, [&] { return name(&s.profile, "a profile name"); }}});
     }
+    if (accept_keyword("COUNT")) {
+      s.kind = StatementKind::kCount;
+      TIDAL_RETURN_IF_ERROR(target(&s));
+      return finish(&s, {});
+    }
     if (accept_keyword("CREATE")) {
       if (accept_keyword("COHORTS")) {
         s.kind = StatementKind::kCreateCohorts;
@@ -139,8 +144,8 @@ class Parser {
       }
       return finish(&s, {});
     }
-    return expected(
-        {"TRENDING", "RANK", "SEARCH", "SIMILAR", "NEAREST", "FEED", "CREATE", "DROP", "EXPLAIN"});
+    return expected({"TRENDING", "RANK", "SEARCH", "SIMILAR", "NEAREST", "FEED", "COUNT", "CREATE",
+                     "DROP", "EXPLAIN"});
   }
 
   Result<Expr> lone_expression() {
@@ -177,7 +182,8 @@ class Parser {
     return true;
   }
   bool at_read_query() const {
-    for (std::string_view kw : {"TRENDING", "RANK", "SEARCH", "SIMILAR", "NEAREST", "FEED"}) {
+    for (std::string_view kw :
+         {"TRENDING", "RANK", "SEARCH", "SIMILAR", "NEAREST", "FEED", "COUNT"}) {
       if (at_keyword(kw)) return true;
     }
     return false;
@@ -240,11 +246,14 @@ class Parser {
   // --- clauses --------------------------------------------------------------
 
   // Parses the statement's own clauses `cs`, then the clauses every read
-  // query shares (WHERE, then `after_where`, DIVERSIFY, LIMIT, CURSOR), in
-  // that order, each at most once; then an optional ';' and the end.
+  // query shares (WHERE, then `after_where`, DIVERSIFY, LIMIT, CURSOR, AS
+  // OF; COUNT has only WHERE), in that order, each at most once; then an
+  // optional ';' and the end.
   Result<Statement> finish(Statement* s, std::vector<Clause> cs,
                            std::vector<Clause> after_where = {}) {
-    if (!writes(*s)) {
+    if (s->kind == StatementKind::kCount) {
+      cs.push_back({"WHERE", false, [this, s] { return expr_into(&s->where); }});
+    } else if (!writes(*s)) {
       cs.push_back({"WHERE", false, [this, s] { return expr_into(&s->where); }});
       for (Clause& c : after_where) cs.push_back(std::move(c));
       cs.push_back({"DIVERSIFY", false, [this, s] { return diversify(s); }});

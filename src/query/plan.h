@@ -83,6 +83,10 @@ struct Plan {
   // rows; the rest of the items are not trending at all.
   bool positive_only = false;
 
+  // COUNT: the count operator answers with the candidates' number; nothing
+  // is scored, diversified or paged.
+  bool count_only = false;
+
   size_t limit = 20;
   std::optional<Ranked> after;
   uint64_t fingerprint = 0;

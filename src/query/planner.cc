@@ -221,6 +221,11 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
       break;
     }
     case StatementKind::kFeed: return not_supported(s, "FEED (personalized feeds)");
+    case StatementKind::kCount:
+      // Nothing is scored: the candidates after WHERE are counted.
+      sort = Expr{.kind = ExprKind::kNumber, .pos = s.pos, .number = 0};
+      p.count_only = true;
+      break;
     case StatementKind::kCreateCohort:
     case StatementKind::kDropCohort:
     case StatementKind::kCreateCohorts:
@@ -410,6 +415,10 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
     p.operators.push_back(make_vector_source());
   } else if (p.text) {
     p.operators.push_back(make_text_source());
+  }
+  if (p.count_only) {
+    p.operators.push_back(make_count());
+    return p;
   }
   if (p.index != SortIndex::kNone) p.operators.push_back(make_trending_source());
   p.operators.push_back(make_scan());

@@ -225,6 +225,10 @@ std::string to_tql(const Statement& s) {
       out += "FEED FOR USER " + quote_tql(s.user);
       if (!s.profile.empty()) clause(&out, "PROFILE", s.profile);
       break;
+    case StatementKind::kCount:
+      out += "COUNT " + target;
+      if (s.where) clause(&out, "WHERE", to_tql(*s.where));
+      return out;
     case StatementKind::kCreateCohort:
       out += "CREATE COHORT " + s.name;
       if (s.where) clause(&out, "WHERE", to_tql(*s.where));

@@ -40,7 +40,23 @@ class AllSource final : public Operator {
   }
 };
 
+// COUNT: the number of candidates left after the source and the filter.
+class CountOperator final : public Operator {
+ public:
+  Result<bool> run(Execution& x) const override {
+    SteadyClock::time_point t = SteadyClock::now();
+    const uint64_t n = x.candidates().cardinality();
+    x.set_count(n);
+    x.stage("count", "the candidates: " + with_commas(n), n, 1, t);
+    return true;
+  }
+};
+
 }  // namespace
+
+std::unique_ptr<const Operator> make_count() {
+  return std::make_unique<CountOperator>();
+}
 
 std::unique_ptr<const Operator> make_keys_source() {
   return std::make_unique<KeysSource>();

@@ -32,6 +32,31 @@ void Api::Request::entity_one(EntityKind kind, const std::string& key) {
     return Status::Ok();
   });
 }
+// GET /v1/items?where=...&limit=...&cursor=...: a page of the entities
+// COUNT items WHERE ... counts, first seen first.
+void Api::Request::entities_list(EntityKind kind) {
+  size_t limit = 0;
+  if (!limit_param(100, 10000, &limit)) return;
+  const std::string where(param("where").value_or(""));
+  const std::string cursor(param("cursor").value_or(""));
+  with_db([&](Database& db) {
+    TIDAL_ASSIGN_OR_RETURN(EntityPage page, db.list(kind, where, limit, cursor));
+    std::string& out = res_->body;
+    out += "{\"" + collection_name(kind) + "\":[";
+    for (size_t i = 0; i < page.entities.size(); ++i) {
+      if (i > 0) out += ',';
+      write_entity(&out, page.entities[i]);
+    }
+    out += ']';
+    if (!page.cursor.empty()) {
+      out += ",\"cursor\":";
+      append_json_string(&out, page.cursor);
+    }
+    out += "}\n";
+    return Status::Ok();
+  });
+}
+
 void Api::Request::entities_batch(EntityKind kind) {
   auto doc = parse_body("{\"" + collection_name(kind) + "\": [...]}");
   if (!doc) return;

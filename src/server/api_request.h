@@ -362,6 +362,7 @@ class Api::Request {
   void events_bulk();
   // api_entities.cc
   void entity_one(EntityKind kind, const std::string& key);
+  void entities_list(EntityKind kind);
   void entities_batch(EntityKind kind);
   void entities_bulk(EntityKind kind);
   void item_signals(const std::string& key);

@@ -71,6 +71,8 @@ const std::vector<Route>& Api::Request::routes() {
        [](R& r, const Match& m) { r.entities_batch(m.kind); }},
       {"POST", "/v1/{collection}/bulk", kWrite, Worker::kYes, RouteClass::kEntities,
        [](R& r, const Match& m) { r.entities_bulk(m.kind); }},
+      {"GET", "/v1/{collection}", kSearch, Worker::kNo, RouteClass::kEntities,
+       [](R& r, const Match& m) { r.entities_list(m.kind); }},
       {"GET", "/v1/{collection}/{key}", kSearch, Worker::kNo, RouteClass::kEntities,
        [](R& r, const Match& m) { r.entity_one(m.kind, m.key); }},
       {"PUT", "/v1/{collection}/{key}", kWrite, Worker::kYes, RouteClass::kEntities,

@@ -539,6 +539,7 @@ void write_query_result(std::string* out, const QueryResult& r, bool with_plan) 
     *out += '}';
   }
   *out += ']';
+  if (r.count) *out += ",\"count\":" + std::to_string(*r.count);
   if (!r.cursor.empty()) {
     *out += ",\"cursor\":";
     append_json_string(out, r.cursor);

@@ -127,6 +127,63 @@ TEST(Server, IngestsOverHttpAndAnswersQueries) {
   EXPECT_EQ(server.wait(30s), 0) << server.output();
 }
 
+// GET /v1/{kind} pages through the entities a WHERE keeps, and COUNT over
+// HTTP agrees with the number of rows the pages hold (issue 24, item 4).
+TEST(Server, ListsEntitiesWithAFilterAndCursorAndCountsThem) {
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << server.output();
+  uint16_t port = server.port();
+  std::string batch = R"({"items": [)";
+  for (int i = 0; i < 45; ++i) {
+    if (i > 0) batch += ',';
+    batch += R"({"key": "v)" + std::to_string(i) + R"(", "attributes": {"category": ")" +
+             (i % 3 == 0 ? "music" : "news") + R"(", "duration": )" + std::to_string(i) + "}}";
+  }
+  batch += "]}";
+  ASSERT_EQ(http(port, "POST", "/v1/items/batch", batch).status, 200);
+
+  const std::string where = "category%20%3D%20%27music%27%20AND%20duration%20%3E%3D%206";
+  std::vector<std::string> listed;
+  std::string cursor;
+  simdjson::dom::parser p;
+  for (int page = 0; page < 20; ++page) {
+    HttpReply r =
+        http(port, "GET",
+             "/v1/items?limit=4&where=" + where + (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_EQ(r.status, 200) << r.body;
+    simdjson::dom::element doc = parse(p, r.body);
+    simdjson::dom::array items = doc["items"].get_array();
+    EXPECT_LE(items.size(), 4u);
+    for (simdjson::dom::element e : items) {
+      listed.emplace_back(e["key"].get_string().value());
+      EXPECT_EQ(std::string_view(e["attributes"]["category"].get_string().value()), "music");
+    }
+    std::string_view next;
+    if (doc["cursor"].get_string().get(next) != simdjson::SUCCESS) break;
+    cursor = std::string(next);
+  }
+  std::vector<std::string> want;
+  for (int i = 6; i < 45; i += 3) want.push_back("v" + std::to_string(i));
+  EXPECT_EQ(listed, want);
+
+  HttpReply count = http(port, "GET", "/v1/query?q=COUNT%20items%20WHERE%20" + where);
+  ASSERT_EQ(count.status, 200) << count.body;
+  EXPECT_EQ(parse(p, count.body)["count"].get_uint64().value(), want.size()) << count.body;
+
+  HttpReply bad = http(port, "GET", "/v1/items?where=category%20%3D");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(error_field(bad), "where");
+  HttpReply unknown = http(port, "GET", "/v1/users?where=colour%20%3D%20%27red%27");
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  HttpReply too_many = http(port, "GET", "/v1/creators?limit=10001");
+  EXPECT_EQ(error_field(too_many), "limit");
+  EXPECT_EQ(http(port, "GET", "/v1/users").body, "{\"users\":[]}\n");
+
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(30s), 0) << server.output();
+}
+
 // `serve --historical` takes old events over HTTP and answers at their time;
 // the flag is remembered by the folder, not needed again.
 TEST(Server, HistoricalServeTakesOldEventsAndRemembersIt) {

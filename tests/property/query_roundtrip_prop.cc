@@ -165,7 +165,8 @@ Statement gen_statement() {
   s.kind = *rc::gen::element(StatementKind::kTrending, StatementKind::kRank, StatementKind::kSearch,
                              StatementKind::kSimilar, StatementKind::kNearest, StatementKind::kFeed,
                              StatementKind::kCreateCohort, StatementKind::kDropCohort,
-                             StatementKind::kCreateProfile, StatementKind::kCreateCohorts);
+                             StatementKind::kCreateProfile, StatementKind::kCreateCohorts,
+                             StatementKind::kCount);
   const bool read = !writes(Statement{.kind = s.kind});
   auto maybe = [] { return *rc::gen::arbitrary<bool>(); };
   auto window = [] { return Duration(*rc::gen::inRange<int64_t>(1, int64_t{1} << 40)); };
@@ -232,10 +233,13 @@ Statement gen_statement() {
       s.name = *gen_name();
       s.definition = *gen_expr(6);
       break;
+    case StatementKind::kCount: break;
   }
   if (read) {
     s.explain = maybe();
     s.where = *gen_opt_expr();
+  }
+  if (read && s.kind != StatementKind::kCount) {
     if (maybe()) s.diversify = Diversify{*gen_name(), *rc::gen::inRange<int64_t>(1, 10001)};
     if (maybe()) s.limit = *rc::gen::inRange<int64_t>(1, 10001);
     if (maybe()) s.cursor = *gen_text();

@@ -119,6 +119,105 @@ TEST_F(EntitiesTest, TqlComparesTimestampsWithRfc3339TextOrSeconds) {
   EXPECT_THAT(bad.status().message(), HasSubstr("seconds since the Unix epoch"));
 }
 
+// COUNT answers with the number of entities RANK would rank: the same as
+// Database::count for a WHERE on attributes, and every known item (those
+// known only from signals too) without one (issue 24, item 4).
+TEST_F(EntitiesTest, CountMatchesTheFilterCountAndTheKnownItems) {
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(db_->upsert(item("v" + std::to_string(i), i % 3 == 0 ? "music" : "film", i * 10,
+                                 i % 2 == 0 ? std::vector<std::string>{"jazz"}
+                                            : std::vector<std::string>{}))
+                    .ok());
+  }
+  ASSERT_TRUE(db_->ingest(event("signal_only", "u", "like", from_micros(kStart))).ok());
+  ASSERT_TRUE(db_->remove(EntityKind::kItem, "v4").ok());
+  auto tql_count = [&](const std::string& tql) -> uint64_t {
+    auto r = db_->query(tql);
+    EXPECT_TRUE(r.ok()) << tql << ": " << r.status().to_string();
+    if (!r.ok()) return UINT64_MAX;
+    EXPECT_TRUE(r->rows.empty());
+    EXPECT_TRUE(r->count.has_value()) << tql;
+    return r->count.value_or(UINT64_MAX);
+  };
+  EXPECT_EQ(tql_count("COUNT items"), 30u);  // 29 registered + 1 known from signals
+  EXPECT_EQ(tql_count("COUNT items WHERE category = 'music'"),
+            count(Filter::eq("category", "music")));
+  EXPECT_EQ(tql_count("COUNT items WHERE category = 'music'"), 10u);  // v0, v3, ..., v27
+  EXPECT_EQ(tql_count("COUNT items WHERE duration >= 100 AND 'jazz' IN genres"),
+            count(Filter::ge("duration", int64_t{100}) && Filter::contains("genres", "jazz")));
+  EXPECT_EQ(tql_count("COUNT items WHERE key IN ('v1', 'v4', 'signal_only', 'nope')"), 2u);
+  EXPECT_EQ(tql_count("COUNT users"), 0u);  // a user only seen in a signal is not registered
+  EXPECT_EQ(tql_count("count creators;"), 0u);
+  auto explained = db_->query("EXPLAIN COUNT items WHERE category = 'film'");
+  ASSERT_TRUE(explained.ok()) << explained.status().to_string();
+  EXPECT_THAT(explained->explain_text(), HasSubstr("count: the candidates: 19"));
+  // The JSON form reads and prints the same statement.
+  auto from_json = db_->query_json(
+      R"({"statement":"count","target":"items","where":{"op":"=","args":[{"ident":"category"},{"string":"music"}]}})");
+  ASSERT_TRUE(from_json.ok()) << from_json.status().to_string();
+  EXPECT_EQ(from_json->count, std::optional<uint64_t>(10));
+  // COUNT takes no LIMIT, CURSOR, DIVERSIFY or AS OF: it answers one number.
+  for (const char* bad : {"COUNT items LIMIT 5", "COUNT items WHERE duration > 1 CURSOR 'x'",
+                          "COUNT items DIVERSIFY BY category MAX 1", "COUNT"}) {
+    auto r = db_->query(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+  auto unknown = db_->query("COUNT items WHERE colour = 'red'");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().field(), "filter.colour");
+}
+
+// Database::list pages through exactly what COUNT counts, first seen first,
+// with the entities' attributes; a cursor continues only its own listing.
+TEST_F(EntitiesTest, ListPagesThroughWhatCountCounts) {
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(db_->upsert(item("v" + std::to_string(i), i % 2 ? "music" : "film", i)).ok());
+  }
+  ASSERT_TRUE(db_->ingest(event("signal_only", "u", "like", from_micros(kStart))).ok());
+  auto all_pages = [&](const std::string& where, size_t limit) {
+    std::vector<std::string> keys;
+    std::string cursor;
+    for (int page = 0; page < 100; ++page) {
+      auto r = db_->list(EntityKind::kItem, where, limit, cursor);
+      EXPECT_TRUE(r.ok()) << r.status().to_string();
+      if (!r.ok()) break;
+      EXPECT_LE(r->entities.size(), limit);
+      for (const Entity& e : r->entities) keys.push_back(e.key);
+      if (r->cursor.empty()) break;
+      cursor = r->cursor;
+    }
+    return keys;
+  };
+  std::vector<std::string> every = all_pages("", 7);
+  ASSERT_EQ(every.size(), 26u);
+  EXPECT_EQ(every.front(), "v0");
+  EXPECT_EQ(every[24], "v24");
+  EXPECT_EQ(every.back(), "signal_only");
+  std::vector<std::string> music = all_pages("category = 'music' AND duration > 10", 4);
+  EXPECT_THAT(music, ElementsAre("v11", "v13", "v15", "v17", "v19", "v21", "v23"));
+  auto page = db_->list(EntityKind::kItem, "key = 'v3'", 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->entities.size(), 1u);
+  ASSERT_NE(page->entities[0].find("category"), nullptr);
+  EXPECT_EQ(std::get<std::string>(*page->entities[0].find("category")), "music");
+  auto signal_only = db_->list(EntityKind::kItem, "key = 'signal_only'", 10);
+  ASSERT_TRUE(signal_only.ok());
+  ASSERT_EQ(signal_only->entities.size(), 1u);
+  EXPECT_TRUE(signal_only->entities[0].attributes.empty());
+  // Errors name the parameter.
+  auto bad_where = db_->list(EntityKind::kItem, "category =", 10);
+  ASSERT_FALSE(bad_where.ok());
+  EXPECT_EQ(bad_where.status().field(), "where");
+  auto first = db_->list(EntityKind::kItem, "", 2);
+  ASSERT_TRUE(first.ok());
+  auto other = db_->list(EntityKind::kItem, "category = 'film'", 2, first->cursor);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().field(), "cursor");
+  auto zero = db_->list(EntityKind::kItem, "", 0);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.status().field(), "limit");
+}
+
 TEST_F(EntitiesTest, UpsertThenGetReturnsEveryAttributeInSchemaOrder) {
   EntityWrite w{EntityKind::kItem,
                 "v1",

@@ -435,10 +435,10 @@ TEST(TqlErrors, PositionAndExpected) {
   for (const Case& c : std::vector<Case>{
            {"",
             "line 1, column 1: expected TRENDING, RANK, SEARCH, SIMILAR, NEAREST, FEED, "
-            "CREATE, DROP or EXPLAIN, found end of query"},
+            "COUNT, CREATE, DROP or EXPLAIN, found end of query"},
            {"SELECT *",
             "line 1, column 1: expected TRENDING, RANK, SEARCH, SIMILAR, NEAREST, "
-            "FEED, CREATE, DROP or EXPLAIN, found identifier SELECT"},
+            "FEED, COUNT, CREATE, DROP or EXPLAIN, found identifier SELECT"},
            {"TRENDING", "line 1, column 9: expected ITEMS, USERS or CREATORS, found end of query"},
            {"TRENDING items LIMIT 20",
             "line 1, column 16: expected FOR, BY or WINDOW, found keyword LIMIT"},
@@ -507,10 +507,10 @@ TEST(TqlErrors, PositionAndExpected) {
            {"CREATE PROFILE p AS 1 LIMIT 2",
             "line 1, column 23: expected end of query, found keyword LIMIT"},
            {"EXPLAIN CREATE COHORT c WHERE x",
-            "line 1, column 9: expected TRENDING, RANK, SEARCH, SIMILAR, NEAREST or FEED, found "
+            "line 1, column 9: expected TRENDING, RANK, SEARCH, SIMILAR, NEAREST, FEED or COUNT, found "
             "keyword CREATE"},
            {"EXPLAIN EXPLAIN TRENDING items WINDOW 1h",
-            "line 1, column 9: expected TRENDING, RANK, SEARCH, SIMILAR, NEAREST or FEED, found "
+            "line 1, column 9: expected TRENDING, RANK, SEARCH, SIMILAR, NEAREST, FEED or COUNT, found "
             "keyword EXPLAIN"},
            {"RANK items BY (a + b", "line 1, column 21: expected ')', found end of query"},
            {"RANK items BY f(a b)", "line 1, column 19: expected ',' or ')', found identifier b"},
@@ -677,7 +677,7 @@ TEST(TqlJson, Errors) {
            {R"({"target":"items"})", "statement: is required"},
            {R"({"statement":"select"})",
             "statement: unknown statement \"select\" (known: trending, rank, search, similar, "
-            "nearest, feed, create_cohort, drop_cohort, create_profile, "
+            "nearest, feed, count, create_cohort, drop_cohort, create_profile, "
             "create_cohorts)"},
            {R"({"statement":"trending","window":"1h","colour":1})", "colour: unknown field"},
            {R"({"statement":"trending","window":1})", "window: expected a string"},
