@@ -35,5 +35,7 @@ int run_shell(const Args& args);
 int run_import(const Args& args);
 int run_bench(const Args& args);
 int run_present(const Args& args);
+int run_init(const Args& args);
+int run_schema(const Args& args);
 
 }  // namespace tidal::cli

@@ -1,8 +1,13 @@
 #include "cli_folder.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
+#include "cli_usage.h"
 #include "core/duration.h"
 #include "schema/schema_catalog.h"
 
@@ -45,19 +50,94 @@ std::optional<OpenFolder> open_folder(const std::string& path, bool create,
   return f;
 }
 
+std::optional<SchemaFile> read_schema_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "tidal: cannot read the schema file %s: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return std::nullopt;
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Result<server::SchemaDocument> doc = server::read_schema_document(text);
+  Result<Schema> schema = doc.ok() ? server::schema_from_document(text) : doc.status();
+  if (!schema.ok()) {
+    std::fprintf(stderr, "tidal: %s: %s\nnothing was created or changed\n", path.c_str(),
+                 schema.status().message().c_str());
+    return std::nullopt;
+  }
+  return SchemaFile{.path = path, .document = std::move(*doc), .schema = std::move(*schema)};
+}
+
+std::optional<SchemaFile> schema_flag(const Args& args, bool* bad) {
+  std::optional<std::string> path = flag_value(args, "--schema", bad);
+  if (!path) return std::nullopt;
+  std::optional<SchemaFile> file = read_schema_file(*path);
+  if (!file) *bad = true;
+  return file;
+}
+
+std::vector<std::string> SchemaChanges::changed() const {
+  std::vector<std::string> out;
+  for (const std::string& d : differences) {
+    if (d.find("is in the given schema but not the stored one") == std::string::npos) {
+      out.push_back(d);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> SchemaChanges::added() const {
+  std::vector<std::string> out;
+  const std::string tail = " is in the given schema but not the stored one";
+  for (const std::string& d : differences) {
+    if (size_t at = d.find(tail); at != std::string::npos) out.push_back(d.substr(0, at));
+  }
+  return out;
+}
+
+Result<SchemaChanges> compare_schema(const Schema& stored, const SchemaFile& file) {
+  SchemaChanges c;
+  TIDAL_ASSIGN_OR_RETURN(c.merged, server::schema_over(stored, file.document, &c.kept));
+  c.differences = stored.diff(c.merged);
+  return c;
+}
+
 std::unique_ptr<Database> open_database(const std::string& dir, DatabaseOptions options,
-                                        bool create) {
+                                        bool create, const SchemaFile* schema_file) {
   Result<Schema> stored = Database::stored_schema(dir);
   std::optional<Schema> schema;
   if (stored.ok()) {
     schema = std::move(stored).value();
     options.create_if_missing = false;
+    if (schema_file != nullptr) {
+      Result<SchemaChanges> c = compare_schema(*schema, *schema_file);
+      if (!c.ok()) {
+        std::fprintf(stderr, "tidal: %s\n", c.status().to_string().c_str());
+        return nullptr;
+      }
+      if (!c->differences.empty()) {
+        std::fprintf(stderr,
+                     "tidal: %s already holds a database whose schema (version %u) differs "
+                     "from %s:\n",
+                     dir.c_str(), schema->version(), schema_file->path.c_str());
+        for (const std::string& d : c->differences) std::fprintf(stderr, "  - %s\n", d.c_str());
+        std::fprintf(stderr, "`tidal schema apply --data %s %s` adds what the file adds\n",
+                     dir.c_str(), schema_file->path.c_str());
+        return nullptr;
+      }
+    }
   } else if (stored.status().code() == StatusCode::kNotFound && create) {
-    std::fprintf(stderr,
-                 "tidal: %s holds no database yet: creating one with the default schema "
-                 "(`tidal info --data %s` shows it)\n",
-                 dir.c_str(), dir.c_str());
-    schema = demo_schema();
+    if (schema_file != nullptr) {
+      std::fprintf(stderr, "tidal: %s holds no database yet: creating one with the schema of %s\n",
+                   dir.c_str(), schema_file->path.c_str());
+      schema = schema_file->schema;
+    } else {
+      std::fprintf(stderr,
+                   "tidal: %s holds no database yet: creating one with the default schema "
+                   "(`tidal schema show --data %s` prints it; --schema FILE gives your own)\n",
+                   dir.c_str(), dir.c_str());
+      schema = demo_schema();
+    }
     options.create_if_missing = true;
   } else {
     std::fprintf(stderr, "tidal: %s\n", stored.status().to_string().c_str());

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "cli_commands.h"
+#include "server/schema_document.h"
 #include "storage/data_folder.h"
 #include "tidal/database.h"
 #include "tidal/schema.h"
@@ -28,13 +30,42 @@ struct OpenFolder {
 std::optional<OpenFolder> open_folder(const std::string& path, bool create,
                                       wal::Durability durability = wal::Durability::kFsync);
 
+// A schema file (--schema FILE): the JSON document GET /v1/schema returns
+// (docs/schema.md). Prints every error with its JSON path and returns
+// nullopt when the file cannot be read or breaks a rule.
+struct SchemaFile {
+  std::string path;
+  server::SchemaDocument document;
+  Schema schema;  // the document as a new schema
+};
+std::optional<SchemaFile> read_schema_file(const std::string& path);
+// --schema FILE when given: *bad is set when it is given but unusable.
+std::optional<SchemaFile> schema_flag(const Args& args, bool* bad);
+
+// How a schema file compares with a stored schema, by name (a file may list
+// things in any order): `merged` is the stored schema with the file's
+// fields and additions (server::schema_over); `differences` is
+// stored.diff(merged): what the file changes and what it adds.
+struct SchemaChanges {
+  Schema merged;
+  std::vector<std::string> differences;
+  std::vector<std::string> kept;             // stored, left out of the file: kept
+  std::vector<std::string> changed() const;  // differences that change a stored declaration
+  std::vector<std::string> added() const;    // "item attribute \"genres\"", ...
+};
+Result<SchemaChanges> compare_schema(const Schema& stored, const SchemaFile& file);
+
 // Opens the database in `dir` with the schema stored in it (recovery
-// included). When `dir` holds no database yet, creates one with
-// demo_schema() if `create` is set (saying so on stderr) and fails otherwise.
-// Prints the error (no database there, the folder locked by another
-// process, ...) and returns null on failure.
+// included). When `dir` holds no database yet, creates one if `create` is
+// set (saying so on stderr) — with `schema_file`'s schema, or demo_schema()
+// without one — and fails otherwise. A folder that has a database and a
+// `schema_file` whose declarations differ from it is refused, listing the
+// differences (`tidal schema apply` migrates). Prints the error (no database
+// there, the folder locked by another process, ...) and returns null on
+// failure.
 std::unique_ptr<Database> open_database(const std::string& dir, DatabaseOptions options,
-                                        bool create = false);
+                                        bool create = false,
+                                        const SchemaFile* schema_file = nullptr);
 
 // Closes `db` (checkpoint included); on failure prints why and returns false.
 bool close_database(Database& db);

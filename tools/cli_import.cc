@@ -203,11 +203,13 @@ Status import_csv(std::FILE* f, const ImportFile& file, const Schema& schema, Im
 int run_import(const Args& args) {
   static const char* kUsage =
       "usage: tidal import --data DIR [--kind KIND] [--format ndjson|csv] [--batch 5000]\n"
-      "                    [--mode apply_valid|all_or_nothing] [--historical] FILE...\n"
+      "                    [--mode apply_valid|all_or_nothing] [--historical]\n"
+      "                    [--schema FILE] FILE...\n"
       "\n"
       "Writes the events, items, users, creators or relationships in FILE... into\n"
       "the database in DIR, in batches. A folder without a database gets a new one\n"
-      "with the default schema (the one `tidal demo` uses).\n"
+      "with the schema of --schema FILE, or the default schema (the one `tidal demo`\n"
+      "uses).\n"
       "\n"
       "NDJSON files hold one JSON object per line, as the HTTP API takes them:\n"
       "  events         {\"item\", \"signal\", \"user\"?, \"timestamp\"?, \"value\"?, "
@@ -225,6 +227,8 @@ int run_import(const Args& args) {
       "line was accepted and 1 otherwise.\n"
       "\n"
       "  --data DIR       the data folder (created when missing)\n"
+      "  --schema FILE    a new folder's schema, as GET /v1/schema prints it\n"
+      "                   (docs/schema.md); an existing folder's must match it\n"
       "  --kind KIND      events, items, users, creators or relationships (default:\n"
       "                   the one the file name contains)\n"
       "  --format F       ndjson or csv (default: from the extension: .ndjson, .jsonl,\n"
@@ -242,8 +246,8 @@ int run_import(const Args& args) {
       "example:\n"
       "  tidal import --data ./data items.csv events.ndjson\n";
   if (help_requested(args, kUsage)) return 0;
-  if (has_unknown_flag(
-          args, {"--data", "--kind", "--format", "--batch", "--mode", "--historical", "--help"})) {
+  if (has_unknown_flag(args, {"--data", "--kind", "--format", "--batch", "--mode", "--historical",
+                              "--schema", "--help"})) {
     return 2;
   }
   std::optional<std::string> dir = data_dir(args);
@@ -294,9 +298,13 @@ int run_import(const Args& args) {
     total_bytes += files[i].bytes;
   }
 
+  bool bad_schema = false;
+  std::optional<SchemaFile> schema_file = schema_flag(args, &bad_schema);
+  if (bad_schema) return 2;
   DatabaseOptions options;
   options.historical_import = args.has("--historical");
-  std::unique_ptr<Database> db = open_database(*dir, options, /*create=*/true);
+  std::unique_ptr<Database> db =
+      open_database(*dir, options, /*create=*/true, schema_file ? &*schema_file : nullptr);
   if (!db) return 1;
 
   auto t0 = std::chrono::steady_clock::now();

@@ -29,6 +29,16 @@ std::string score_cell(double score) {
 
 }  // namespace
 
+std::vector<std::string> table_attributes(const Schema& schema, EntityKind kind) {
+  std::vector<std::string> out;
+  for (const AttributeDefinition& a : schema.attributes(kind)) {
+    if (out.size() == kTableAttributes) break;
+    if (a.type != AttributeType::kVector) out.push_back(a.name);
+  }
+  if (kind == EntityKind::kItem) out.emplace_back("creator");  // built in for every item
+  return out;
+}
+
 std::optional<ResultFormat> parse_result_format(std::string_view text) {
   if (text == "table") return ResultFormat::kTable;
   if (text == "json") return ResultFormat::kJson;
@@ -108,14 +118,8 @@ void print_result(const Database& db, std::string_view tql, const QueryResult& r
     return;
   }
   std::vector<std::string> header = {"#", "key", "score"};
-  std::vector<std::string> attributes;
-  EntityKind kind = row_kind(tql);
-  if (kind == EntityKind::kItem) {
-    for (const char* name : {"title", "category"}) {
-      if (db.schema().find_attribute(kind, name) != nullptr) attributes.emplace_back(name);
-    }
-    attributes.emplace_back("creator");  // built in for every item
-  }
+  const EntityKind kind = row_kind(tql);
+  const std::vector<std::string> attributes = table_attributes(db.schema(), kind);
   header.insert(header.end(), attributes.begin(), attributes.end());
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < result.rows.size(); ++i) {

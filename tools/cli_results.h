@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tidal/database.h"
 
@@ -14,10 +15,10 @@ enum class ResultFormat : uint8_t { kTable, kJson };
 // "table" or "json".
 std::optional<ResultFormat> parse_result_format(std::string_view text);
 
-// Prints the result of `tql` to stdout. Table: the rows (#, key, score and,
-// when the statement ranks items, the item's title, category and creator
-// where the schema declares them, read with Database::get), then the
-// message of a CREATE statement and the plan of an EXPLAIN. JSON: the HTTP
+// Prints the result of `tql` to stdout. Table: the rows (#, key, score and
+// the entities' table_attributes(), read with Database::get), then the
+// message of a CREATE statement and the plan of an EXPLAIN; COUNT prints
+// its number alone. JSON: the HTTP
 // API's form (server::write_query_result), plan included for EXPLAIN.
 // Waits until no cohort is backfilling (a CREATE COHORT just made one),
 // drawing a progress bar on stderr when it is a terminal. False (after
@@ -26,6 +27,12 @@ bool wait_for_backfills(Database& db);
 
 void print_result(const Database& db, std::string_view tql, const QueryResult& result,
                   ResultFormat format);
+
+// The attribute columns of a table of `kind`: the first kTableAttributes
+// attributes the schema declares (vectors left out: a row holds no list of
+// numbers), then, for items, the built-in creator.
+inline constexpr size_t kTableAttributes = 4;
+std::vector<std::string> table_attributes(const Schema& schema, EntityKind kind);
 
 // One cell of a table: an attribute value as a person reads it ("-" for no
 // value; tags joined with ", ").

@@ -97,9 +97,12 @@ int run_serve(const Args& args) {
       "\n"
       "Serves the database in DIR over HTTP/1.1 + JSON (docs/http-api.md) until\n"
       "SIGTERM or SIGINT; then it stops accepting connections, finishes the requests\n"
-      "in flight, checkpoints and exits 0. A new DIR gets the default schema.\n"
+      "in flight, checkpoints and exits 0. A new DIR gets the schema of --schema\n"
+      "FILE, or the default schema.\n"
       "\n"
       "  --data DIR         the data folder (created when missing)\n"
+      "  --schema FILE      a new folder's schema, as GET /v1/schema prints it\n"
+      "                     (docs/schema.md); an existing folder's must match it\n"
       "  --bind ADDRESS     the address to listen on (default 127.0.0.1)\n"
       "  --port N           the port (default 8080; 0 picks a free one)\n"
       "  --io-threads N     event-loop threads (default: one per core)\n"
@@ -116,8 +119,9 @@ int run_serve(const Args& args) {
       "key the server answers every request with admin rights, so it then listens\n"
       "on loopback only.\n";
   if (help_requested(args, kUsage)) return 0;
-  if (has_unknown_flag(args, {"--data", "--bind", "--port", "--io-threads", "--threads", "--keys",
-                              "--max-body", "--durability", "--historical", "--help", "-h"})) {
+  if (has_unknown_flag(
+          args, {"--data", "--bind", "--port", "--io-threads", "--threads", "--keys", "--max-body",
+                 "--durability", "--historical", "--schema", "--help", "-h"})) {
     return 2;
   }
   std::optional<std::string> dir = data_dir(args);
@@ -186,9 +190,12 @@ int run_serve(const Args& args) {
     return 2;
   }
 
+  std::optional<SchemaFile> schema_file = schema_flag(args, &bad);
+  if (bad) return 2;
   settings.db_options.historical_import = args.has("--historical");
   block_shutdown_signals();
-  std::unique_ptr<Database> db = open_database(*dir, settings.db_options, /*create=*/true);
+  std::unique_ptr<Database> db = open_database(*dir, settings.db_options, /*create=*/true,
+                                               schema_file ? &*schema_file : nullptr);
   if (db == nullptr) return 1;
   // --historical switched the stored present; a reopen (a migration) must not
   // switch it again after POST /v1/present made the database live.

@@ -191,8 +191,14 @@ Result<CsvColumns> CsvColumns::from_header(const std::vector<std::string>& heade
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (std::find(header.begin(), it, *it) != it) return bad_header(*it, "appears twice");
     if (std::find(known.begin(), known.end(), *it) == known.end()) {
+      std::string hint;
+      if (kind != ImportKind::kEvents && kind != ImportKind::kRelationships) {
+        hint =
+            "; to add it as an attribute, declare it in a schema file and run `tidal schema "
+            "apply --data DIR FILE` (docs/schema.md), or give a new folder --schema FILE";
+      }
       return bad_header(*it, "is not a column of " + std::string(import_kind_name(kind)) +
-                                 " (known: " + known_text + ")");
+                                 " (known: " + known_text + ")" + hint);
     }
   }
   for (const std::string& r : required) {

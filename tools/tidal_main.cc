@@ -13,6 +13,8 @@ void print_usage() {
       "\n"
       "commands:\n"
       "  demo     create a data folder with the default schema and show what it holds\n"
+      "  init     create a database, with your own schema (--schema FILE)\n"
+      "  schema   show the schema as a document; diff or apply a schema file\n"
       "  info     show a data folder's format, schema and storage\n"
       "  check    verify a data folder's WAL and storage; exit status 0 when intact\n"
       "  serve    serve a data folder over HTTP (docs/http-api.md)\n"
@@ -38,6 +40,8 @@ int main(int argc, char** argv) {
   tidal::cli::Args args(argc - 2, argv + 2);
   if (command == "demo") return tidal::cli::run_demo(args);
   if (command == "info") return tidal::cli::run_info(args);
+  if (command == "init") return tidal::cli::run_init(args);
+  if (command == "schema") return tidal::cli::run_schema(args);
   if (command == "check") return tidal::cli::run_check(args);
   if (command == "serve") return tidal::cli::run_serve(args);
   if (command == "key") return tidal::cli::run_key(args);

@@ -2,6 +2,7 @@
 // /v1/schema (and schema changes), /v1/profiles, /v1/present,
 // /v1/checkpoint (docs/http-api.md).
 #include "server/api_request.h"
+#include "server/schema_document.h"
 
 namespace tidal::server {
 
@@ -160,153 +161,19 @@ void Api::Request::profile_put(const std::string& name) {
     return Status::Ok();
   });
 }
-namespace {
-
-Status read_duration(JsonElement v, std::string_view field, Duration* out) {
-  std::string_view text;
-  if (v.get_string().get(text) != simdjson::SUCCESS) {
-    return bad_request(field, std::string(field) + ": expected a duration string such as \"6h\"");
-  }
-  TIDAL_ASSIGN_OR_RETURN(*out, parse_duration(text, field, Subsystem::kServer));
-  return Status::Ok();
-}
-
-Status read_flag(JsonElement v, std::string_view field, bool* out) {
-  if (v.get_bool().get(*out) != simdjson::SUCCESS) {
-    return bad_request(field, std::string(field) + ": expected a bool");
-  }
-  return Status::Ok();
-}
-
-Status read_text(JsonElement v, std::string_view field, std::string* out) {
-  std::string_view s;
-  if (v.get_string().get(s) != simdjson::SUCCESS) {
-    return bad_request(field, std::string(field) + ": expected a string");
-  }
-  *out = std::string(s);
-  return Status::Ok();
-}
-
-Status read_double(JsonElement v, std::string_view field, double* out) {
-  if (v.get_double().get(*out) != simdjson::SUCCESS) {
-    return bad_request(field, std::string(field) + ": expected a number");
-  }
-  return Status::Ok();
-}
-
-// {"name", "half_life", "windows"?, "velocity"?, "polarity"?, "value_kind"?,
-//  "learning_rate"?, "affinity_delta"?}
-Status read_signal_spec(JsonElement doc, SignalTypeSpec* spec) {
-  object obj;
-  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
-    return bad_request("body", "expected a signal type object");
-  }
-  for (auto [key, value] : obj) {
-    if (key == "name") {
-      TIDAL_RETURN_IF_ERROR(read_text(value, key, &spec->name));
-    } else if (key == "half_life") {
-      TIDAL_RETURN_IF_ERROR(read_duration(value, key, &spec->half_life));
-    } else if (key == "windows") {
-      array arr;
-      if (value.get_array().get(arr) != simdjson::SUCCESS) {
-        return bad_request(key, "windows: expected an array of durations");
-      }
-      size_t i = 0;
-      for (JsonElement w : arr) {
-        Duration d;
-        TIDAL_RETURN_IF_ERROR(read_duration(w, "windows[" + std::to_string(i++) + "]", &d));
-        spec->windows.push_back(d);
-      }
-    } else if (key == "velocity") {
-      TIDAL_RETURN_IF_ERROR(read_flag(value, key, &spec->velocity));
-    } else if (key == "polarity") {
-      std::string text;
-      TIDAL_RETURN_IF_ERROR(read_text(value, key, &text));
-      TIDAL_ASSIGN_OR_RETURN(spec->polarity, parse_polarity(text, key));
-    } else if (key == "value_kind") {
-      std::string text;
-      TIDAL_RETURN_IF_ERROR(read_text(value, key, &text));
-      TIDAL_ASSIGN_OR_RETURN(spec->value_kind, parse_value_kind(text, key));
-    } else if (key == "learning_rate") {
-      TIDAL_RETURN_IF_ERROR(read_double(value, key, &spec->learning_rate));
-    } else if (key == "affinity_delta") {
-      TIDAL_RETURN_IF_ERROR(read_double(value, key, &spec->affinity_delta));
-    } else {
-      return bad_request(key, std::string(key) +
-                                  ": unknown field (known: name, half_life, windows, velocity, "
-                                  "polarity, value_kind, learning_rate, affinity_delta)");
-    }
-  }
-  return Status::Ok();
-}
-
-// {"kind", "name", "type", "filterable"?, "sortable"?, "vector_dim"?, "metric"?,
-//  "stemmer"?, "stop_words"?, "boost"?, "k1"?, "b"?}
-Status read_attribute_spec(JsonElement doc, EntityKind* kind, AttributeSpec* spec) {
-  object obj;
-  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
-    return bad_request("body", "expected an attribute object");
-  }
-  bool has_kind = false;
-  for (auto [key, value] : obj) {
-    if (key == "kind") {
-      std::string text;
-      TIDAL_RETURN_IF_ERROR(read_text(value, key, &text));
-      TIDAL_ASSIGN_OR_RETURN(*kind, parse_entity_kind(text, key));
-      has_kind = true;
-    } else if (key == "name") {
-      TIDAL_RETURN_IF_ERROR(read_text(value, key, &spec->name));
-    } else if (key == "type") {
-      std::string text;
-      TIDAL_RETURN_IF_ERROR(read_text(value, key, &text));
-      TIDAL_ASSIGN_OR_RETURN(spec->type, parse_attribute_type(text, key));
-    } else if (key == "filterable") {
-      TIDAL_RETURN_IF_ERROR(read_flag(value, key, &spec->filterable));
-    } else if (key == "sortable") {
-      TIDAL_RETURN_IF_ERROR(read_flag(value, key, &spec->sortable));
-    } else if (key == "vector_dim") {
-      int64_t dim;
-      if (value.get_int64().get(dim) != simdjson::SUCCESS || dim < 0 || dim > 1'000'000) {
-        return bad_request(key, "vector_dim: expected a whole number");
-      }
-      spec->vector_dim = static_cast<uint32_t>(dim);
-    } else if (key == "metric") {
-      std::string text;
-      TIDAL_RETURN_IF_ERROR(read_text(value, key, &text));
-      TIDAL_ASSIGN_OR_RETURN(VectorMetric m, parse_vector_metric(text, key));
-      spec->metric = m;
-    } else if (key == "stemmer") {
-      TIDAL_RETURN_IF_ERROR(read_text(value, key, &spec->text.stemmer));
-    } else if (key == "stop_words") {
-      TIDAL_RETURN_IF_ERROR(read_text(value, key, &spec->text.stop_words));
-    } else if (key == "boost") {
-      TIDAL_RETURN_IF_ERROR(read_double(value, key, &spec->text.boost));
-    } else if (key == "k1") {
-      TIDAL_RETURN_IF_ERROR(read_double(value, key, &spec->text.k1));
-    } else if (key == "b") {
-      TIDAL_RETURN_IF_ERROR(read_double(value, key, &spec->text.b));
-    } else {
-      return bad_request(key, std::string(key) +
-                                  ": unknown field (known: kind, name, type, filterable, "
-                                  "sortable, vector_dim, metric, stemmer, stop_words, boost, k1, "
-                                  "b)");
-    }
-  }
-  if (!has_kind) return bad_request("kind", "kind: is required (item, user or creator)");
-  return Status::Ok();
-}
-
-}  // namespace
-
 void Api::Request::migrate(bool signal) {
   auto doc = parse_body(signal ? "a signal type" : "an attribute");
   if (!doc) return;
   SignalTypeSpec signal_spec;
   AttributeSpec attribute_spec;
   EntityKind kind = EntityKind::kItem;
-  Status st = signal ? read_signal_spec(*doc, &signal_spec)
-                     : read_attribute_spec(*doc, &kind, &attribute_spec);
-  if (!st.ok()) return fail(st);
+  std::vector<Status> errors;
+  if (signal) {
+    read_signal_spec(*doc, "", &signal_spec, &errors);
+  } else {
+    read_attribute_spec(*doc, "", false, &kind, &attribute_spec, &errors);
+  }
+  if (!errors.empty()) return fail(join_errors(errors, "the body"));
 
   // A schema change through the WAL: other requests go on while it applies.
   with_db([&](Database& db) -> Status {

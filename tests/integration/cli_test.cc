@@ -276,6 +276,116 @@ TEST(CliPresentTest, AHistoricalImportIsReadAtItsNewestEventByEveryCommand) {
   EXPECT_EQ(r.status, 2) << r.output;
 }
 
+// A schema of your own from a file (issue 24, item 2): init creates the
+// folder with it, import and query use it (the table shows its attributes),
+// diff and apply migrate by name, and a bad file creates nothing.
+TEST(CliSchemaTest, InitImportDiffApplyFromASchemaFile) {
+  TempDir dir;
+  const std::string data = dir.sub("movies");
+  write_file(dir.sub("schema.json"), R"({
+    "signals": [{"name": "rating", "half_life": "30d", "windows": ["7d"]}],
+    "attributes": {"item": [{"name": "genres", "type": "tags", "filterable": true},
+                            {"name": "year", "type": "int", "filterable": true, "sortable": true}]}
+  })");
+  CliRun init = run_tidal({"init", "--data", data, "--schema", dir.sub("schema.json")});
+  ASSERT_EQ(init.status, 0) << init.output;
+  EXPECT_THAT(init.output, HasSubstr("1 signal types, 2 attributes (schema version 1)"));
+  EXPECT_EQ(run_tidal({"init", "--data", data}).status, 1);  // it exists now
+
+  CliRun show = run_tidal({"schema", "show", "--data", data});
+  ASSERT_EQ(show.status, 0) << show.output;
+  EXPECT_THAT(show.output, HasSubstr(R"({"name":"genres","type":"tags","filterable":true)"));
+  EXPECT_THAT(show.output, Not(HasSubstr("category")));  // no default attributes
+  // What show prints is a schema file: it reads back and adds nothing.
+  write_file(dir.sub("shown.json"), show.output);
+  CliRun same = run_tidal({"schema", "diff", "--data", data, dir.sub("shown.json")});
+  EXPECT_EQ(same.status, 0) << same.output;
+
+  write_file(dir.sub("movies.csv"), "key,genres,year\nm1,drama|war,1998\nm2,comedy,2004\n");
+  CliRun imported = run_tidal({"import", "--data", data, "--kind", "items", dir.sub("movies.csv")});
+  ASSERT_EQ(imported.status, 0) << imported.output;
+  CliRun q = run_tidal({"query", "--data", data, "RANK items BY year LIMIT 5"});
+  ASSERT_EQ(q.status, 0) << q.output;
+  EXPECT_THAT(q.output, HasSubstr("| genres"));
+  EXPECT_THAT(q.output, HasSubstr("| year"));
+  EXPECT_THAT(q.output, Not(HasSubstr("| category")));
+  EXPECT_THAT(q.output, HasSubstr("drama, war"));
+  CliRun count = run_tidal({"query", "--data", data, "COUNT items WHERE 'drama' IN genres"});
+  EXPECT_EQ(count.status, 0);
+  EXPECT_EQ(count.output, "1\n");
+
+  // A column the schema lacks says how to add it.
+  write_file(dir.sub("more.csv"), "key,year,studio\nm3,2010,ghibli\n");
+  CliRun unknown = run_tidal({"import", "--data", data, "--kind", "items", dir.sub("more.csv")});
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_THAT(unknown.output, HasSubstr("tidal schema apply"));
+
+  // The next version lists things in another order, adds two and leaves one out.
+  write_file(dir.sub("v2.json"), R"({
+    "signals": [{"name": "view", "half_life": "6h", "windows": ["1h"]},
+                {"name": "rating", "half_life": "30d", "windows": ["7d"]}],
+    "attributes": {"item": [{"name": "year", "type": "int", "filterable": true, "sortable": true},
+                            {"name": "studio", "type": "keyword", "filterable": true}]}
+  })");
+  CliRun diff = run_tidal({"schema", "diff", "--data", data, dir.sub("v2.json")});
+  EXPECT_EQ(diff.status, 1) << diff.output;
+  EXPECT_THAT(diff.output, HasSubstr("+ signal \"view\""));
+  EXPECT_THAT(diff.output, HasSubstr("+ item attribute \"studio\""));
+  EXPECT_THAT(diff.output, HasSubstr("item attribute \"genres\" is not in the file (kept"));
+  CliRun apply = run_tidal({"schema", "apply", "--data", data, dir.sub("v2.json")});
+  ASSERT_EQ(apply.status, 0) << apply.output;
+  EXPECT_THAT(apply.output, HasSubstr("schema version 1 -> 2"));
+  CliRun now = run_tidal({"import", "--data", data, "--kind", "items", dir.sub("more.csv")});
+  EXPECT_EQ(now.status, 0) << now.output;
+  EXPECT_EQ(run_tidal({"schema", "diff", "--data", data, dir.sub("v2.json")}).status, 0);
+
+  // A change to a stored declaration is refused and nothing is applied.
+  write_file(dir.sub("v3.json"), R"({"signals": [{"name": "rating", "half_life": "1d",
+    "windows": ["7d"]}], "attributes": {"item": [{"name": "lang", "type": "keyword"}]}})");
+  CliRun changed = run_tidal({"schema", "apply", "--data", data, dir.sub("v3.json")});
+  EXPECT_EQ(changed.status, 1);
+  EXPECT_THAT(changed.output, HasSubstr("signal \"rating\": half_life differs"));
+  EXPECT_THAT(run_tidal({"schema", "show", "--data", data}).output, Not(HasSubstr("\"lang\"")));
+  // serve and import with a file the folder does not match stop before opening it.
+  CliRun mismatch = run_tidal({"import", "--data", data, "--schema", dir.sub("v3.json"), "--kind",
+                               "items", dir.sub("more.csv")});
+  EXPECT_EQ(mismatch.status, 1);
+  EXPECT_THAT(mismatch.output, HasSubstr("tidal schema apply --data"));
+}
+
+TEST(CliSchemaTest, ABadSchemaFileListsEveryErrorAndCreatesNothing) {
+  TempDir dir;
+  write_file(dir.sub("bad.json"), R"({"signals": [{"name": "x", "half_life": "soon"}, {}],
+    "attributes": {"item": [{"name": "a", "type": "number"}], "robots": []}, "colour": 1})");
+  for (const char* command : {"init", "serve", "import"}) {
+    std::vector<std::string> argv = {command, "--data", dir.sub("db"), "--schema",
+                                     dir.sub("bad.json")};
+    if (std::string(command) == "import") {
+      argv.insert(argv.end(), {"--kind", "items", dir.sub("bad.json")});
+    }
+    CliRun r = run_tidal(argv);
+    EXPECT_EQ(r.status, 2) << command << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("5 errors"));
+    EXPECT_THAT(r.output, HasSubstr("signals[0].half_life = \"soon\""));
+    EXPECT_THAT(r.output, HasSubstr("signals[1].name: is required"));
+    EXPECT_THAT(r.output, HasSubstr("attributes.item[0].type = \"number\""));
+    EXPECT_THAT(r.output, HasSubstr("attributes.robots: is not an entity kind"));
+    EXPECT_THAT(r.output, HasSubstr("colour: unknown field"));
+    EXPECT_FALSE(std::filesystem::exists(dir.sub("db"))) << command;
+  }
+  // Rules the builder checks come next, once the JSON reads.
+  write_file(dir.sub("rules.json"), R"({"signals": [{"name": "x", "half_life": "1h"},
+    {"name": "x", "half_life": "2h"}], "attributes": {"item": [{"name": "v", "type": "vector"}]}})");
+  CliRun rules = run_tidal({"init", "--data", dir.sub("db"), "--schema", dir.sub("rules.json")});
+  EXPECT_EQ(rules.status, 2) << rules.output;
+  EXPECT_THAT(rules.output, HasSubstr("breaks these rules"));
+  EXPECT_THAT(rules.output, HasSubstr("vector_dim"));
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("db")));
+  CliRun missing = run_tidal({"init", "--data", dir.sub("db"), "--schema", dir.sub("nope.json")});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_THAT(missing.output, HasSubstr("cannot read the schema file"));
+}
+
 TEST(CliBenchTest, SaysHowToBuildWhenThereAreNoBenchPrograms) {
   TempDir dir;
   CliRun r = run_tidal({"bench"}, "", {"TIDAL_BENCH_DIR=" + shell_quote(dir.str())});
