@@ -9,6 +9,7 @@
 #include <span>
 #include <thread>
 
+#include "cli_backend.h"
 #include "cli_commands.h"
 #include "cli_folder.h"
 #include "cli_serve.h"
@@ -18,6 +19,7 @@
 #include "core/duration.h"
 #include "db/present.h"
 #include "schema/schema_catalog.h"
+#include "server/schema_document.h"
 #include "tidal/database.h"
 
 namespace tidal::cli {
@@ -371,11 +373,63 @@ int run_demo(const Args& args) {
   });
 }
 
+namespace {
+
+// tidal info --url: the server's /health, its schema and its present.
+int remote_info(const ServerTarget& target) {
+  std::unique_ptr<HttpClient> http = connect_server(target);
+  if (!http) return 1;
+  Result<HttpAnswer> health = http->request("GET", "/health");
+  Result<HttpAnswer> schema = http->request("GET", "/v1/schema");
+  if (!health.ok() || !schema.ok()) {
+    std::fprintf(stderr, "tidal: %s\n",
+                 (!health.ok() ? health.status() : schema.status()).message().c_str());
+    return 1;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(health->body).get(doc) != simdjson::SUCCESS) {
+    std::fprintf(stderr, "tidal: %s\n", http->error_of(*health).message().c_str());
+    return 1;
+  }
+  std::printf("Server %s\n\n", http->url().c_str());
+  std::vector<std::vector<std::string>> rows;
+  for (const char* name : {"status", "writable", "version", "last_sequence", "checkpoint_sequence",
+                           "uptime_seconds"}) {
+    simdjson::dom::element v;
+    if (doc[name].get(v) != simdjson::SUCCESS) continue;
+    rows.push_back(
+        {name, v.is_string() ? std::string(v.get_string().value_unsafe()) : simdjson::minify(v)});
+  }
+  print_table({"health", "value"}, rows);
+  std::printf("\n");
+  Result<Schema> s = server::schema_from_document(schema->body);
+  if (!s.ok()) {
+    std::fprintf(stderr, "tidal: %s\n", s.status().message().c_str());
+    return 1;
+  }
+  print_schema(*s);
+  simdjson::dom::element present;
+  if (doc["present"].get(present) == simdjson::SUCCESS) {
+    std::printf("\nPresent: %s\n", simdjson::minify(present).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
 int run_info(const Args& args) {
   static const char* kUsage =
-      "usage: tidal info --data DIR\n\nShows a data folder's format, schema, WAL and storage.\n";
+      "usage: tidal info --data DIR\n"
+      "       tidal info --url URL [--key KEY]\n"
+      "\nShows a data folder's format, schema, WAL and storage; or a running server's\n"
+      "health, schema and present (TIDAL_URL and TIDAL_KEY work too).\n";
   if (help_requested(args, kUsage)) return 0;
-  if (has_unknown_flag(args, {"--data", "--help", "-h"})) return 2;
+  if (has_unknown_flag(args, {"--data", "--url", "--key", "--help", "-h"})) return 2;
+  bool bad = false;
+  std::optional<ServerTarget> target = server_target(args, &bad);
+  if (bad) return 2;
+  if (target) return remote_info(*target);
   std::optional<std::string> dir = data_dir(args);
   if (!dir) return 2;
   std::optional<OpenFolder> f = open_folder(*dir, /*create=*/false);

@@ -13,6 +13,20 @@
 
 namespace tidal::cli {
 
+namespace {
+
+// Why a folder did not open; a folder a server holds names --url.
+void print_open_error(const Status& st) {
+  std::fprintf(stderr, "tidal: %s\n", st.to_string().c_str());
+  if (st.code() == StatusCode::kBusy) {
+    std::fprintf(stderr,
+                 "tidal: if a server has it open, talk to the server instead: --url "
+                 "http://HOST:PORT [--key KEY] (docs/cli.md)\n");
+  }
+}
+
+}  // namespace
+
 std::optional<OpenFolder> open_folder(const std::string& path, bool create,
                                       wal::Durability durability) {
   OpenFolder f;
@@ -21,13 +35,13 @@ std::optional<OpenFolder> open_folder(const std::string& path, bool create,
   opts.read_only = !create;
   Result<std::unique_ptr<DataFolder>> folder = DataFolder::open(path, opts);
   if (!folder.ok()) {
-    std::fprintf(stderr, "tidal: %s\n", folder.status().to_string().c_str());
+    print_open_error(folder.status());
     return std::nullopt;
   }
   f.folder = std::move(folder).value();
   Result<std::unique_ptr<RocksDbEngine>> storage = f.folder->open_storage();
   if (!storage.ok()) {
-    std::fprintf(stderr, "tidal: %s\n", storage.status().to_string().c_str());
+    print_open_error(storage.status());
     return std::nullopt;
   }
   f.storage = std::move(storage).value();
@@ -140,12 +154,12 @@ std::unique_ptr<Database> open_database(const std::string& dir, DatabaseOptions 
     }
     options.create_if_missing = true;
   } else {
-    std::fprintf(stderr, "tidal: %s\n", stored.status().to_string().c_str());
+    print_open_error(stored.status());
     return nullptr;
   }
   Result<std::unique_ptr<Database>> db = Database::open(dir, *schema, options);
   if (!db.ok()) {
-    std::fprintf(stderr, "tidal: %s\n", db.status().to_string().c_str());
+    print_open_error(db.status());
     return nullptr;
   }
   return std::move(db).value();

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "cli_backend.h"
 #include "cli_commands.h"
 #include "cli_folder.h"
 #include "cli_usage.h"
@@ -198,6 +199,15 @@ Status import_csv(std::FILE* f, const ImportFile& file, const Schema& schema, Im
   return Status::Ok();
 }
 
+// The server's present after an import, as GET /v1/present answers it.
+std::string remote_present(HttpClient& http) {
+  Result<HttpAnswer> a = http.request("GET", "/v1/present");
+  if (!a.ok() || a->status != 200) return "(the server's: GET /v1/present)";
+  std::string body = a->body;
+  while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
+  return body;
+}
+
 }  // namespace
 
 int run_import(const Args& args) {
@@ -205,11 +215,13 @@ int run_import(const Args& args) {
       "usage: tidal import --data DIR [--kind KIND] [--format ndjson|csv] [--batch 5000]\n"
       "                    [--mode apply_valid|all_or_nothing] [--historical]\n"
       "                    [--schema FILE] FILE...\n"
+      "       tidal import --url URL [--key KEY] [--kind ...] [--batch ...] FILE...\n"
       "\n"
       "Writes the events, items, users, creators or relationships in FILE... into\n"
       "the database in DIR, in batches. A folder without a database gets a new one\n"
       "with the schema of --schema FILE, or the default schema (the one `tidal demo`\n"
-      "uses).\n"
+      "uses). With --url (or TIDAL_URL) the batches go to a running server's batch\n"
+      "routes instead (a key needs the write scope), with the same report.\n"
       "\n"
       "NDJSON files hold one JSON object per line, as the HTTP API takes them:\n"
       "  events         {\"item\", \"signal\", \"user\"?, \"timestamp\"?, \"value\"?, "
@@ -227,6 +239,8 @@ int run_import(const Args& args) {
       "line was accepted and 1 otherwise.\n"
       "\n"
       "  --data DIR       the data folder (created when missing)\n"
+      "  --url URL        a running server instead (http://host:port)\n"
+      "  --key KEY        the API key for it\n"
       "  --schema FILE    a new folder's schema, as GET /v1/schema prints it\n"
       "                   (docs/schema.md); an existing folder's must match it\n"
       "  --kind KIND      events, items, users, creators or relationships (default:\n"
@@ -247,11 +261,9 @@ int run_import(const Args& args) {
       "  tidal import --data ./data items.csv events.ndjson\n";
   if (help_requested(args, kUsage)) return 0;
   if (has_unknown_flag(args, {"--data", "--kind", "--format", "--batch", "--mode", "--historical",
-                              "--schema", "--help"})) {
+                              "--schema", "--url", "--key", "--help"})) {
     return 2;
   }
-  std::optional<std::string> dir = data_dir(args);
-  if (!dir) return 2;
   bool bad = false;
   std::optional<std::string> kind_text = flag_value(args, "--kind", &bad);
   std::optional<std::string> format_text = flag_value(args, "--format", &bad);
@@ -298,17 +310,49 @@ int run_import(const Args& args) {
     total_bytes += files[i].bytes;
   }
 
-  bool bad_schema = false;
-  std::optional<SchemaFile> schema_file = schema_flag(args, &bad_schema);
-  if (bad_schema) return 2;
-  DatabaseOptions options;
-  options.historical_import = args.has("--historical");
-  std::unique_ptr<Database> db =
-      open_database(*dir, options, /*create=*/true, schema_file ? &*schema_file : nullptr);
-  if (!db) return 1;
+  bool bad_target = false;
+  std::optional<ServerTarget> target = server_target(args, &bad_target);
+  if (bad_target) return 2;
+  if (target && (args.has("--historical") || args.has("--schema"))) {
+    std::fprintf(stderr,
+                 "tidal: %s applies to a data folder; a server has its own (tidal serve "
+                 "--historical / --schema, POST /v1/present, tidal schema apply)\n",
+                 args.has("--historical") ? "--historical" : "--schema");
+    return 2;
+  }
+  std::unique_ptr<Database> db;
+  std::unique_ptr<HttpClient> http;
+  std::unique_ptr<ImportSink> sink;
+  Schema schema;
+  if (target) {
+    http = connect_server(*target);
+    if (!http) return 1;
+    Result<HttpAnswer> got = http->request("GET", "/v1/schema");
+    Result<Schema> s = !got.ok()            ? Result<Schema>(got.status())
+                       : got->status != 200 ? Result<Schema>(http->error_of(*got))
+                                            : server::schema_from_document(got->body);
+    if (!s.ok()) {
+      std::fprintf(stderr, "tidal: %s\n", s.status().message().c_str());
+      return 1;
+    }
+    schema = *s;
+    sink = server_sink(*http);
+  } else {
+    std::optional<std::string> dir = data_dir(args);
+    if (!dir) return 2;
+    bool bad_schema = false;
+    std::optional<SchemaFile> schema_file = schema_flag(args, &bad_schema);
+    if (bad_schema) return 2;
+    DatabaseOptions options;
+    options.historical_import = args.has("--historical");
+    db = open_database(*dir, options, /*create=*/true, schema_file ? &*schema_file : nullptr);
+    if (!db) return 1;
+    schema = db->schema();
+    sink = database_sink(*db);
+  }
 
   auto t0 = std::chrono::steady_clock::now();
-  ImportWriter writer(*db, mode, static_cast<size_t>(batch));
+  ImportWriter writer(*sink, mode, static_cast<size_t>(batch));
   ProgressBar bar(total_bytes, isatty(STDERR_FILENO) != 0);
   uint64_t bytes_before = 0;
   bool failed = false;
@@ -323,8 +367,8 @@ int run_import(const Args& args) {
     auto progress = [&](uint64_t offset) {
       bar.update(writer.lines_read(), bytes_before + offset);
     };
-    Status st = file.csv ? import_csv(f, file, db->schema(), &writer, progress)
-                         : import_ndjson(f, file, db->schema(), &writer, progress);
+    Status st = file.csv ? import_csv(f, file, schema, &writer, progress)
+                         : import_ndjson(f, file, schema, &writer, progress);
     std::fclose(f);
     writer.end_file();
     bytes_before += file.bytes;
@@ -334,8 +378,8 @@ int run_import(const Args& args) {
     }
   }
   bar.finish(writer.lines_read(), bytes_before);
-  std::string present = describe_present(db->present());
-  Status closed = db->close();
+  std::string present = db ? describe_present(db->present()) : remote_present(*http);
+  Status closed = db ? db->close() : Status::Ok();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   writer.print_summary(secs, files.size(), present);
   if (!closed.ok()) {

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli_backend.h"
 #include "cli_commands.h"
 #include "cli_folder.h"
 #include "cli_results.h"
@@ -18,24 +19,29 @@ namespace tidal::cli {
 int run_query(const Args& args) {
   static const char* kUsage =
       "usage: tidal query --data DIR [--format table|json] [--budget 2s] [--explain] \"TQL\"\n"
+      "       tidal query --url URL [--key KEY] [options] \"TQL\"\n"
       "\n"
-      "Opens the database in DIR with the schema stored in it, runs one TQL\n"
-      "statement and prints its rows. With TQL \"-\" the statement is read from stdin.\n"
+      "Opens the database in DIR with the schema stored in it — or sends the\n"
+      "statement to the server at URL — runs one TQL statement and prints its\n"
+      "rows. With TQL \"-\" the statement is read from stdin.\n"
       "A statement that fails prints the error (syntax errors name line and column)\n"
       "and exits with status 1.\n"
       "\n"
       "  --data DIR       the data folder\n"
-      "  --format FORMAT  table (default): #, key, score and, for items, title,\n"
-      "                   category and creator; json: the HTTP API's result object\n"
+      "  --url URL        a running server instead (http://host:port; or TIDAL_URL)\n"
+      "  --key KEY        the API key for it (or TIDAL_KEY)\n"
+      "  --format FORMAT  table (default): #, key, score and the first attributes\n"
+      "                   (creator too for items); json: the HTTP API's result object\n"
       "  --budget D       the most the query may take, e.g. 500ms, 2s (default: 2s)\n"
       "  --explain        run the statement as EXPLAIN: print the plan after the rows\n"
       "\n"
       "example:\n"
       "  tidal query --data ./data \"RANK items BY hot(view) WHERE category = 'music' LIMIT 5\"\n";
   if (help_requested(args, kUsage)) return 0;
-  if (has_unknown_flag(args, {"--data", "--format", "--budget", "--explain", "--help"})) return 2;
-  std::optional<std::string> dir = data_dir(args);
-  if (!dir) return 2;
+  if (has_unknown_flag(
+          args, {"--data", "--url", "--key", "--format", "--budget", "--explain", "--help"})) {
+    return 2;
+  }
   bool bad = false;
   std::optional<std::string> format_text = flag_value(args, "--format", &bad);
   std::optional<std::string> budget_text = flag_value(args, "--budget", &bad);
@@ -74,18 +80,20 @@ int run_query(const Args& args) {
       start != std::string::npos && strncasecmp(tql.c_str() + start, "explain", 7) == 0;
   if (args.has("--explain") && !is_explain) tql = "EXPLAIN " + tql;
 
-  std::unique_ptr<Database> db = open_database(*dir, DatabaseOptions{});
-  if (!db) return 1;
-  Result<QueryResult> result = db->query(tql, options);
+  bool usage = false;
+  std::unique_ptr<Backend> backend = open_backend(args, &usage);
+  if (!backend) return usage ? 2 : 1;
+  Result<QueryResult> result = backend->query(tql, options);
   if (!result.ok()) {
     std::fprintf(stderr, "tidal: %s\n", result.status().message().c_str());
+    backend->close();
     return 1;
   }
-  print_result(*db, tql, *result, *format);
+  print_result(*backend, tql, *result, *format);
   // A cohort defined here is filled before the folder closes (it would
   // resume at the next open otherwise).
-  if (!wait_for_backfills(*db)) return 1;
-  return close_database(*db) ? 0 : 1;
+  if (!result->message.empty() && !backend->wait_for_backfills()) return 1;
+  return backend->close() ? 0 : 1;
 }
 
 }  // namespace tidal::cli

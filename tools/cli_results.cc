@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "cli_backend.h"
 #include "cli_folder.h"
 #include "core/time_text.h"
 #include "progress_bar.h"
@@ -100,7 +101,7 @@ bool wait_for_backfills(Database& db) {
   return true;
 }
 
-void print_result(const Database& db, std::string_view tql, const QueryResult& result,
+void print_result(Backend& backend, std::string_view tql, const QueryResult& result,
                   ResultFormat format) {
   if (format == ResultFormat::kJson) {
     std::string out;
@@ -119,19 +120,21 @@ void print_result(const Database& db, std::string_view tql, const QueryResult& r
   }
   std::vector<std::string> header = {"#", "key", "score"};
   const EntityKind kind = row_kind(tql);
-  const std::vector<std::string> attributes = table_attributes(db.schema(), kind);
+  Result<Schema> schema = backend.schema();
+  const std::vector<std::string> attributes =
+      schema.ok() ? table_attributes(*schema, kind) : std::vector<std::string>{};
   header.insert(header.end(), attributes.begin(), attributes.end());
+  std::vector<std::string> keys;
+  for (const QueryRow& row : result.rows) keys.push_back(row.key);
+  const std::vector<std::vector<std::string>> cells =
+      attributes.empty() ? std::vector<std::vector<std::string>>(keys.size())
+                         : backend.cells(kind, keys, attributes);
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < result.rows.size(); ++i) {
     const QueryRow& row = result.rows[i];
-    std::vector<std::string> cells = {std::to_string(i + 1), row.key, score_cell(row.score)};
-    if (!attributes.empty()) {
-      Result<Entity> e = db.get(kind, row.key);
-      for (const std::string& name : attributes) {
-        cells.push_back(attribute_cell(e.ok() ? e->find(name) : nullptr));
-      }
-    }
-    rows.push_back(std::move(cells));
+    std::vector<std::string> line = {std::to_string(i + 1), row.key, score_cell(row.score)};
+    line.insert(line.end(), cells[i].begin(), cells[i].end());
+    rows.push_back(std::move(line));
   }
   print_table(header, rows);
   if (!result.message.empty()) std::printf("%s\n", result.message.c_str());

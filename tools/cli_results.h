@@ -16,7 +16,7 @@ enum class ResultFormat : uint8_t { kTable, kJson };
 std::optional<ResultFormat> parse_result_format(std::string_view text);
 
 // Prints the result of `tql` to stdout. Table: the rows (#, key, score and
-// the entities' table_attributes(), read with Database::get), then the
+// the entities' table_attributes(), read through Backend::cells), then the
 // message of a CREATE statement and the plan of an EXPLAIN; COUNT prints
 // its number alone. JSON: the HTTP
 // API's form (server::write_query_result), plan included for EXPLAIN.
@@ -25,7 +25,8 @@ std::optional<ResultFormat> parse_result_format(std::string_view text);
 // printing why) when a backfill failed to finish.
 bool wait_for_backfills(Database& db);
 
-void print_result(const Database& db, std::string_view tql, const QueryResult& result,
+class Backend;  // cli_backend.h
+void print_result(Backend& backend, std::string_view tql, const QueryResult& result,
                   ResultFormat format);
 
 // The attribute columns of a table of `kind`: the first kTableAttributes

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli_backend.h"
 #include "cli_commands.h"
 #include "cli_folder.h"
 #include "cli_results.h"
@@ -102,20 +103,21 @@ std::string history_path() {
 
 class Shell {
  public:
-  explicit Shell(Database& db) : db_(db) {}
+  explicit Shell(Backend& backend) : db_(backend) {}
 
   // Runs a statement; prints its result or its error. False on error.
   bool run_statement(const std::string& tql) {
-    Result<QueryResult> r = db_.query(tql);
+    Result<QueryResult> r = db_.query(tql, QueryOptions{});
     if (!r.ok()) {
       std::printf("error: %s\n", r.status().message().c_str());
       return false;
     }
     print_result(db_, tql, *r, format_);
-    if (!r->message.empty() && !wait_for_backfills(db_)) return false;
+    if (!r->message.empty() && !db_.wait_for_backfills()) return false;
     if (format_ == ResultFormat::kTable && r->message.empty()) {
-      std::string footer =
-          std::to_string(r->rows.size()) + (r->rows.size() == 1 ? " row" : " rows");
+      std::string footer = r->count ? std::string("counted")
+                                    : std::to_string(r->rows.size()) +
+                                          (r->rows.size() == 1 ? " row" : " rows");
       if (timing_) {
         char took[48];
         std::snprintf(took, sizeof(took), " in %.2f ms", r->total_micros / 1000.0);
@@ -144,9 +146,19 @@ class Shell {
     } else if (name == "help" || name == "h" || name == "?") {
       std::printf("%s", kShellHelp);
     } else if (name == "schema") {
-      print_schema(db_.schema());
+      Result<Schema> schema = db_.schema();
+      if (!schema.ok()) {
+        std::printf("error: %s\n", schema.status().message().c_str());
+        return false;
+      }
+      print_schema(*schema);
     } else if (name == "stats") {
-      print_stats();
+      Result<std::vector<std::vector<std::string>>> rows = db_.stats();
+      if (!rows.ok()) {
+        std::printf("error: %s\n", rows.status().message().c_str());
+        return false;
+      }
+      print_table({"counter", "value"}, *rows);
     } else if (name == "format") {
       std::optional<ResultFormat> f = parse_result_format(arg);
       if (!f) {
@@ -166,24 +178,7 @@ class Shell {
   }
 
  private:
-  void print_stats() {
-    DatabaseStats st = db_.stats();
-    auto n = [](uint64_t v) { return std::to_string(v); };
-    print_table({"counter", "value"}, {{"events applied", n(st.events_applied)},
-                                       {"duplicates", n(st.duplicates)},
-                                       {"items known", n(st.items)},
-                                       {"live items", n(st.live_items)},
-                                       {"live users", n(st.live_users)},
-                                       {"live creators", n(st.live_creators)},
-                                       {"entity bytes", n(st.entity_bytes)},
-                                       {"active states", n(st.active_states)},
-                                       {"warm bytes", n(st.warm_bytes)},
-                                       {"hot bytes", n(st.hot_bytes)},
-                                       {"last sequence", n(st.last_sequence)},
-                                       {"checkpoint sequence", n(st.checkpoint_sequence)}});
-  }
-
-  Database& db_;
+  Backend& db_;
   ResultFormat format_ = ResultFormat::kTable;
   bool timing_ = true;
 };
@@ -236,8 +231,10 @@ void remember(bool interactive, std::string entry, int* added) {
 int run_shell(const Args& args) {
   static const char* kUsage =
       "usage: tidal shell --data DIR\n"
+      "       tidal shell --url URL [--key KEY]\n"
       "\n"
-      "An interactive TQL shell on the database in DIR. Statements end with ';' or a\n"
+      "An interactive TQL shell on the database in DIR, or on the server at URL\n"
+      "(TIDAL_URL and TIDAL_KEY in the environment do too). Statements end with ';' or a\n"
       "blank line and may span lines; results print as `tidal query` prints them,\n"
       "with the row count and the query time. \\help inside lists the commands\n"
       "(\\schema, \\stats, \\format table|json, \\timing, \\quit).\n"
@@ -249,17 +246,18 @@ int run_shell(const Args& args) {
       "\n"
       "  echo \"RANK items BY hot(view) LIMIT 3;\" | tidal shell --data ./data\n"
       "\n"
-      "  --data DIR   the data folder\n";
+      "  --data DIR   the data folder\n"
+      "  --url URL    a running server instead (http://host:port)\n"
+      "  --key KEY    the API key for it\n";
   if (help_requested(args, kUsage)) return 0;
-  if (has_unknown_flag(args, {"--data", "--help"})) return 2;
-  std::optional<std::string> dir = data_dir(args);
-  if (!dir) return 2;
+  if (has_unknown_flag(args, {"--data", "--url", "--key", "--help"})) return 2;
   if (!operands(args, {}).empty()) {
     std::fprintf(stderr, "tidal: shell takes no operands (see --help)\n");
     return 2;
   }
-  std::unique_ptr<Database> db = open_database(*dir, DatabaseOptions{});
-  if (!db) return 1;
+  bool usage = false;
+  std::unique_ptr<Backend> db = open_backend(args, &usage);
+  if (!db) return usage ? 2 : 1;
 
   bool interactive = isatty(STDIN_FILENO) != 0;
   std::string history = interactive ? history_path() : "";
@@ -267,7 +265,7 @@ int run_shell(const Args& args) {
     using_history();
     if (!history.empty()) read_history(history.c_str());
     std::printf("tidalDB %s shell on %s. \\help for help, \\quit to leave.\n", kVersion,
-                dir->c_str());
+                db->where().c_str());
   }
   Shell shell(*db);
   StatementSplitter splitter;
@@ -313,7 +311,7 @@ int run_shell(const Args& args) {
       if (err == 0) history_truncate_file(history.c_str(), kHistoryLines);
     }
   }
-  if (!close_database(*db)) return 1;
+  if (!db->close()) return 1;
   return interactive || !failed ? 0 : 1;
 }
 

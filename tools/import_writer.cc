@@ -1,25 +1,131 @@
 #include "import_writer.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <span>
+
+#include "http_client.h"
+#include "query/ast.h"
 
 namespace tidal::cli {
 
 namespace {
 
-BatchIngestResult write_batch(Database& db, std::span<const SignalEvent> batch, BatchMode mode) {
-  return db.ingest(batch, mode);
-}
-BatchIngestResult write_batch(Database& db, std::span<const EntityWrite> batch, BatchMode mode) {
-  return db.upsert(batch, mode);
-}
-BatchIngestResult write_batch(Database& db, std::span<const RelationshipWrite> batch,
-                              BatchMode mode) {
-  return db.relate(batch, mode);
-}
+class DatabaseSink final : public ImportSink {
+ public:
+  explicit DatabaseSink(Database& db) : db_(db) {}
+  BatchIngestResult write(std::span<const SignalEvent> batch, BatchMode mode) override {
+    return db_.ingest(batch, mode);
+  }
+  BatchIngestResult write(std::span<const EntityWrite> batch, BatchMode mode) override {
+    return db_.upsert(batch, mode);
+  }
+  BatchIngestResult write(std::span<const RelationshipWrite> batch, BatchMode mode) override {
+    return db_.relate(batch, mode);
+  }
+
+ private:
+  Database& db_;
+};
+
+class ServerSink final : public ImportSink {
+ public:
+  explicit ServerSink(HttpClient& http) : http_(http) {}
+  BatchIngestResult write(std::span<const SignalEvent> batch, BatchMode mode) override {
+    return post("/v1/events/batch", "events", batch, mode,
+                [](std::string* out, const SignalEvent& e) { server::write_event(out, e); });
+  }
+  BatchIngestResult write(std::span<const EntityWrite> batch, BatchMode mode) override {
+    const std::string name(query::target_name(batch.empty() ? EntityKind::kItem : batch[0].kind));
+    return post("/v1/" + name + "/batch", name, batch, mode,
+                [](std::string* out, const EntityWrite& w) { server::write_entity_write(out, w); });
+  }
+  BatchIngestResult write(std::span<const RelationshipWrite> batch, BatchMode mode) override {
+    return post(
+        "/v1/relationships/batch", "relationships", batch, mode,
+        [](std::string* out, const RelationshipWrite& r) { server::write_relationship(out, r); });
+  }
+
+ private:
+  template <typename T, typename Write>
+  BatchIngestResult post(const std::string& target, const std::string& name,
+                         std::span<const T> batch, BatchMode mode, Write write_one) {
+    std::string body = "{\"" + name + "\":[";
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (i > 0) body += ',';
+      write_one(&body, batch[i]);
+    }
+    body += "],\"mode\":";
+    body += mode == BatchMode::kAllOrNothing ? "\"all_or_nothing\"}" : "\"apply_valid\"}";
+    Result<HttpAnswer> a =
+        failed_.ok() ? http_.request("POST", target, body) : Result<HttpAnswer>(failed_);
+    if (a.ok() && a->status == 200) {
+      Result<BatchIngestResult> r = read_outcome(a->body, batch.size());
+      if (r.ok()) return std::move(*r);
+      a = r.status();
+    }
+    // The batch as a whole failed: every entry carries the reason. A server
+    // that cannot be reached is not tried again for the next batches.
+    Status st = a.ok() ? http_.error_of(*a) : a.status();
+    if (!a.ok()) failed_ = st;
+    BatchIngestResult r;
+    r.errors.assign(batch.size(), st);
+    r.results.resize(batch.size());
+    r.rejected = batch.size();
+    return r;
+  }
+
+  // {"accepted", "rejected", "duplicates", "last_sequence", "errors": [{"index", "error"}]}
+  Result<BatchIngestResult> read_outcome(const std::string& body, size_t n) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    uint64_t accepted = 0, rejected = 0, duplicates = 0, last = 0;
+    simdjson::dom::array errors;
+    if (parser.parse(body).get(doc) != simdjson::SUCCESS ||
+        doc["accepted"].get_uint64().get(accepted) != simdjson::SUCCESS ||
+        doc["rejected"].get_uint64().get(rejected) != simdjson::SUCCESS ||
+        doc["errors"].get_array().get(errors) != simdjson::SUCCESS) {
+      return Status::IoError(Subsystem::kServer,
+                             "the server at " + http_.url() + " answered a batch unreadably");
+    }
+    if (doc["duplicates"].get_uint64().get(duplicates) != simdjson::SUCCESS) duplicates = 0;
+    if (doc["last_sequence"].get_uint64().get(last) != simdjson::SUCCESS) last = 0;
+    BatchIngestResult r;
+    r.errors.assign(n, Status::Ok());
+    r.results.assign(n, IngestResult{.sequence = last});
+    r.accepted = accepted;
+    r.rejected = rejected;
+    for (simdjson::dom::element e : errors) {
+      uint64_t index = 0;
+      if (e["index"].get_uint64().get(index) != simdjson::SUCCESS || index >= n) continue;
+      r.errors[index] = http_.error_of(HttpAnswer{.status = 400, .body = simdjson::minify(e)});
+    }
+    // The answer counts duplicates without naming them: mark that many
+    // accepted entries, which is all the tally needs.
+    for (size_t i = 0; i < n && duplicates > 0; ++i) {
+      if (r.errors[i].ok()) {
+        r.results[i].duplicate = true;
+        --duplicates;
+      }
+    }
+    return r;
+  }
+
+  HttpClient& http_;
+  Status failed_ = Status::Ok();
+};
 
 }  // namespace
+
+std::unique_ptr<ImportSink> database_sink(Database& db) {
+  return std::make_unique<DatabaseSink>(db);
+}
+
+std::unique_ptr<ImportSink> server_sink(HttpClient& http) {
+  return std::make_unique<ServerSink>(http);
+}
 
 void ImportWriter::begin_file(const std::string& path) {
   path_ = path;
@@ -102,7 +208,7 @@ void ImportWriter::write(PendingBatch<T>& pending) {
     }
     outcome_.rejected += pending.entries.size();
   } else {
-    BatchIngestResult r = write_batch(db_, std::span<const T>(pending.entries), mode_);
+    BatchIngestResult r = sink_.write(std::span<const T>(pending.entries), mode_);
     server::add_batch_result(&outcome_, r, pending.lines);
   }
   pending.entries.clear();

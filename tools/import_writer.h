@@ -1,5 +1,6 @@
-// ImportWriter: what `tidal import` read, written into the database in
-// batches (Database::ingest, upsert and relate), and the tally of it.
+// ImportWriter: what `tidal import` read, written in batches — into a
+// database opened here (Database::ingest, upsert and relate) or to a server
+// (its batch routes, `--url`) — and the tally of it.
 //
 // Lines are handed over one by one, parsed (add) or not (reject), with their
 // line numbers; every `batch_size` lines the parsed ones are written as one
@@ -10,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,13 +21,31 @@
 
 namespace tidal::cli {
 
+class HttpClient;
+
+// Where batches go. Each write answers per entry, as Database's batch
+// writes do.
+class ImportSink {
+ public:
+  virtual ~ImportSink() = default;
+  virtual BatchIngestResult write(std::span<const SignalEvent> batch, BatchMode mode) = 0;
+  virtual BatchIngestResult write(std::span<const EntityWrite> batch, BatchMode mode) = 0;
+  virtual BatchIngestResult write(std::span<const RelationshipWrite> batch, BatchMode mode) = 0;
+};
+// Into `db` (which must outlive the sink).
+std::unique_ptr<ImportSink> database_sink(Database& db);
+// To the server `http` talks to: POST /v1/events/batch, /v1/{kind}/batch or
+// /v1/relationships/batch. A batch the server does not take as a whole (it
+// cannot be reached, refuses the key) rejects every entry with that error.
+std::unique_ptr<ImportSink> server_sink(HttpClient& http);
+
 class ImportWriter {
  public:
   static constexpr size_t kRejectionsShown = 20;
 
-  // `db` must outlive the writer.
-  ImportWriter(Database& db, BatchMode mode, size_t batch_size)
-      : db_(db), mode_(mode), batch_size_(batch_size) {}
+  // `sink` must outlive the writer.
+  ImportWriter(ImportSink& sink, BatchMode mode, size_t batch_size)
+      : sink_(sink), mode_(mode), batch_size_(batch_size) {}
 
   // Lines added from now on come from `path` (as the rejections name it).
   void begin_file(const std::string& path);
@@ -57,7 +78,7 @@ class ImportWriter {
   void flush();
   void keep_first_rejections();
 
-  Database& db_;
+  ImportSink& sink_;
   BatchMode mode_;
   size_t batch_size_;
   std::string path_;

@@ -518,6 +518,56 @@ void write_entity(std::string* out, const Entity& e) {
   *out += "}}";
 }
 
+void write_event(std::string* out, const SignalEvent& e) {
+  *out += "{\"item\":";
+  append_json_string(out, e.item);
+  *out += ",\"signal\":";
+  append_json_string(out, e.signal);
+  if (!e.user.empty()) {
+    *out += ",\"user\":";
+    append_json_string(out, e.user);
+  }
+  if (e.timestamp != Timestamp{}) {  // zero: "now", the server's
+    *out += ",\"timestamp\":";
+    write_timestamp(out, e.timestamp);
+  }
+  if (e.value != 1.0) {
+    *out += ",\"value\":";
+    append_json_number(out, e.value);
+  }
+  if (!e.idempotency_key.empty()) {
+    *out += ",\"idempotency_key\":";
+    append_json_string(out, e.idempotency_key);
+  }
+  *out += '}';
+}
+
+void write_entity_write(std::string* out, const EntityWrite& w) {
+  *out += "{\"key\":";
+  append_json_string(out, w.key);
+  *out += ",\"attributes\":{";
+  for (size_t i = 0; i < w.attributes.size(); ++i) {
+    if (i > 0) *out += ',';
+    append_json_string(out, w.attributes[i].name);
+    *out += ':';
+    write_attribute_value(out, w.attributes[i].value);
+  }
+  *out += "}}";
+}
+
+void write_relationship(std::string* out, const RelationshipWrite& r) {
+  *out += "{\"user\":";
+  append_json_string(out, r.user);
+  *out += ",\"relation\":";
+  append_json_string(out, relation_name(r.relation));
+  *out += ",\"target_kind\":";
+  append_json_string(out, entity_kind_name(r.target_kind));
+  *out += ",\"target\":";
+  append_json_string(out, r.target);
+  if (!r.active) *out += ",\"active\":false";
+  *out += '}';
+}
+
 void write_score(std::string* out, double score) {
   if (std::isnan(score)) {
     *out += "\"NaN\"";

@@ -70,6 +70,11 @@ Status read_present_request(JsonElement v, PresentMode* mode, std::optional<Time
 void write_attribute_value(std::string* out, const AttributeValue& v);
 // {"kind", "key", "attributes": {...}}
 void write_entity(std::string* out, const Entity& e);
+// The request forms read_event, read_entity and read_relationship read
+// (a client's side: `tidal import --url`).
+void write_event(std::string* out, const SignalEvent& e);
+void write_entity_write(std::string* out, const EntityWrite& w);
+void write_relationship(std::string* out, const RelationshipWrite& r);
 // {"rows": [{"key", "score"}...], "cursor"?, "took_ms", "message"?, "plan"?, "explain"?}
 // `plan` is written for EXPLAIN statements or when `with_plan` is set.
 // A score: a JSON number, or for the values JSON has no number for the

@@ -1,8 +1,12 @@
 // The real `tidal serve` over loopback: ingest and query over HTTP, API key
 // scopes, request limits and client errors, kill -9 with every acknowledged
 // event kept, and a clean SIGTERM shutdown that finishes a request in flight.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <simdjson.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <fstream>
@@ -15,6 +19,7 @@ namespace tidal::testing {
 namespace {
 
 using namespace std::chrono_literals;
+using ::testing::HasSubstr;
 
 simdjson::dom::element parse(simdjson::dom::parser& p, const std::string& body) {
   simdjson::dom::element doc;
@@ -182,6 +187,120 @@ TEST(Server, ListsEntitiesWithAFilterAndCursorAndCountsThem) {
 
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait(30s), 0) << server.output();
+}
+
+// Runs `tidal shell` on a pseudo-terminal (so it is interactive: readline,
+// prompts), types `lines` one at a time after each prompt, and returns
+// everything the terminal showed.
+std::string run_shell_on_pty(const std::vector<std::string>& args,
+                             const std::vector<std::string>& lines) {
+  int master = -1;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) return "(forkpty failed)";
+  if (pid == 0) {
+    std::vector<std::string> argv = {(binary_dir() / "tidal").string(), "shell"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c;
+    for (std::string& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    ::setenv("TIDAL_HISTORY", "/dev/null", 1);
+    ::execv(c[0], c.data());
+    ::_exit(127);
+  }
+  std::string seen;
+  size_t next = 0;
+  size_t prompts = 0;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 200) > 0) {
+      char buf[4096];
+      ssize_t n = ::read(master, buf, sizeof(buf));
+      if (n <= 0) break;  // the shell exited
+      seen.append(buf, static_cast<size_t>(n));
+    }
+    // Type the next line once a new prompt shows.
+    size_t count = 0;
+    for (size_t at = seen.find("tidal> "); at != std::string::npos;
+         at = seen.find("tidal> ", at + 1)) {
+      ++count;
+    }
+    if (count > prompts && next < lines.size()) {
+      prompts = count;
+      std::string line = lines[next++] + "\r";
+      if (::write(master, line.data(), line.size()) < 0) break;
+    }
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return seen;
+}
+
+// --url: query, shell (on a terminal), import and info talk to a running
+// server and print what they print on a folder; a server that is down, or a
+// key it refuses, is one line and exit status 1 (issue 24, item 1).
+TEST(Server, TheCliTalksToARunningServerWithUrl) {
+  TempDir dir;
+  std::string keys = dir.sub("keys.txt");
+  CliRun made = run_tidal({"key", "--scope", "write", "--file", keys});
+  ASSERT_EQ(made.status, 0) << made.output;
+  const size_t at = made.output.find("key:  ");
+  const std::string write_key = made.output.substr(at + 6, made.output.find('\n', at) - at - 6);
+  ServerProcess server;
+  ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0", "--keys", keys}))
+      << server.output();
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+
+  write_file(dir.sub("items.csv"), kItemsCsv);
+  write_file(dir.sub("events.ndjson"), kEventsNdjson);
+  CliRun items = run_tidal({"import", "--url", url, "--key", write_key, dir.sub("items.csv")});
+  EXPECT_EQ(items.status, 1) << items.output;  // two bad rows, as on a folder
+  EXPECT_THAT(items.output, HasSubstr("accepted:   4"));
+  EXPECT_THAT(items.output, HasSubstr("items.csv:4: duration"));
+  CliRun events = run_tidal({"import", dir.sub("events.ndjson")}, "",
+                            {"TIDAL_URL=" + url, "TIDAL_KEY=" + write_key});
+  EXPECT_THAT(events.output, HasSubstr("duplicates: 1"));
+  EXPECT_THAT(events.output, HasSubstr("events.ndjson:6: colour: unknown field"));
+
+  CliRun q =
+      run_tidal({"query", "--url", url, "--key", write_key, "RANK items BY hot(view) LIMIT 2"});
+  ASSERT_EQ(q.status, 0) << q.output;
+  EXPECT_THAT(q.output, HasSubstr("| title"));
+  EXPECT_THAT(q.output, HasSubstr("studio_a"));  // attribute cells come from the server
+  EXPECT_LT(q.output.find("video_1"), q.output.find("video_2"));
+  CliRun count = run_tidal({"query", "--url", url, "--key", write_key, "COUNT items"});
+  EXPECT_EQ(count.output, "4\n");
+  CliRun syntax = run_tidal({"query", "--url", url, "--key", write_key, "RANK items BY"});
+  EXPECT_EQ(syntax.status, 1);
+  EXPECT_THAT(syntax.output, HasSubstr("line 1, column"));
+
+  std::string terminal =
+      run_shell_on_pty({"--url", url, "--key", write_key},
+                       {"COUNT items WHERE category = 'pets';", "\\stats", "exit"});
+  EXPECT_THAT(terminal, HasSubstr("shell on " + url));
+  EXPECT_THAT(terminal, HasSubstr("\r1\r\ncounted in"));  // one pets item among the four
+  EXPECT_THAT(terminal, HasSubstr("last_sequence"));
+
+  CliRun info = run_tidal({"info", "--url", url, "--key", write_key});
+  EXPECT_EQ(info.status, 0) << info.output;
+  EXPECT_THAT(info.output, HasSubstr("Schema version 1"));
+
+  // Refused key, no key, nobody listening: one line each, status 1.
+  CliRun wrong = run_tidal({"query", "--url", url, "--key", "not-a-key", "COUNT items"});
+  EXPECT_EQ(wrong.status, 1);
+  EXPECT_THAT(wrong.output, HasSubstr("refused the request"));
+  EXPECT_EQ(std::count(wrong.output.begin(), wrong.output.end(), '\n'), 1) << wrong.output;
+  CliRun none = run_tidal({"shell", "--url", url}, "COUNT items;\n");
+  EXPECT_EQ(none.status, 1);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(30s), 0) << server.output();
+  CliRun down = run_tidal({"query", "--url", url, "COUNT items"});
+  EXPECT_EQ(down.status, 1);
+  EXPECT_THAT(down.output, HasSubstr("cannot reach the server at " + url));
+  EXPECT_EQ(std::count(down.output.begin(), down.output.end(), '\n'), 1) << down.output;
+  CliRun both = run_tidal({"query", "--url", url, "--data", dir.sub("db"), "COUNT items"});
+  EXPECT_EQ(both.status, 2);
 }
 
 // `serve --historical` takes old events over HTTP and answers at their time;
