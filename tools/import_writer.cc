@@ -61,10 +61,12 @@ class ServerSink final : public ImportSink {
     body += mode == BatchMode::kAllOrNothing ? "\"all_or_nothing\"}" : "\"apply_valid\"}";
     Result<HttpAnswer> a =
         failed_.ok() ? http_.request("POST", target, body) : Result<HttpAnswer>(failed_);
-    if (a.ok() && a->status == 200) {
+    // 200, and also 400 (nothing accepted) and 5xx (a server-side failure),
+    // answer entry by entry when the body is a batch outcome.
+    if (a.ok()) {
       Result<BatchIngestResult> r = read_outcome(a->body, batch.size());
       if (r.ok()) return std::move(*r);
-      a = r.status();
+      if (a->status == 200) a = r.status();
     }
     // The batch as a whole failed: every entry carries the reason. A server
     // that cannot be reached is not tried again for the next batches.

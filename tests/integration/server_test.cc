@@ -258,6 +258,15 @@ TEST(Server, TheCliTalksToARunningServerWithUrl) {
   EXPECT_EQ(items.status, 1) << items.output;  // two bad rows, as on a folder
   EXPECT_THAT(items.output, HasSubstr("accepted:   4"));
   EXPECT_THAT(items.output, HasSubstr("items.csv:4: duration"));
+  // A batch the server rejects whole (400) still reports line by line.
+  const std::string long_key(300, 'k');  // longer than a key may be: the server says so
+  write_file(dir.sub("bad_items.csv"), "key,duration\n" + long_key + "1,5\n" + long_key + "2,6\n");
+  CliRun bad = run_tidal(
+      {"import", "--url", url, "--key", write_key, "--kind", "items", dir.sub("bad_items.csv")});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_THAT(bad.output, HasSubstr("rejected:   2"));
+  EXPECT_THAT(bad.output, HasSubstr("bad_items.csv:2: key"));
+  EXPECT_THAT(bad.output, HasSubstr("bad_items.csv:3: key"));
   CliRun events = run_tidal({"import", dir.sub("events.ndjson")}, "",
                             {"TIDAL_URL=" + url, "TIDAL_KEY=" + write_key});
   EXPECT_THAT(events.output, HasSubstr("duplicates: 1"));
