@@ -24,6 +24,8 @@ PACKAGES=(
   libfaiss-dev
   # HTTP load generator for bench/http_bench; curl for the documented HTTP examples
   wrk curl
+  # the Python client (clients/python): tested, and pip-installed offline into a venv
+  python3 python3-venv python3-pip python3-setuptools python3-wheel
 )
 
 missing=()
