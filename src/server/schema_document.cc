@@ -56,6 +56,19 @@ class Reader {
     *out = *d;
     return true;
   }
+  // Calls fn(element, "path[i]") for each element of the array `v`; a value
+  // that is not an array is an error ("expected an array of <what>").
+  template <typename Fn>
+  void each(JsonElement v, const std::string& path, std::string_view what, Fn fn) {
+    array arr;
+    if (v.get_array().get(arr) != simdjson::SUCCESS) {
+      fail(path, "expected an array of " + std::string(what));
+      return;
+    }
+    size_t i = 0;
+    for (JsonElement e : arr) fn(e, path + "[" + std::to_string(i++) + "]");
+  }
+
   // Parses `text` with `parse` (an enum's name) into *out.
   template <typename T, typename Parse>
   void named(JsonElement v, const std::string& path, Parse parse, T* out) {
@@ -95,18 +108,10 @@ void read_signal_spec(JsonElement doc, const std::string& path, SignalTypeSpec* 
     } else if (key == "half_life") {
       r.duration(value, field, &spec->half_life);
     } else if (key == "windows") {
-      array arr;
-      if (value.get_array().get(arr) != simdjson::SUCCESS) {
-        r.fail(field, "expected an array of durations");
-        continue;
-      }
-      size_t i = 0;
-      for (JsonElement w : arr) {
+      r.each(value, field, "durations", [&](JsonElement w, const std::string& at_path) {
         Duration d;
-        if (r.duration(w, field + "[" + std::to_string(i++) + "]", &d)) {
-          spec->windows.push_back(d);
-        }
-      }
+        if (r.duration(w, at_path, &d)) spec->windows.push_back(d);
+      });
     } else if (key == "velocity") {
       r.flag(value, field, &spec->velocity);
     } else if (key == "polarity") {
@@ -226,17 +231,11 @@ Result<SchemaDocument> read_schema_document(std::string_view json) {
       if (value.get_int64().get(v) != simdjson::SUCCESS) r.fail(field, "expected a whole number");
     } else if (key == "signals") {
       has_signals = true;
-      array arr;
-      if (value.get_array().get(arr) != simdjson::SUCCESS) {
-        r.fail(field, "expected an array of signal types");
-        continue;
-      }
-      size_t i = 0;
-      for (JsonElement s : arr) {
+      r.each(value, field, "signal types", [&](JsonElement v, const std::string& at_path) {
         SignalTypeSpec spec;
-        read_signal_spec(s, "signals[" + std::to_string(i++) + "]", &spec, &errors);
+        read_signal_spec(v, at_path, &spec, &errors);
         out.signals.push_back(std::move(spec));
-      }
+      });
     } else if (key == "attributes") {
       object by_kind;
       if (value.get_object().get(by_kind) != simdjson::SUCCESS) {
@@ -250,19 +249,12 @@ Result<SchemaDocument> read_schema_document(std::string_view json) {
           r.fail(kind_path, "is not an entity kind (item, user or creator)");
           continue;
         }
-        array arr;
-        if (list.get_array().get(arr) != simdjson::SUCCESS) {
-          r.fail(kind_path, "expected an array of attributes");
-          continue;
-        }
-        size_t i = 0;
-        for (JsonElement a : arr) {
+        r.each(list, kind_path, "attributes", [&](JsonElement a, const std::string& at_path) {
           AttributeSpec spec;
           EntityKind k = *kind;
-          read_attribute_spec(a, kind_path + "[" + std::to_string(i++) + "]", true, &k, &spec,
-                              &errors);
+          read_attribute_spec(a, at_path, true, &k, &spec, &errors);
           out.attributes[static_cast<size_t>(*kind)].push_back(std::move(spec));
-        }
+        });
       }
     } else {
       r.fail(field, "unknown field (known: version, signals, attributes)");

@@ -503,19 +503,30 @@ void write_attribute_value(std::string* out, const AttributeValue& v) {
       v);
 }
 
+namespace {
+
+// {"name": value, ...}
+void write_attributes(std::string* out, const std::vector<Attribute>& attributes) {
+  *out += '{';
+  for (size_t i = 0; i < attributes.size(); ++i) {
+    if (i > 0) *out += ',';
+    append_json_string(out, attributes[i].name);
+    *out += ':';
+    write_attribute_value(out, attributes[i].value);
+  }
+  *out += '}';
+}
+
+}  // namespace
+
 void write_entity(std::string* out, const Entity& e) {
   *out += "{\"kind\":";
   append_json_string(out, entity_kind_name(e.kind));
   *out += ",\"key\":";
   append_json_string(out, e.key);
-  *out += ",\"attributes\":{";
-  for (size_t i = 0; i < e.attributes.size(); ++i) {
-    if (i > 0) *out += ',';
-    append_json_string(out, e.attributes[i].name);
-    *out += ':';
-    write_attribute_value(out, e.attributes[i].value);
-  }
-  *out += "}}";
+  *out += ",\"attributes\":";
+  write_attributes(out, e.attributes);
+  *out += '}';
 }
 
 void write_event(std::string* out, const SignalEvent& e) {
@@ -545,14 +556,9 @@ void write_event(std::string* out, const SignalEvent& e) {
 void write_entity_write(std::string* out, const EntityWrite& w) {
   *out += "{\"key\":";
   append_json_string(out, w.key);
-  *out += ",\"attributes\":{";
-  for (size_t i = 0; i < w.attributes.size(); ++i) {
-    if (i > 0) *out += ',';
-    append_json_string(out, w.attributes[i].name);
-    *out += ':';
-    write_attribute_value(out, w.attributes[i].value);
-  }
-  *out += "}}";
+  *out += ",\"attributes\":";
+  write_attributes(out, w.attributes);
+  *out += '}';
 }
 
 void write_relationship(std::string* out, const RelationshipWrite& r) {
