@@ -3,9 +3,11 @@
 // (docs/schema.md, "The schema as a document").
 #include <cstdio>
 
+#include "cli_backend.h"
 #include "cli_commands.h"
 #include "cli_folder.h"
 #include "cli_usage.h"
+#include "server/schema_document.h"
 #include "server/wire.h"
 
 namespace tidal::cli {
@@ -46,6 +48,47 @@ std::string schema_document_text(const Schema& schema) {
   }
   out += "}\n}\n";
   return out;
+}
+
+// schema apply --url: each addition of `merged` over `stored`, in order,
+// through POST /v1/schema/signals and /v1/schema/attributes (one migration
+// each: a running server takes them one at a time).
+int apply_over_http(HttpClient& http, const Schema& stored, const Schema& merged,
+                    const std::vector<std::string>& added) {
+  uint32_t version = stored.version();
+  auto post = [&](const std::string& target, const std::string& body,
+                  const std::string& what) -> bool {
+    Result<HttpAnswer> a = http.request("POST", target, body);
+    Status st = !a.ok() ? a.status() : a->status == 200 ? Status::Ok() : http.error_of(*a);
+    if (!st.ok()) {
+      std::fprintf(stderr,
+                   "tidal: adding %s: %s\n(the additions before it are stored: schema "
+                   "version %u)\n",
+                   what.c_str(), st.message().c_str(), version);
+      return false;
+    }
+    ++version;
+    std::printf("  + %s\n", what.c_str());
+    return true;
+  };
+  std::printf("schema version %u -> %u:\n", stored.version(),
+              stored.version() + static_cast<uint32_t>(added.size()));
+  for (size_t i = stored.signals().size(); i < merged.signals().size(); ++i) {
+    std::string body;
+    server::write_signal_definition(&body, merged.signals()[i]);
+    if (!post("/v1/schema/signals", body, "signal \"" + merged.signals()[i].name + "\"")) return 1;
+  }
+  for (EntityKind kind : kEntityKinds) {
+    const std::vector<AttributeDefinition>& list = merged.attributes(kind);
+    for (size_t i = stored.attributes(kind).size(); i < list.size(); ++i) {
+      std::string body;
+      server::write_attribute_definition(&body, list[i], /*with_kind=*/true);
+      const std::string what =
+          std::string(entity_kind_name(kind)) + " attribute \"" + list[i].name + "\"";
+      if (!post("/v1/schema/attributes", body, what)) return 1;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -89,9 +132,9 @@ int run_init(const Args& args) {
 
 int run_schema(const Args& args) {
   static const char* kUsage =
-      "usage: tidal schema show  --data DIR\n"
-      "       tidal schema diff  --data DIR FILE\n"
-      "       tidal schema apply --data DIR FILE\n"
+      "usage: tidal schema show  --data DIR | --url URL [--key KEY]\n"
+      "       tidal schema diff  --data DIR | --url URL [--key KEY]  FILE\n"
+      "       tidal schema apply --data DIR | --url URL [--key KEY]  FILE\n"
       "\n"
       "show   prints the stored schema as a JSON document (the shape GET /v1/schema\n"
       "       returns), ready to keep in a file and edit.\n"
@@ -104,10 +147,11 @@ int run_schema(const Args& args) {
       "       a stored declaration is refused, listing the changes: a declaration\n"
       "       cannot change once data depends on it.\n"
       "\n"
-      "The database must not be open in another process (stop the server, or use\n"
-      "POST /v1/schema/signals and /v1/schema/attributes while it runs).\n";
+      "With --data the folder must not be open in another process; with --url URL\n"
+      "[--key KEY] (or TIDAL_URL) the same is done to a running server over its\n"
+      "HTTP API (apply: one POST /v1/schema/... per addition, an admin key).\n";
   if (help_requested(args, kUsage)) return 0;
-  if (has_unknown_flag(args, {"--data", "--help", "-h"})) return 2;
+  if (has_unknown_flag(args, {"--data", "--url", "--key", "--help", "-h"})) return 2;
   const std::vector<std::string>& words = args.positional();
   const std::string action = words.empty() ? "" : words[0];
   const bool needs_file = action == "diff" || action == "apply";
@@ -120,9 +164,24 @@ int run_schema(const Args& args) {
                  needs_file ? "one FILE" : "no file");
     return 2;
   }
-  std::optional<std::string> dir = data_dir(args);
-  if (!dir) return 2;
-  Result<Schema> stored = Database::stored_schema(*dir);
+  bool bad = false;
+  std::optional<ServerTarget> target = server_target(args, &bad);
+  if (bad) return 2;
+  std::unique_ptr<HttpClient> http;
+  std::optional<std::string> dir;
+  Result<Schema> stored = Status::Internal(Subsystem::kCore, "no schema read");
+  if (target) {
+    http = connect_server(*target);
+    if (!http) return 1;
+    Result<HttpAnswer> got = http->request("GET", "/v1/schema");
+    stored = !got.ok()            ? Result<Schema>(got.status())
+             : got->status != 200 ? Result<Schema>(http->error_of(*got))
+                                  : server::schema_from_document(got->body);
+  } else {
+    dir = data_dir(args);
+    if (!dir) return 2;
+    stored = Database::stored_schema(*dir);
+  }
   if (!stored.ok()) {
     std::fprintf(stderr, "tidal: %s\n", stored.status().to_string().c_str());
     return 1;
@@ -163,6 +222,7 @@ int run_schema(const Args& args) {
                 stored->version(), file->path.c_str());
     return 0;
   }
+  if (http) return apply_over_http(*http, *stored, c->merged, added);
   DatabaseOptions options;
   options.allow_schema_additions = true;
   Result<std::unique_ptr<Database>> db = Database::open(*dir, c->merged, options);

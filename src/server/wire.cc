@@ -670,32 +670,66 @@ void write_batch_outcome(std::string* out, const BatchOutcome& o, std::string_vi
   *out += "}\n";
 }
 
+void write_signal_definition(std::string* out, const SignalTypeDefinition& s) {
+  *out += "{\"name\":";
+  append_json_string(out, s.name);
+  *out += ",\"half_life\":";
+  append_json_string(out, format_duration(s.half_life));
+  *out += ",\"windows\":[";
+  for (size_t i = 0; i < s.windows.size(); ++i) {
+    if (i > 0) *out += ',';
+    append_json_string(out, format_duration(s.windows[i]));
+  }
+  *out += "],\"velocity\":";
+  *out += s.velocity ? "true" : "false";
+  *out += ",\"polarity\":";
+  append_json_string(out, polarity_name(s.polarity));
+  *out += ",\"value_kind\":";
+  append_json_string(out, value_kind_name(s.value_kind));
+  *out += ",\"learning_rate\":";
+  append_json_number(out, s.learning_rate);
+  *out += ",\"affinity_delta\":";
+  append_json_number(out, s.affinity_delta);
+  *out += '}';
+}
+
+void write_attribute_definition(std::string* out, const AttributeDefinition& a, bool with_kind) {
+  *out += '{';
+  if (with_kind) {
+    *out += "\"kind\":";
+    append_json_string(out, entity_kind_name(a.kind));
+    *out += ',';
+  }
+  *out += "\"name\":";
+  append_json_string(out, a.name);
+  *out += ",\"type\":";
+  append_json_string(out, attribute_type_name(a.type));
+  *out += ",\"filterable\":";
+  *out += a.filterable ? "true" : "false";
+  *out += ",\"sortable\":";
+  *out += a.sortable ? "true" : "false";
+  if (a.type == AttributeType::kVector) {
+    *out += ",\"vector_dim\":" + std::to_string(a.vector_dim) + ",\"metric\":";
+    append_json_string(out, vector_metric_name(a.metric));
+  }
+  if (a.type == AttributeType::kText) {
+    *out += ",\"stemmer\":";
+    append_json_string(out, a.text.stemmer);
+    *out += ",\"stop_words\":";
+    append_json_string(out, a.text.stop_words);
+    *out += ",\"boost\":" + number_text(a.text.boost) + ",\"k1\":" + number_text(a.text.k1) +
+            ",\"b\":" + number_text(a.text.b);
+  }
+  *out += '}';
+}
+
 void write_schema(std::string* out, const Schema& schema) {
   *out += "{\"version\":" + std::to_string(schema.version()) + ",\"signals\":[";
   bool first = true;
   for (const SignalTypeDefinition& s : schema.signals()) {
     if (!first) *out += ',';
     first = false;
-    *out += "{\"name\":";
-    append_json_string(out, s.name);
-    *out += ",\"half_life\":";
-    append_json_string(out, format_duration(s.half_life));
-    *out += ",\"windows\":[";
-    for (size_t i = 0; i < s.windows.size(); ++i) {
-      if (i > 0) *out += ',';
-      append_json_string(out, format_duration(s.windows[i]));
-    }
-    *out += "],\"velocity\":";
-    *out += s.velocity ? "true" : "false";
-    *out += ",\"polarity\":";
-    append_json_string(out, polarity_name(s.polarity));
-    *out += ",\"value_kind\":";
-    append_json_string(out, value_kind_name(s.value_kind));
-    *out += ",\"learning_rate\":";
-    append_json_number(out, s.learning_rate);
-    *out += ",\"affinity_delta\":";
-    append_json_number(out, s.affinity_delta);
-    *out += '}';
+    write_signal_definition(out, s);
   }
   *out += "],\"attributes\":{";
   for (EntityKind kind : kEntityKinds) {
@@ -706,27 +740,7 @@ void write_schema(std::string* out, const Schema& schema) {
     for (const AttributeDefinition& a : schema.attributes(kind)) {
       if (!first_attr) *out += ',';
       first_attr = false;
-      *out += "{\"name\":";
-      append_json_string(out, a.name);
-      *out += ",\"type\":";
-      append_json_string(out, attribute_type_name(a.type));
-      *out += ",\"filterable\":";
-      *out += a.filterable ? "true" : "false";
-      *out += ",\"sortable\":";
-      *out += a.sortable ? "true" : "false";
-      if (a.type == AttributeType::kVector) {
-        *out += ",\"vector_dim\":" + std::to_string(a.vector_dim) + ",\"metric\":";
-        append_json_string(out, vector_metric_name(a.metric));
-      }
-      if (a.type == AttributeType::kText) {
-        *out += ",\"stemmer\":";
-        append_json_string(out, a.text.stemmer);
-        *out += ",\"stop_words\":";
-        append_json_string(out, a.text.stop_words);
-        *out += ",\"boost\":" + number_text(a.text.boost) + ",\"k1\":" + number_text(a.text.k1) +
-                ",\"b\":" + number_text(a.text.b);
-      }
-      *out += '}';
+      write_attribute_definition(out, a, /*with_kind=*/false);
     }
     *out += ']';
   }

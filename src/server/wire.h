@@ -129,5 +129,10 @@ void write_batch_outcome(std::string* out, const BatchOutcome& o, std::string_vi
 // "attributes": {"item": [...], "user": [...], "creator": [...]}} and a
 // newline.
 void write_schema(std::string* out, const Schema& schema);
+// One signal type or attribute as GET /v1/schema lists it — and as POST
+// /v1/schema/signals and /v1/schema/attributes take it (`with_kind`: the
+// attribute's "kind", which the POST needs).
+void write_signal_definition(std::string* out, const SignalTypeDefinition& s);
+void write_attribute_definition(std::string* out, const AttributeDefinition& a, bool with_kind);
 
 }  // namespace tidal::server

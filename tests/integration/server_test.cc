@@ -312,6 +312,38 @@ TEST(Server, TheCliTalksToARunningServerWithUrl) {
   EXPECT_EQ(both.status, 2);
 }
 
+// tidal schema diff|apply --url: a running server's schema compared with a
+// file and migrated through POST /v1/schema/*, one addition at a time.
+TEST(Server, SchemaApplyWithUrlMigratesARunningServer) {
+  TempDir dir;
+  ServerProcess server;
+  ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << server.output();
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  write_file(dir.sub("more.json"), R"({
+    "signals": [{"name": "save", "half_life": "1d", "windows": ["1d"], "affinity_delta": 2}],
+    "attributes": {"item": [{"name": "genres", "type": "tags", "filterable": true},
+                            {"name": "summary", "type": "text", "stemmer": "english"}],
+                   "user": [{"name": "occupation", "type": "keyword", "filterable": true}]}})");
+  CliRun diff = run_tidal({"schema", "diff", "--url", url, dir.sub("more.json")});
+  EXPECT_EQ(diff.status, 1) << diff.output;
+  EXPECT_THAT(diff.output, HasSubstr("+ user attribute \"occupation\""));
+  CliRun apply = run_tidal({"schema", "apply", "--url", url, dir.sub("more.json")});
+  ASSERT_EQ(apply.status, 0) << apply.output;
+  EXPECT_THAT(apply.output, HasSubstr("schema version 1 -> 5"));
+  HttpReply schema = http(server.port(), "GET", "/v1/schema");
+  EXPECT_THAT(schema.body, HasSubstr(R"("version":5)"));
+  EXPECT_THAT(schema.body, HasSubstr(R"({"name":"save","half_life":"1d")"));
+  EXPECT_THAT(schema.body, HasSubstr(R"("name":"summary","type":"text","filterable":false,)"
+                                     R"("sortable":false,"stemmer":"english")"));
+  EXPECT_EQ(run_tidal({"schema", "diff", "--url", url, dir.sub("more.json")}).status, 0);
+  // The server takes the new attribute at once.
+  EXPECT_EQ(
+      http(server.port(), "PUT", "/v1/items/a", R"({"attributes": {"genres": ["jazz"]}})").status,
+      200);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(30s), 0) << server.output();
+}
+
 // `serve --historical` takes old events over HTTP and answers at their time;
 // the flag is remembered by the folder, not needed again.
 TEST(Server, HistoricalServeTakesOldEventsAndRemembersIt) {
