@@ -188,11 +188,7 @@ class RemoteBackend final : public Backend {
     return read_query_result(a.body, http_->url());
   }
 
-  Result<Schema> schema() override {
-    TIDAL_ASSIGN_OR_RETURN(HttpAnswer a, http_->request("GET", "/v1/schema"));
-    if (a.status != 200) return http_->error_of(a);
-    return server::schema_from_document(a.body);
-  }
+  Result<Schema> schema() override { return server_schema(*http_); }
 
   std::vector<std::vector<std::string>> cells(EntityKind kind, const std::vector<std::string>& keys,
                                               const std::vector<std::string>& attributes) override {
@@ -305,6 +301,12 @@ std::unique_ptr<HttpClient> connect_server(const ServerTarget& target) {
     return nullptr;
   }
   return std::move(http).value();
+}
+
+Result<Schema> server_schema(HttpClient& http) {
+  TIDAL_ASSIGN_OR_RETURN(HttpAnswer a, http.request("GET", "/v1/schema"));
+  if (a.status != 200) return http.error_of(a);
+  return server::schema_from_document(a.body);
 }
 
 std::unique_ptr<Backend> open_backend(const Args& args, bool* usage) {

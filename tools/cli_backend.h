@@ -51,4 +51,7 @@ std::unique_ptr<Backend> open_backend(const Args& args, bool* usage);
 // it cannot be used.
 std::unique_ptr<HttpClient> connect_server(const ServerTarget& target);
 
+// The server's schema (GET /v1/schema read back as a Schema).
+Result<Schema> server_schema(HttpClient& http);
+
 }  // namespace tidal::cli

@@ -19,7 +19,6 @@
 #include "core/duration.h"
 #include "db/present.h"
 #include "schema/schema_catalog.h"
-#include "server/schema_document.h"
 #include "tidal/database.h"
 
 namespace tidal::cli {
@@ -380,7 +379,7 @@ int remote_info(const ServerTarget& target) {
   std::unique_ptr<HttpClient> http = connect_server(target);
   if (!http) return 1;
   Result<HttpAnswer> health = http->request("GET", "/health");
-  Result<HttpAnswer> schema = http->request("GET", "/v1/schema");
+  Result<Schema> schema = server_schema(*http);
   if (!health.ok() || !schema.ok()) {
     std::fprintf(stderr, "tidal: %s\n",
                  (!health.ok() ? health.status() : schema.status()).message().c_str());
@@ -403,12 +402,7 @@ int remote_info(const ServerTarget& target) {
   }
   print_table({"health", "value"}, rows);
   std::printf("\n");
-  Result<Schema> s = server::schema_from_document(schema->body);
-  if (!s.ok()) {
-    std::fprintf(stderr, "tidal: %s\n", s.status().message().c_str());
-    return 1;
-  }
-  print_schema(*s);
+  print_schema(*schema);
   simdjson::dom::element present;
   if (doc["present"].get(present) == simdjson::SUCCESS) {
     std::printf("\nPresent: %s\n", simdjson::minify(present).c_str());

@@ -327,10 +327,7 @@ int run_import(const Args& args) {
   if (target) {
     http = connect_server(*target);
     if (!http) return 1;
-    Result<HttpAnswer> got = http->request("GET", "/v1/schema");
-    Result<Schema> s = !got.ok()            ? Result<Schema>(got.status())
-                       : got->status != 200 ? Result<Schema>(http->error_of(*got))
-                                            : server::schema_from_document(got->body);
+    Result<Schema> s = server_schema(*http);
     if (!s.ok()) {
       std::fprintf(stderr, "tidal: %s\n", s.status().message().c_str());
       return 1;

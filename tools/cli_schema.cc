@@ -173,10 +173,7 @@ int run_schema(const Args& args) {
   if (target) {
     http = connect_server(*target);
     if (!http) return 1;
-    Result<HttpAnswer> got = http->request("GET", "/v1/schema");
-    stored = !got.ok()            ? Result<Schema>(got.status())
-             : got->status != 200 ? Result<Schema>(http->error_of(*got))
-                                  : server::schema_from_document(got->body);
+    stored = server_schema(*http);
   } else {
     dir = data_dir(args);
     if (!dir) return 2;

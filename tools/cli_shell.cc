@@ -115,9 +115,9 @@ class Shell {
     print_result(db_, tql, *r, format_);
     if (!r->message.empty() && !db_.wait_for_backfills()) return false;
     if (format_ == ResultFormat::kTable && r->message.empty()) {
-      std::string footer = r->count ? std::string("counted")
-                                    : std::to_string(r->rows.size()) +
-                                          (r->rows.size() == 1 ? " row" : " rows");
+      std::string footer =
+          r->count ? std::string("counted")
+                   : std::to_string(r->rows.size()) + (r->rows.size() == 1 ? " row" : " rows");
       if (timing_) {
         char took[48];
         std::snprintf(took, sizeof(took), " in %.2f ms", r->total_micros / 1000.0);
