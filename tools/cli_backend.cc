@@ -228,23 +228,7 @@ class RemoteBackend final : public Backend {
     return out;
   }
 
-  Result<std::vector<std::vector<std::string>>> stats() override {
-    TIDAL_ASSIGN_OR_RETURN(HttpAnswer a, http_->request("GET", "/health"));
-    simdjson::dom::parser parser;
-    element doc;
-    if (parser.parse(a.body).get(doc) != simdjson::SUCCESS) return http_->error_of(a);
-    std::vector<std::vector<std::string>> out;
-    for (const char* name : {"status", "writable", "version", "last_sequence",
-                             "checkpoint_sequence", "uptime_seconds"}) {
-      element v;
-      if (doc[name].get(v) == simdjson::SUCCESS) out.push_back({name, json_cell(v)});
-    }
-    element present;
-    if (doc["present"]["mode"].get(present) == simdjson::SUCCESS) {
-      out.push_back({"present", json_cell(present)});
-    }
-    return out;
-  }
+  Result<std::vector<std::vector<std::string>>> stats() override { return server_health(*http_); }
 
   bool wait_for_backfills() override {
     std::fprintf(stderr,
@@ -307,6 +291,26 @@ Result<Schema> server_schema(HttpClient& http) {
   TIDAL_ASSIGN_OR_RETURN(HttpAnswer a, http.request("GET", "/v1/schema"));
   if (a.status != 200) return http.error_of(a);
   return server::schema_from_document(a.body);
+}
+
+Result<std::vector<std::vector<std::string>>> server_health(HttpClient& http,
+                                                            std::string* present) {
+  TIDAL_ASSIGN_OR_RETURN(HttpAnswer a, http.request("GET", "/health"));
+  simdjson::dom::parser parser;
+  element doc;
+  if (parser.parse(a.body).get(doc) != simdjson::SUCCESS) return http.error_of(a);
+  std::vector<std::vector<std::string>> out;
+  for (const char* name : {"status", "writable", "version", "last_sequence", "checkpoint_sequence",
+                           "uptime_seconds"}) {
+    element v;
+    if (doc[name].get(v) == simdjson::SUCCESS) out.push_back({name, json_cell(v)});
+  }
+  element p;
+  if (doc["present"]["mode"].get(p) == simdjson::SUCCESS) out.push_back({"present", json_cell(p)});
+  if (present != nullptr && doc["present"].get(p) == simdjson::SUCCESS) {
+    *present = simdjson::minify(p);
+  }
+  return out;
 }
 
 std::unique_ptr<Backend> open_backend(const Args& args, bool* usage) {

@@ -53,5 +53,10 @@ std::unique_ptr<HttpClient> connect_server(const ServerTarget& target);
 
 // The server's schema (GET /v1/schema read back as a Schema).
 Result<Schema> server_schema(HttpClient& http);
+// The server's GET /health as (name, value) rows: status, writable, version,
+// sequences, uptime and the present's mode; *present, when given, gets the
+// whole present object as JSON.
+Result<std::vector<std::vector<std::string>>> server_health(HttpClient& http,
+                                                            std::string* present = nullptr);
 
 }  // namespace tidal::cli

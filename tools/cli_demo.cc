@@ -378,35 +378,19 @@ namespace {
 int remote_info(const ServerTarget& target) {
   std::unique_ptr<HttpClient> http = connect_server(target);
   if (!http) return 1;
-  Result<HttpAnswer> health = http->request("GET", "/health");
+  std::string present;
+  Result<std::vector<std::vector<std::string>>> health = server_health(*http, &present);
   Result<Schema> schema = server_schema(*http);
   if (!health.ok() || !schema.ok()) {
     std::fprintf(stderr, "tidal: %s\n",
                  (!health.ok() ? health.status() : schema.status()).message().c_str());
     return 1;
   }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(health->body).get(doc) != simdjson::SUCCESS) {
-    std::fprintf(stderr, "tidal: %s\n", http->error_of(*health).message().c_str());
-    return 1;
-  }
   std::printf("Server %s\n\n", http->url().c_str());
-  std::vector<std::vector<std::string>> rows;
-  for (const char* name : {"status", "writable", "version", "last_sequence", "checkpoint_sequence",
-                           "uptime_seconds"}) {
-    simdjson::dom::element v;
-    if (doc[name].get(v) != simdjson::SUCCESS) continue;
-    rows.push_back(
-        {name, v.is_string() ? std::string(v.get_string().value_unsafe()) : simdjson::minify(v)});
-  }
-  print_table({"health", "value"}, rows);
+  print_table({"health", "value"}, *health);
   std::printf("\n");
   print_schema(*schema);
-  simdjson::dom::element present;
-  if (doc["present"].get(present) == simdjson::SUCCESS) {
-    std::printf("\nPresent: %s\n", simdjson::minify(present).c_str());
-  }
+  if (!present.empty()) std::printf("\nPresent: %s\n", present.c_str());
   return 0;
 }
 
