@@ -7,11 +7,11 @@
 // Database::query (TQL in, rows and a plan out):
 //
 // (a) Top-20 for every sort mode of query::sort_modes() but cohort_trending
-//     (cohort_bench's) with the statement it needs (RANK items BY <mode>; relevance ranks a
-//     SEARCH's text matches, so SEARCH items QUERY 'jazz'), for TRENDING items WINDOW 24h and for a
-//     sortable attribute (RANK items BY duration), each with no filter and with category IN (...)
-//     filters selecting about 1%, 10% and 50% of the items (the categories
-//     are picked from the generated items; the selectivity is measured with
+//     (cohort_bench's) and the user's modes (FEED only; feed_eval's) with the statement it needs
+//     (RANK items BY <mode>; relevance ranks a SEARCH's text matches, so SEARCH items QUERY
+//     'jazz'), for TRENDING items WINDOW 24h and for a sortable attribute (RANK items BY duration),
+//     each with no filter and with category IN (...) filters selecting about 1%, 10% and 50% of the
+//     items (the categories are picked from the generated items; the selectivity is measured with
 //     Database::count and printed). Per (sort, selectivity): p50, p99 and QPS
 //     over 1,000 queries after 100 of warm-up, one thread. Target: any sort
 //     mode, top-20 over 1M items with a 10%-selective filter, p99 <= 5 ms.
@@ -240,6 +240,8 @@ std::vector<Sort> sorts() {
     // no text to score. text_bench measures search at scale.
     // cohort_trending needs an audience (FOR COHORT): cohort_bench measures it.
     if (m.name == "cohort_trending") continue;
+    // for_you, following and affinity rank for one user: feed_eval measures FEED.
+    if (m.needs_user) continue;
     if (m.formula.find("bm25") != std::string_view::npos) {
       out.push_back({std::string(m.name), "SEARCH items QUERY 'jazz'"});
       continue;

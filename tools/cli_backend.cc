@@ -61,6 +61,8 @@ class LocalBackend final : public Backend {
         {"active states", n(st.active_states)},
         {"warm bytes", n(st.warm_bytes)},
         {"hot bytes", n(st.hot_bytes)},
+        {"users with feed state", n(st.users_with_state)},
+        {"user state bytes", n(st.user_state_bytes)},
         {"last sequence", n(st.last_sequence)},
         {"checkpoint sequence", n(st.checkpoint_sequence)}};
   }

@@ -99,6 +99,8 @@ struct DatabaseStats {
   uint64_t cohort_active_states = 0;  // (cohort, item, signal type) with windowed state
   uint64_t cohort_bytes = 0;          // memory of every cohort's ledgers and members
   uint64_t cohort_updates = 0;        // cohort ledger updates by events since open
+  uint64_t users_with_state = 0;      // users with feed state: seen, recent items, preferences
+  uint64_t user_state_bytes = 0;      // memory of that state and of the items' learned links
 };
 
 // A cohort (docs/cohorts.md): an audience of users defined by a predicate

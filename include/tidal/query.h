@@ -24,6 +24,9 @@ struct QueryOptions {
   // The most a read query may take; past it the query stops with kAborted
   // naming the stage it reached. Between 1 ms and 10 min.
   Duration time_budget = std::chrono::seconds(2);
+  // FEED: keep the items the user already has signals for as candidates
+  // (by default a feed leaves them out; docs/feeds.md).
+  bool include_seen = false;
 };
 
 namespace query {

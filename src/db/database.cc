@@ -155,7 +155,7 @@ Result<EntityPage> Database::list(EntityKind kind, std::string_view where, size_
     if (e.ok()) {
       page.entities.push_back(std::move(*e));
     } else if (e.status().code() == StatusCode::kNotFound) {
-      page.entities.push_back(Entity{.kind = kind, .key = row.key});  // known from signals
+      page.entities.push_back(Entity{.kind = kind, .key = row.key, .attributes = {}});  // known from signals
     } else {
       return e.status();
     }

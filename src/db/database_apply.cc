@@ -27,12 +27,12 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       if (!cohorts_->empty() && !e.user.empty()) {
         if (std::optional<uint32_t> u = key_map(EntityKind::kUser).find(e.user)) record.actor = *u;
       }
+      // The acting user's dense index (user state, affinity); a user known
+      // only from signals gets one too.
+      if (!e.user.empty()) record.user = key_map(EntityKind::kUser).assign(e.user);
       if (relationships_->tracks_affinity()) {
         uint32_t creator = entities_->creator_of(record.item);
-        if (creator != entities::kNoCreator) {
-          record.creator = creator;
-          record.user = key_map(EntityKind::kUser).assign(e.user);
-        }
+        if (creator != entities::kNoCreator) record.creator = creator;
       }
       TIDAL_RETURN_IF_ERROR(registry_.apply(record));
       known_items_.add(record.item);

@@ -30,6 +30,7 @@
 #include "storage/data_folder.h"
 #include "text/text_index.h"
 #include "tidal/database.h"
+#include "users/user_state.h"
 #include "vectors/vector_index.h"
 #include "wal/wal.h"
 
@@ -198,6 +199,7 @@ class Database::Impl {
   signals::EventStore* events_ = nullptr;  // has its own lock
   entities::EntityStore* entities_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
   entities::Relationships* relationships_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
+  users::UserStateStore* user_state_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
   query::ProfileCatalog* profiles_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
   cohorts::CohortStore* cohorts_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;
   text::TextIndex* text_ TIDAL_PT_GUARDED_BY(state_mu_) = nullptr;

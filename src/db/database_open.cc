@@ -65,6 +65,11 @@ Status Database::Impl::open(const std::string& path, const Schema& given) {
   auto relationships = std::make_unique<entities::Relationships>(schema_);
   relationships_ = relationships.get();
   registry_.add(std::move(relationships));
+  // Reads the items' embeddings, which no signal changes: registered after
+  // the vector index only for readability.
+  auto user_state = std::make_unique<users::UserStateStore>(schema_, vectors_);
+  user_state_ = user_state.get();
+  registry_.add(std::move(user_state));
   auto profiles = std::make_unique<query::ProfileCatalog>();
   profiles_ = profiles.get();
   registry_.add(std::move(profiles));

@@ -258,6 +258,10 @@ DatabaseStats Database::Impl::stats() const {
   s.active_states = ledger_ ? ledger_->active_states() : 0;
   s.warm_bytes = ledger_ ? ledger_->warm_bytes() : 0;
   s.hot_bytes = ledger_ ? ledger_->hot_bytes() : 0;
+  if (user_state_) {
+    s.users_with_state = user_state_->users_with_state();
+    s.user_state_bytes = user_state_->memory_bytes();
+  }
   if (cohorts_) {
     s.cohorts = cohorts_->all().size();
     s.cohort_active_states = cohorts_->active_states();
@@ -292,6 +296,8 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                        .profiles = profiles_,
                        .text = text_,
                        .vectors = vectors_,
+                       .users = user_state_,
+                       .relationships = relationships_,
                        .trending_capacity = options_.trending_capacity,
                        .column_threshold = options_.query_column_threshold,
                        .parallel_scan_threshold = options_.query_parallel_scan,

@@ -86,7 +86,13 @@ void EntityStore::replace(EntityKind kind, uint32_t index, std::string list, boo
   }
   if (kind == EntityKind::kItem) {
     if (item_creator_.size() <= index) item_creator_.resize(index + 1, kNoCreator);
+    const uint32_t was = item_creator_[index];
+    if (was != kNoCreator && was < creator_items_.size()) creator_items_[was].remove(index);
     item_creator_[index] = creator;
+    if (creator != kNoCreator && live) {
+      if (creator_items_.size() <= creator) creator_items_.resize(creator + 1);
+      creator_items_[creator].add(index);
+    }
   }
   s.dirty.mark(index);
 }
@@ -202,6 +208,17 @@ void EntityStore::resolve_creators(
       if (slot == kCreatorSlot) item_creator_[item] = index_of(v.str);
     }
   }
+  creator_items_.clear();
+  for (uint32_t item : s.live) {
+    const uint32_t c = item_creator_[item];
+    if (c == kNoCreator) continue;
+    if (creator_items_.size() <= c) creator_items_.resize(c + 1);
+    creator_items_[c].add(item);
+  }
+}
+
+const Bitmap* EntityStore::items_of(uint32_t creator) const {
+  return creator < creator_items_.size() ? &creator_items_[creator] : nullptr;
 }
 
 size_t EntityStore::memory_bytes() const {

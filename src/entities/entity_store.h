@@ -55,6 +55,8 @@ class EntityStore final : public apply::Materializer {
   uint32_t creator_of(uint32_t item) const {
     return item < item_creator_.size() ? item_creator_[item] : kNoCreator;
   }
+  // The live items whose creator is `creator` (nullptr: none ever had it).
+  const Bitmap* items_of(uint32_t creator) const;
   // The filter index of a filterable attribute (nullptr otherwise).
   const AttributeIndex* index(EntityKind kind, uint16_t slot) const;
 
@@ -103,6 +105,7 @@ class EntityStore final : public apply::Materializer {
   std::shared_ptr<const AttributeCatalogs> catalogs_;
   std::array<KindState, 3> kinds_;
   std::vector<uint32_t> item_creator_;
+  std::vector<Bitmap> creator_items_;  // by creator: the inverse of item_creator_
 };
 
 }  // namespace tidal::entities

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/coding.h"
+#include "core/dense_table.h"
 #include "entities/key_map.h"
 #include "storage/key_encoding.h"
 
@@ -97,13 +98,11 @@ void Relationships::add_signals(const Schema& schema) {
 Relationships::~Relationships() = default;
 
 Relationships::UserState& Relationships::user_state(uint32_t user) {
-  if (users_.size() <= user) users_.resize(user + 1);
-  if (!users_[user]) users_[user] = std::make_unique<UserState>();
-  return *users_[user];
+  return dense_at(users_, user);
 }
 
 const Relationships::UserState* Relationships::find_user(uint32_t user) const {
-  return user < users_.size() ? users_[user].get() : nullptr;
+  return dense_find(users_, user);
 }
 
 Status Relationships::apply(const apply::AppliedRecord& r) {

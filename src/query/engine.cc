@@ -64,7 +64,8 @@ Status check_profile_definition(const Statement& s, const QueryState& st) {
   if (schema.find_signal(name) != nullptr) return taken("a signal type");
   if (schema.find_attribute(EntityKind::kItem, name) != nullptr) return taken("an item attribute");
   if (name == "age" || name == "created_at" || name == "creator" || name == "key" ||
-      name == "bm25") {
+      name == "bm25" || name == "co_engagement" || name == "creator_affinity" ||
+      name == "followed" || name == "seen" || name == "preference") {
     return taken("a built-in");
   }
   // (A mode that needs FOR COHORT is checked when a query uses the profile.)
@@ -76,8 +77,9 @@ Status check_profile_definition(const Statement& s, const QueryState& st) {
     return sp ? &sp->expr : nullptr;
   };
   Expr self{.kind = ExprKind::kIdentifier, .pos = s.definition->pos, .text = name};
-  TIDAL_ASSIGN_OR_RETURN(Expr expanded,
-                         expand_names(self, schema, profiles, {.seed = 0, .for_cohort = true}));
+  TIDAL_ASSIGN_OR_RETURN(
+      Expr expanded,
+      expand_names(self, schema, profiles, {.seed = 0, .for_cohort = true, .for_user = true}));
   Result<ranking::Program> program = ranking::compile(expanded, {.schema = &schema});
   if (!program.ok()) {
     return Status::Invalid(Subsystem::kQuery, "profile", name,

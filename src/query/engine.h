@@ -21,8 +21,9 @@
 // The planner prefers a trending index and checks its answer is provably the
 // exact top (source_trending.cc); otherwise the scan scores every candidate.
 // EXPLAIN reports every operator with its rows in and out and its time.
-// Cohort (FOR COHORT) and user (FEED) sources are not built yet; the parser
-// accepts them and the engine answers kNotSupported.
+// FEED FOR USER unions several candidate sources (source_feed.cc) and
+// filters what the user has seen, blocked or muted before the scan scores
+// the rest with the feed's profile.
 #pragma once
 
 #include <array>
@@ -31,12 +32,14 @@
 #include "cohorts/cohort_store.h"
 #include "entities/entity_store.h"
 #include "entities/key_map.h"
+#include "entities/relationships.h"
 #include "query/ast.h"
 #include "query/profile_catalog.h"
 #include "signals/ledger_set.h"
 #include "text/text_index.h"
 #include "tidal/query.h"
 #include "tidal/status.h"
+#include "users/user_state.h"
 #include "vectors/vector_index.h"
 
 namespace tidal::query {
@@ -59,7 +62,10 @@ struct QueryState {
   const ProfileCatalog* profiles = nullptr;
   const text::TextIndex* text = nullptr;          // SEARCH (and hybrid)
   const vectors::VectorIndex* vectors = nullptr;  // SIMILAR, NEAREST
-  size_t trending_capacity = 0;                   // the capacity of the ledger's trending indexes
+  // FEED FOR USER: what the user did and follows (docs/feeds.md).
+  const users::UserStateStore* users = nullptr;
+  const entities::Relationships* relationships = nullptr;
+  size_t trending_capacity = 0;  // the capacity of the ledger's trending indexes
   // Scans of more candidates than this read windowed features from the
   // ledger's dense window columns (DatabaseOptions::query_column_threshold).
   uint64_t column_threshold = 4096;
@@ -71,9 +77,8 @@ struct QueryState {
 };
 
 // Plans and runs a read statement (TRENDING, RANK, SEARCH, SIMILAR, NEAREST,
-// and EXPLAIN of them). Statements whose parts do not exist yet (FEED,
-// cohorts, SEARCH ... WITHIN TRENDING) give NotSupported "not supported
-// yet: ...".
+// FEED, COUNT and EXPLAIN of them). Statements whose parts do not exist yet
+// (SEARCH ... WITHIN TRENDING) give NotSupported "not supported yet: ...".
 Result<QueryResult> run_read(const Statement& s, const QueryState& state,
                              const QueryOptions& options);
 

@@ -34,6 +34,9 @@ class Execution {
   // them (into `owned`, which set_candidates_owned() then points at).
   const Bitmap& candidates() const { return *candidates_; }
   void set_candidates_owned() { candidates_ = &owned; }
+  // Whether an operator narrowed the candidates (into `owned`).
+  bool narrowed() const { return candidates_ == &owned; }
+  const UserFeatures* user_features() const { return plan_.user ? &*plan_.user : nullptr; }
   // COUNT's answer.
   void set_count(uint64_t n) { result_.count = n; }
   // The candidates as a search restriction: nullptr while they are the

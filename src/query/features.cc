@@ -83,6 +83,61 @@ void FeatureFetcher::fetch(size_t f, const uint32_t* ids, size_t n, double* out)
     case ranking::FeatureKind::kCreatedAt:
       for (size_t i = 0; i < n; ++i) out[i] = attribute(src, ids[i]);
       return;
+    case ranking::FeatureKind::kCoEngagement:
+    case ranking::FeatureKind::kPreference:
+    case ranking::FeatureKind::kAffinity:
+    case ranking::FeatureKind::kFollowed:
+    case ranking::FeatureKind::kSeen: fetch_user(src, ids, n, out); return;
+  }
+}
+
+void FeatureFetcher::fetch_user(const Source& src, const uint32_t* ids, size_t n,
+                                double* out) const {
+  if (user_ == nullptr || user_->user == UserFeatures::kUnknown) {
+    std::fill(out, out + n, 0.0);
+    return;
+  }
+  const uint32_t u = user_->user;
+  const entities::Relationships* rel = st_.relationships;
+  switch (src.ref.kind) {
+    case ranking::FeatureKind::kCoEngagement: {
+      const std::vector<users::ItemScore>& co = user_->co;
+      for (size_t i = 0; i < n; ++i) {
+        auto it =
+            std::lower_bound(co.begin(), co.end(), ids[i],
+                             [](const users::ItemScore& s, uint32_t v) { return s.item < v; });
+        out[i] = it != co.end() && it->item == ids[i] ? it->score : 0;
+      }
+      return;
+    }
+    case ranking::FeatureKind::kPreference:
+      for (size_t i = 0; i < n; ++i) {
+        out[i] = src.preference != nullptr && src.vector_slot != nullptr
+                     ? src.vector_slot->similarity(src.preference->data(), ids[i])
+                     : 0;
+      }
+      return;
+    case ranking::FeatureKind::kAffinity:
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t c = st_.entities->creator_of(ids[i]);
+        out[i] = c != entities::kNoCreator && rel != nullptr ? rel->affinity(u, c, now_us_) : 0;
+      }
+      return;
+    case ranking::FeatureKind::kFollowed:
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t c = st_.entities->creator_of(ids[i]);
+        out[i] = c != entities::kNoCreator && rel != nullptr &&
+                         rel->has(u, Relation::kFollow, EntityKind::kCreator, c)
+                     ? 1
+                     : 0;
+      }
+      return;
+    case ranking::FeatureKind::kSeen:
+      for (size_t i = 0; i < n; ++i) {
+        out[i] = user_->seen != nullptr && user_->seen->contains(ids[i]) ? 1 : 0;
+      }
+      return;
+    default: std::fill(out, out + n, 0.0); return;
   }
 }
 
@@ -116,7 +171,19 @@ FeatureFetcher::Source FeatureFetcher::source_of(const ranking::FeatureRef& f) c
     case ranking::FeatureKind::kGaussian:
     case ranking::FeatureKind::kBm25:
     case ranking::FeatureKind::kSimilarity:
-    case ranking::FeatureKind::kHybrid: break;
+    case ranking::FeatureKind::kHybrid:
+    case ranking::FeatureKind::kCoEngagement:
+    case ranking::FeatureKind::kAffinity:
+    case ranking::FeatureKind::kFollowed:
+    case ranking::FeatureKind::kSeen: break;
+    case ranking::FeatureKind::kPreference: {
+      if (st_.vectors == nullptr) break;
+      for (const auto& slot : st_.vectors->slots(EntityKind::kItem)) {
+        if (slot->def().id == f.attribute) s.vector_slot = slot.get();
+      }
+      if (user_ != nullptr) s.preference = user_->preference(f.attribute);
+      break;
+    }
     case ranking::FeatureKind::kAttribute:
     case ranking::FeatureKind::kCreatedAt: {
       s.slot = f.kind == ranking::FeatureKind::kCreatedAt ? entities::kCreatedAtSlot : f.attribute;

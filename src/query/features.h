@@ -23,6 +23,28 @@ struct VectorFeatures {
   const std::vector<text::ScoredDoc>* hybrid = nullptr;
 };
 
+// What the user features of a query naming a user read (FEED FOR USER;
+// docs/feeds.md). A user the database has never seen has no index: every
+// user feature is then 0.
+struct UserFeatures {
+  static constexpr uint32_t kUnknown = UINT32_MAX;
+  std::string key;
+  uint32_t user = kUnknown;
+  // co_engagement of every item it is not 0 for, ascending by item.
+  std::vector<users::ItemScore> co;
+  // By item vector attribute id: the user's normalized preference vector
+  // (absent: none yet).
+  std::vector<std::pair<uint16_t, std::vector<float>>> preferences;
+  const entities::Bitmap* seen = nullptr;  // nullptr: nothing seen
+
+  const std::vector<float>* preference(uint16_t attribute) const {
+    for (const auto& [id, v] : preferences) {
+      if (id == attribute) return &v;
+    }
+    return nullptr;
+  }
+};
+
 // The score of entity `id` in `docs` (ascending by doc), 0 when absent.
 double score_in(const std::vector<text::ScoredDoc>* docs, uint32_t id);
 
@@ -36,13 +58,14 @@ class FeatureFetcher {
   // document (the bm25 feature reads them; 0 for any other document).
   FeatureFetcher(const ranking::Program& program, const QueryState& st, EntityKind kind,
                  bool columns, const std::vector<text::ScoredDoc>* relevance = nullptr,
-                 VectorFeatures vector = {})
+                 VectorFeatures vector = {}, const UserFeatures* user = nullptr)
       : st_(st),
         kind_(kind),
         now_us_(st.now_us),
         columns_(columns),
         relevance_(relevance),
-        vector_(vector) {
+        vector_(vector),
+        user_(user) {
     for (const ranking::FeatureRef& f : program.features()) sources_.push_back(source_of(f));
   }
 
@@ -64,7 +87,12 @@ class FeatureFetcher {
     const entities::NumericIndex<int64_t>* ints = nullptr;
     const entities::NumericIndex<double>* floats = nullptr;
     const entities::ValueBitmapIndex* bools = nullptr;
+    // kPreference: the slot and the user's vector (nullptr: none).
+    const vectors::VectorSlot* vector_slot = nullptr;
+    const std::vector<float>* preference = nullptr;
   };
+  // The user features' values for ids[0..n).
+  void fetch_user(const Source& src, const uint32_t* ids, size_t n, double* out) const;
 
   Source source_of(const ranking::FeatureRef& f) const;
   double attribute(const Source& s, uint32_t id) const;
@@ -75,6 +103,7 @@ class FeatureFetcher {
   bool columns_;
   const std::vector<text::ScoredDoc>* relevance_;
   VectorFeatures vector_;
+  const UserFeatures* user_;
   std::vector<Source> sources_;
 };
 

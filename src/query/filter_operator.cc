@@ -15,7 +15,7 @@ class FilterOperator final : public Operator {
     const uint64_t in = x.candidates().cardinality();
     TIDAL_ASSIGN_OR_RETURN(Bitmap f, x.state().entities->evaluate(p.target, *p.filter));
     for (const Bitmap* members : p.members) f &= *members;
-    if (p.keys) {
+    if (x.narrowed()) {
       x.owned &= f;
     } else {
       x.owned = std::move(f);

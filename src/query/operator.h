@@ -16,6 +16,8 @@
 //                       fused with the text index by reciprocal rank)
 //   source_trending.cc  a trending index (hot, window count, rising) when the
 //                       sort is exactly what it orders by
+//   source_feed.cc      FEED: the union of the user's candidate sources, and
+//                       the filter of what the user saw, blocked or muted
 //   source_scan.cc      scores every candidate (always last; always answers)
 //                       — or, for COUNT, the count (source_keys.cc) is last
 //
@@ -61,5 +63,10 @@ std::unique_ptr<const Operator> make_trending_source();
 std::unique_ptr<const Operator> make_scan();
 // COUNT: answers with how many candidates there are (source_keys.cc).
 std::unique_ptr<const Operator> make_count();
+// FEED FOR USER: the union of the feed's candidate sources (source_feed.cc).
+std::unique_ptr<const Operator> make_feed_source();
+// FEED FOR USER: drops what the user has seen (unless include_seen), blocked
+// or muted — items, and items of blocked or muted creators (source_feed.cc).
+std::unique_ptr<const Operator> make_user_filter();
 
 }  // namespace tidal::query

@@ -11,6 +11,7 @@
 
 #include "query/ast.h"
 #include "query/cursor.h"
+#include "query/features.h"
 #include "query/filter.h"
 #include "query/operator.h"
 #include "query/sort_modes.h"
@@ -82,6 +83,17 @@ struct Plan {
   // TRENDING: only items whose score (the window's count) is above zero are
   // rows; the rest of the items are not trending at all.
   bool positive_only = false;
+
+  // FEED FOR USER 'u': the user the user features read, the feed's
+  // candidate sources (source_feed.cc), and whether items the user has seen
+  // stay candidates (QueryOptions::include_seen).
+  std::optional<UserFeatures> user;
+  bool feed = false;
+  bool include_seen = false;
+  // The feed's trending sources: the schema's first count signal type of
+  // positive polarity, by its longest window (none: by its decayed score).
+  std::optional<uint16_t> trending_signal;
+  std::optional<uint8_t> trending_window;
 
   // COUNT: the count operator answers with the candidates' number; nothing
   // is scored, diversified or paged.

@@ -168,9 +168,43 @@ Status compile_vector(const Statement& s, const QueryState& st, Plan* p) {
   return Status::Ok();
 }
 
+// FEED FOR USER 'u': what the user features read. A user the database has
+// never seen (or has no state for) gets the cold-start feed: every user
+// feature is 0, so the profile's popularity terms rank (docs/feeds.md).
+Status resolve_user(const Statement& s, const QueryState& st, Plan* p) {
+  if (st.users == nullptr || st.relationships == nullptr) {
+    return Status::Internal(Subsystem::kQuery, "no user state");
+  }
+  UserFeatures u;
+  u.key = s.user;
+  std::optional<uint32_t> index = st.keys[static_cast<size_t>(EntityKind::kUser)]->find(s.user);
+  if (index) {
+    u.user = *index;
+    u.co = st.users->co_engagement(*index, st.now_us);
+    u.seen = st.users->seen(*index);
+    if (st.vectors != nullptr) {
+      for (const auto& slot : st.vectors->slots(EntityKind::kItem)) {
+        std::vector<float> v = st.users->preference(*index, slot->def().id);
+        if (!v.empty()) u.preferences.emplace_back(slot->def().id, std::move(v));
+      }
+    }
+  }
+  p->user = std::move(u);
+  // The trending sources: the first positive count signal type, by its
+  // longest window (by its decayed score when it has no window).
+  for (const SignalTypeDefinition& d : st.schema->signals()) {
+    if (d.polarity == Polarity::kPositive && d.value_kind == ValueKind::kCount) {
+      p->trending_signal = d.id;
+      if (!d.windows.empty()) p->trending_window = static_cast<uint8_t>(d.windows.size() - 1);
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOptions&) {
+Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOptions& options) {
   const Schema& schema = *st.schema;
   Plan p;
   p.target = s.target;
@@ -220,7 +254,28 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
           s.rank_by ? *s.rank_by : Expr{.kind = ExprKind::kIdentifier, .pos = s.pos, .text = dflt};
       break;
     }
-    case StatementKind::kFeed: return not_supported(s, "FEED (personalized feeds)");
+    case StatementKind::kFeed: {
+      // PROFILE p: a sort mode or a stored profile; for_you by default.
+      const std::string name = s.profile.empty() ? "for_you" : s.profile;
+      if (!is_sort_mode(name) && (st.profiles == nullptr || !st.profiles->find(name))) {
+        std::string stored;
+        if (st.profiles != nullptr) {
+          for (const auto& [n, sp] : st.profiles->all()) stored += (stored.empty() ? "" : ", ") + n;
+        }
+        return Status::NotFound(Subsystem::kQuery,
+                                "PROFILE " + name +
+                                    ": no such profile; a feed is ranked by a sort mode (for_you, "
+                                    "following, affinity, hot, ...) or a stored profile (" +
+                                    (stored.empty() ? "none stored" : "stored: " + stored) +
+                                    "; CREATE PROFILE name AS <expression>)",
+                                "profile");
+      }
+      sort = Expr{.kind = ExprKind::kIdentifier, .pos = s.pos, .text = name};
+      p.feed = true;
+      p.include_seen = options.include_seen;
+      TIDAL_RETURN_IF_ERROR(resolve_user(s, st, &p));
+      break;
+    }
     case StatementKind::kCount:
       // Nothing is scored: the candidates after WHERE are counted.
       sort = Expr{.kind = ExprKind::kNumber, .pos = s.pos, .number = 0};
@@ -239,7 +294,8 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
     const StoredProfile* sp = st.profiles ? st.profiles->find(name) : nullptr;
     return sp ? &sp->expr : nullptr;
   };
-  const ModeContext mode_context{.seed = p.seed, .for_cohort = !s.cohort.empty()};
+  const ModeContext mode_context{
+      .seed = p.seed, .for_cohort = !s.cohort.empty(), .for_user = p.user.has_value()};
   const bool vector_query = p.vector_slot != nullptr;
   const bool bare = sort.kind == ExprKind::kIdentifier;
   const bool relevance = p.text && bare && sort.text == "relevance";
@@ -333,6 +389,11 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
                                    " (USING " + p.vector_slot->def().name + ")");
       }
     }
+    if (ranking::is_user_feature(f.kind) && !p.user) {
+      return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,
+                             "reads " + std::string(ranking::feature_kind_name(f.kind)) +
+                                 ", a feature of one user: only FEED FOR USER 'u' names one");
+    }
     if (f.kind == ranking::FeatureKind::kHybrid && (!vector_query || !p.text)) {
       return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,
                              "reads hybrid, the fusion of a text and a vector ranking: write "
@@ -405,6 +466,16 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
     }
   }
   // The operators, in the order they run (query/operator.h).
+  if (p.feed) {
+    // Sources, WHERE, what the user has seen, blocked and muted; then the
+    // scan scores the rest (no trending index: the feed's candidates are few).
+    p.index = SortIndex::kNone;
+    p.operators.push_back(make_feed_source());
+    if (p.filter) p.operators.push_back(make_filter_operator());
+    p.operators.push_back(make_user_filter());
+    p.operators.push_back(make_scan());
+    return p;
+  }
   if (p.keys) {
     p.operators.push_back(make_keys_source());
   } else if (p.index == SortIndex::kNone && !p.text && !p.vector_slot) {

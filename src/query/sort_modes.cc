@@ -39,6 +39,7 @@ struct ModeSpec {
   bool takes_seed = false;             // explore
   std::string_view sum_formula;        // used instead when role 0 is a sum signal type
   bool needs_cohort = false;           // reads the query's cohort against everyone
+  bool needs_user = false;             // reads the query's user (FEED FOR USER)
   SortIndex bound = SortIndex::kNone;  // see ResolvedMode::bound (role 0, the window)
 };
 
@@ -137,6 +138,26 @@ const std::vector<ModeSpec>& specs() {
         {first_count}, WindowRule::kShortest);
     v.back().needs_cohort = true;
     v.back().bound = SortIndex::kCount;
+    // The user's modes (docs/feeds.md). {pref} becomes
+    // " + 0.2 * max(preference(slot), 0)" for each item vector attribute.
+    add(info("for_you", "for_you([signal] [, window])",
+             "the feed's default: what the user's recent items are co-engaged with, close to "
+             "their preference vectors, from creators they like and follow, scaled up by "
+             "popularity (which ranks alone for a user with no history)",
+             "(co_engagement{pref} + 0.1 * log1p(creator_affinity) + 0.1 * followed + 0.01) * "
+             "(1 + 0.1 * log1p(count({0}, {w})))"),
+        {first_count}, WindowRule::kLongest);
+    v.back().needs_user = v.back().info.needs_user = true;
+    add(info("following", "following([signal] [, window])",
+             "newest and hottest from the creators the user follows (0 for everything else)",
+             "followed * (count({0}, {w}) + 1) / pow(age / 3600 + 2, 1.8)"),
+        {first_count}, WindowRule::kLongest);
+    v.back().needs_user = v.back().info.needs_user = true;
+    add(info("affinity", "affinity([signal])",
+             "by the user's affinity to the item's creator; popularity breaks ties",
+             "creator_affinity + 0.001 * log1p(decay({0}))"),
+        {first_any});
+    v.back().needs_user = v.back().info.needs_user = true;
     return v;
   }();
   return kSpecs;
@@ -195,6 +216,13 @@ Result<ResolvedMode> resolve_mode(const Expr& e, const Schema& schema, const Mod
                       name +
                           " compares an audience with everyone, so the query needs FOR "
                           "COHORT <name> (e.g. RANK items FOR COHORT young BY " +
+                          name + ")");
+  }
+  if (spec->needs_user && !ctx.for_user) {
+    return sort_error(e, name,
+                      name +
+                          " ranks for one user, so it needs FEED FOR USER 'u' (e.g. FEED FOR "
+                          "USER 'u_42' PROFILE " +
                           name + ")");
   }
   const std::string usage = "usage: " + std::string(spec->info.signature);
@@ -306,6 +334,13 @@ Result<ResolvedMode> resolve_mode(const Expr& e, const Schema& schema, const Mod
     formula = replace_all(std::move(formula), "{w}", window_text);
     call_args.push_back(window_text);
   }
+  std::string preferences;
+  for (const AttributeDefinition& a : schema.attributes(EntityKind::kItem)) {
+    if (a.type == AttributeType::kVector) {
+      preferences += " + 0.2 * max(preference(" + a.name + "), 0)";
+    }
+  }
+  formula = replace_all(std::move(formula), "{pref}", preferences);
   if (spec->takes_seed) {
     formula = replace_all(std::move(formula), "{seed}", std::to_string(used_seed));
     call_args.push_back(std::to_string(used_seed));

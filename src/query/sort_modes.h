@@ -37,6 +37,7 @@ struct SortModeInfo {
   std::string_view summary;
   std::string_view formula;  // the template (TQL with placeholders)
   bool ascending = false;    // the default direction
+  bool needs_user = false;   // ranks for one user: FEED FOR USER only (docs/feeds.md)
 };
 
 // Every sort mode, in documentation order.
@@ -60,6 +61,7 @@ struct ResolvedMode {
 struct ModeContext {
   uint64_t seed = 0;        // fills explore's seed when the call gives none
   bool for_cohort = false;  // the query has FOR COHORT (cohort_trending needs it)
+  bool for_user = false;    // the query names a user (for_you, following, affinity need one)
 };
 
 // Resolves `e` (an identifier or call naming a sort mode) against `schema`.

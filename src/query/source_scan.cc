@@ -23,7 +23,7 @@ class Scan final : public Operator {
     }
     // Dense window columns pay off from a few thousand candidates on.
     const FeatureFetcher fetcher(p.program, st, p.target, total > st.column_threshold, &x.relevance,
-                                 x.vector_features());
+                                 x.vector_features(), x.user_features());
     const size_t threads =
         total >= st.parallel_scan_threshold ? std::max<size_t>(1, st.scan_threads) : 1;
     std::vector<ScanPart> parts(threads);

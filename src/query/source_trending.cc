@@ -62,7 +62,7 @@ class TrendingSource final : public Operator {
       }
       // Rescore the accepted entries exactly as a scan would.
       const FeatureFetcher fetcher(p.program, st, p.target, false, &x.relevance,
-                                   x.vector_features());
+                                   x.vector_features(), x.user_features());
       std::vector<double> scores(ids.size());
       for (size_t i = 0; i < ids.size(); i += kBatch) {
         x.score(fetcher, ids.data() + i, std::min(kBatch, ids.size() - i), scores.data() + i);

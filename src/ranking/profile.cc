@@ -34,6 +34,11 @@ std::string_view feature_kind_name(FeatureKind k) {
     case FeatureKind::kBm25: return "bm25";
     case FeatureKind::kSimilarity: return "similarity";
     case FeatureKind::kHybrid: return "hybrid";
+    case FeatureKind::kCoEngagement: return "co_engagement";
+    case FeatureKind::kPreference: return "preference";
+    case FeatureKind::kAffinity: return "creator_affinity";
+    case FeatureKind::kFollowed: return "followed";
+    case FeatureKind::kSeen: return "seen";
   }
   return "unknown";
 }
@@ -389,8 +394,15 @@ class Resolver {
     if (const SignalTypeDefinition* s = schema_.find_signal(e.text)) {
       return feature_node({.kind = FeatureKind::kDecay, .signal = s->id});  // short form
     }
+    // The query's user (docs/feeds.md); the planner checks there is one.
+    if (e.text == "co_engagement") return feature_node({.kind = FeatureKind::kCoEngagement});
+    if (e.text == "creator_affinity") return feature_node({.kind = FeatureKind::kAffinity});
+    if (e.text == "followed") return feature_node({.kind = FeatureKind::kFollowed});
+    if (e.text == "seen") return feature_node({.kind = FeatureKind::kSeen});
+    if (e.text == "preference") return preference(e, nullptr);
     return error(e, e.text,
-                 "unknown name: not an item attribute, a signal type, age or created_at");
+                 "unknown name: not an item attribute, a signal type, age, created_at or a "
+                 "user feature (co_engagement, creator_affinity, followed, seen, preference)");
   }
 
   Result<Node> unary(const Expr& e, size_t depth) {
@@ -482,6 +494,13 @@ class Resolver {
   Result<Node> call(const Expr& call_expr, size_t depth) {
     const std::string name = lowercase(call_expr.text);
     if (name == "similarity") return similarity(call_expr);
+    if (name == "preference") {
+      if (call_expr.args.size() != 1 || call_expr.args[0].kind != ExprKind::kIdentifier) {
+        return error(call_expr, call_expr.text,
+                     "the form is preference(slot), slot an item vector attribute");
+      }
+      return preference(call_expr, &call_expr.args[0]);
+    }
     const FunctionSpec* f = find_function(name);
     if (!f) return error(call_expr, call_expr.text, "unknown function");
     // A signal feature's trailing `cohort = <name>` names whose state it reads.
@@ -575,6 +594,10 @@ class Resolver {
     }
     const Expr& arg = e.args[0];
     const AttributeDefinition* a = schema_.find_attribute(kind_, arg.text);
+    // similarity(preference): to the user's preference vector.
+    if (a == nullptr && arg.text == "preference" && kind_ == EntityKind::kItem) {
+      return preference(arg, nullptr);
+    }
     if (a == nullptr || a->type != AttributeType::kVector) {
       std::string known;
       for (const AttributeDefinition& x : schema_.attributes(kind_)) {
@@ -586,6 +609,36 @@ class Resolver {
                        (known.empty() ? "none" : known) + ")");
     }
     return feature_node({.kind = FeatureKind::kSimilarity, .attribute = a->id});
+  }
+
+  // preference(slot), or bare `preference` (slot: nullptr) when items have
+  // exactly one vector attribute: the similarity of the item's vector to the
+  // query user's preference vector for that attribute.
+  Result<Node> preference(const Expr& e, const Expr* slot) {
+    std::vector<const AttributeDefinition*> vectors;
+    for (const AttributeDefinition& x : schema_.attributes(EntityKind::kItem)) {
+      if (x.type == AttributeType::kVector) vectors.push_back(&x);
+    }
+    std::string known;
+    for (const AttributeDefinition* x : vectors) known += (known.empty() ? "" : ", ") + x->name;
+    if (known.empty()) known = "none";
+    if (slot == nullptr) {
+      if (vectors.size() != 1) {
+        return error(e, e.text,
+                     "preference needs its vector attribute named when items have " +
+                         std::string(vectors.empty() ? "none" : "several") +
+                         ": write preference(slot) (item vector attributes: " + known + ")");
+      }
+      return feature_node({.kind = FeatureKind::kPreference, .attribute = vectors[0]->id});
+    }
+    for (const AttributeDefinition* x : vectors) {
+      if (x->name == slot->text) {
+        return feature_node({.kind = FeatureKind::kPreference, .attribute = x->id});
+      }
+    }
+    return error(
+        *slot, slot->text,
+        "preference() takes an item vector attribute (item vector attributes: " + known + ")");
   }
 
   static Result<std::string> scope_name(const Expr& a) {

@@ -45,7 +45,18 @@ enum class FeatureKind : uint8_t {
   kBm25,        // the BM25 relevance of a SEARCH query's text (0 for an item it did not match)
   kSimilarity,  // similarity(slot): to the query vector of SIMILAR / NEAREST (0 without a vector)
   kHybrid,      // reciprocal-rank fusion of the text and vector lists (NEAREST/SIMILAR ... QUERY)
+  // The query's user (FEED FOR USER; docs/feeds.md), items only:
+  kCoEngagement,  // the user's co-engagement score of the item (users/user_state.h)
+  kPreference,    // similarity(slot) of the item to the user's preference vector for `attribute`
+  kAffinity,      // the user's affinity to the item's creator now
+  kFollowed,      // 1 when the user follows the item's creator, else 0
+  kSeen,          // 1 when the user has any signal for the item, else 0
 };
+
+// Whether a feature reads the query's user.
+inline bool is_user_feature(FeatureKind k) {
+  return k >= FeatureKind::kCoEngagement;
+}
 
 std::string_view feature_kind_name(FeatureKind k);
 

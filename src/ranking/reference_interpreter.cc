@@ -59,7 +59,25 @@ class Walker {
     if (const SignalTypeDefinition* s = schema_.find_signal(n)) {
       return lookup_({.kind = FeatureKind::kDecay, .signal = s->id});
     }
+    if (n == "co_engagement") return lookup_({.kind = FeatureKind::kCoEngagement});
+    if (n == "creator_affinity") return lookup_({.kind = FeatureKind::kAffinity});
+    if (n == "followed") return lookup_({.kind = FeatureKind::kFollowed});
+    if (n == "seen") return lookup_({.kind = FeatureKind::kSeen});
+    if (n == "preference") return preference("");
     return kNaN;
+  }
+
+  // The preference feature of item vector attribute `slot` ("": the only one).
+  double preference(const std::string& slot) {
+    const AttributeDefinition* found = nullptr;
+    size_t vectors = 0;
+    for (const AttributeDefinition& a : schema_.attributes(EntityKind::kItem)) {
+      if (a.type != AttributeType::kVector) continue;
+      ++vectors;
+      if (slot.empty() || a.name == slot) found = &a;
+    }
+    if (found == nullptr || (slot.empty() && vectors != 1)) return kNaN;
+    return lookup_({.kind = FeatureKind::kPreference, .attribute = found->id});
   }
 
   double created_at() { return lookup_({.kind = FeatureKind::kCreatedAt}); }
@@ -109,6 +127,11 @@ class Walker {
     std::string fn = e.text;
     for (char& c : fn) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     const auto& args = e.args;
+    if (fn == "preference" && args.size() == 1) return preference(args[0].text);
+    if (fn == "similarity" && args.size() == 1 && args[0].text == "preference" &&
+        schema_.find_attribute(EntityKind::kItem, "preference") == nullptr) {
+      return preference("");
+    }
     if (fn == "similarity") {
       for (EntityKind k : kEntityKinds) {
         const AttributeDefinition* a = schema_.find_attribute(k, args[0].text);

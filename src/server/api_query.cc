@@ -39,6 +39,13 @@ void Api::Request::query() {
       if (!budget_from(ms, &opts)) return;
     }
     with_plan = param("plan").value_or("false") == "true";
+    if (auto v = param("include_seen")) {
+      if (*v != "true" && *v != "false") {
+        return fail(Status::Invalid(Subsystem::kServer, "include_seen", std::string(*v),
+                                    "must be true or false"));
+      }
+      opts.include_seen = *v == "true";
+    }
   } else {
     auto doc = parse_body("{\"tql\": \"...\"} or {\"query\": {...}}");
     if (!doc) return;
@@ -71,9 +78,13 @@ void Api::Request::query() {
         if (value.get_bool().get(with_plan) != simdjson::SUCCESS) {
           return fail(bad_request("plan", "plan: expected a bool"));
         }
+      } else if (key == "include_seen") {
+        if (value.get_bool().get(opts.include_seen) != simdjson::SUCCESS) {
+          return fail(bad_request("include_seen", "include_seen: expected a bool"));
+        }
       } else {
         return fail(bad_request(key, std::string(key) + ": unknown field (known: tql, query, "
-                                                        "time_budget_ms, plan)"));
+                                                        "time_budget_ms, plan, include_seen)"));
       }
     }
     if (has_tql == has_query) {

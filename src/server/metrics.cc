@@ -167,6 +167,7 @@ std::string Metrics::render(const DatabaseStats& db, const DatabaseHealth& healt
   sample(&out, "tidal_memory_bytes", "part=\"decayed\"", static_cast<double>(db.hot_bytes));
   sample(&out, "tidal_memory_bytes", "part=\"text\"", static_cast<double>(db.text_bytes));
   sample(&out, "tidal_memory_bytes", "part=\"vectors\"", static_cast<double>(db.vector_bytes));
+  sample(&out, "tidal_memory_bytes", "part=\"users\"", static_cast<double>(db.user_state_bytes));
   gauge(&out, "process_resident_memory_bytes", "Resident memory of the server process.",
         static_cast<double>(resident_memory_bytes()));
   gauge(&out, "tidal_uptime_seconds", "Seconds since the server started.", uptime_seconds);

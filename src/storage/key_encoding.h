@@ -24,6 +24,8 @@ enum class KeyTag : uint8_t {
   kEvent = 0x03,  // reserved: nothing writes it
   kRelationship = 0x04,
   kKeyMapping = 0x05,  // reserved: nothing writes it
+  kUserState = 0x06,   // users: what they engaged with (users/user_state.h)
+  kItemLinks = 0x07,   // items: learned co-engagement links (users/user_state.h)
 };
 
 // The `signals` keyspace holds the global ledger's state under entity keys

@@ -132,6 +132,64 @@ TEST(Server, IngestsOverHttpAndAnswersQueries) {
   EXPECT_EQ(server.wait(30s), 0) << server.output();
 }
 
+// FEED FOR USER over HTTP: every signal updates the user at once, seen items
+// are left out unless include_seen, and the user state survives kill -9
+// (it is rebuilt from the WAL) and a clean restart (from the checkpoint).
+TEST(Server, FeedsLearnFromEverySignalAndSurviveKillNine) {
+  TempDir dir;
+  auto feed_keys = [](uint16_t port, const std::string& extra) {
+    HttpReply r =
+        http(port, "POST", "/v1/query", R"({"tql": "FEED FOR USER 'me' LIMIT 3")" + extra + "}");
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::vector<std::string> keys;
+    simdjson::dom::parser p;
+    for (simdjson::dom::element row : parse(p, r.body)["rows"].get_array()) {
+      keys.emplace_back(row["key"].get_string().value());
+    }
+    return keys;
+  };
+  std::vector<std::string> before;
+  {
+    ServerProcess server;
+    ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << server.output();
+    const uint16_t port = server.port();
+    // Users who liked "piano" also liked "violin"; "drums" is merely popular.
+    std::string batch = R"({"events": [)";
+    for (int i = 0; i < 5; ++i) {
+      const std::string u = "u" + std::to_string(i);
+      batch += std::string(i ? "," : "") + R"({"item": "piano", "signal": "like", "user": ")" + u +
+               R"("}, {"item": "violin", "signal": "like", "user": ")" + u + R"("})";
+    }
+    for (int i = 0; i < 20; ++i) {
+      batch += R"(, {"item": "drums", "signal": "view", "user": "d)" + std::to_string(i) + "\"}";
+    }
+    batch += "]}";
+    ASSERT_EQ(http(port, "POST", "/v1/events/batch", batch).status, 200);
+    // A new user gets the cold-start feed: the most popular first.
+    EXPECT_EQ(feed_keys(port, "").at(0), "drums");
+    // One like, and the next feed reflects it.
+    ASSERT_EQ(
+        http(port, "POST", "/v1/events", R"({"item": "piano", "signal": "like", "user": "me"})")
+            .status,
+        200);
+    before = feed_keys(port, "");
+    ASSERT_FALSE(before.empty());
+    EXPECT_EQ(before[0], "violin");
+    EXPECT_EQ(std::count(before.begin(), before.end(), "piano"), 0);
+    std::vector<std::string> with_seen = feed_keys(port, R"(, "include_seen": true)");
+    EXPECT_EQ(std::count(with_seen.begin(), with_seen.end(), "piano"), 1);
+    server.signal(SIGKILL);
+    server.wait(10s);
+  }
+  for (int round = 0; round < 2; ++round) {  // replayed after kill -9, then from a checkpoint
+    ServerProcess server;
+    ASSERT_TRUE(server.start({"serve", "--data", dir.sub("db"), "--port", "0"})) << server.output();
+    EXPECT_EQ(feed_keys(server.port(), ""), before) << "round " << round;
+    server.signal(SIGTERM);
+    EXPECT_EQ(server.wait(30s), 0) << server.output();
+  }
+}
+
 // GET /v1/{kind} pages through the entities a WHERE keeps, and COUNT over
 // HTTP agrees with the number of rows the pages hold (issue 24, item 4).
 TEST(Server, ListsEntitiesWithAFilterAndCursorAndCountsThem) {
@@ -482,7 +540,12 @@ TEST(Server, ClientErrorsAre4xxWithAJsonErrorNamingTheField) {
       {"POST", "/v1/query", R"({"tql": "RANK items BY"})", 400, "invalid_argument", ""},
       {"POST", "/v1/query", R"({"tql": "SIMILAR items TO 'cats' USING embedding"})", 400,
        "invalid_argument", "using"},
-      {"POST", "/v1/query", R"({"tql": "FEED FOR USER 'u'"})", 400, "not_supported", ""},
+      {"POST", "/v1/query", R"({"tql": "SEARCH items QUERY 'x' WITHIN TRENDING WINDOW 1h"})", 400,
+       "not_supported", ""},
+      {"POST", "/v1/query", R"({"tql": "FEED FOR USER 'u' PROFILE nope"})", 404, "not_found",
+       "profile"},
+      {"POST", "/v1/query", R"({"tql": "FEED FOR USER 'u'", "include_seen": 1})", 400,
+       "invalid_argument", "include_seen"},
       {"GET", "/v1/items/never-written", "", 404, "not_found", ""},
       {"GET", "/v1/nowhere", "", 404, "not_found", ""},
       {"GET", "/v2/items/a", "", 404, "not_found", ""},

@@ -1082,11 +1082,13 @@ constexpr int kProfileCases = 25;
 constexpr int kDiversifyCases = 25;
 
 // The sort modes a RANK statement takes: all but relevance, which only
-// SEARCH has (tests/property/text_search_prop.cc checks it).
+// SEARCH has (tests/property/text_search_prop.cc checks it), and the user's
+// modes, which only FEED has (tests/property/feed_model_prop.cc and
+// tests/unit/users_feed_test.cc check them).
 std::vector<query::SortModeInfo> rank_modes() {
   std::vector<query::SortModeInfo> out;
   for (const query::SortModeInfo& m : query::sort_modes()) {
-    if (m.name != "relevance") out.push_back(m);
+    if (m.name != "relevance" && !m.needs_user) out.push_back(m);
   }
   return out;
 }

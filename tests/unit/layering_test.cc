@@ -34,6 +34,7 @@ const std::map<std::string, int>& order() {
       {"vectors", 7},   // embeddings and ANN
       {"cohorts", 7},   // cohort definitions, membership, cohort ledgers
       {"ranking", 8},   // profiles: compile and evaluate expressions
+      {"users", 8},     // user state: seen, recent items, preferences, co-engagement
       {"query", 9},     // TQL, planner, executor
       {"db", 10},       // tidal::Database
       {"server", 11},   // HTTP

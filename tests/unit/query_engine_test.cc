@@ -204,8 +204,7 @@ TEST_F(QueryEngineTest, ExplainListsEveryStage) {
 }
 
 TEST_F(QueryEngineTest, UnbuiltPartsAreNotSupportedYet) {
-  for (const char* tql :
-       {"SEARCH items QUERY 'piano' WITHIN TRENDING LIMIT 10", "FEED FOR USER 'u' LIMIT 10"}) {
+  for (const char* tql : {"SEARCH items QUERY 'piano' WITHIN TRENDING LIMIT 10"}) {
     Status s = err(tql);
     EXPECT_EQ(s.code(), StatusCode::kNotSupported) << tql;
     EXPECT_THAT(s.message(), HasSubstr("not supported yet")) << tql;
@@ -228,7 +227,7 @@ TEST_F(QueryEngineTest, DesignExamplesRunOrAreNotSupportedYet) {
       {"SEARCH items QUERY \"piano\" WITHIN TRENDING FOR COHORT young_us_jazz WINDOW 24h LIMIT "
        "10",
        false},
-      {"FEED FOR USER 'u_42' PROFILE for_you DIVERSIFY BY creator MAX 2 LIMIT 30", false},
+      {"FEED FOR USER 'u_42' PROFILE for_you DIVERSIFY BY creator MAX 2 LIMIT 30", true},
       {"CREATE PROFILE engaging AS 0.5*log1p(decay(like)) + 0.3*rate(completion, view) + "
        "0.2*freshness(6h)",
        true},
