@@ -250,7 +250,11 @@ Status validate(const Statement& s) {
   const bool uses_slot = k == StatementKind::kSimilar || k == StatementKind::kNearest;
   TIDAL_RETURN_IF_ERROR(check_unused("using", !s.slot.empty() && !uses_slot, k));
   TIDAL_RETURN_IF_ERROR(check_name("using", s.slot, uses_slot));
-  TIDAL_RETURN_IF_ERROR(check_unused("user", !s.user.empty() && k != StatementKind::kFeed, k));
+  // FOR USER: FEED, and RANK and SEARCH of items (the user features).
+  const bool takes_user =
+      k == StatementKind::kFeed ||
+      ((k == StatementKind::kRank || k == StatementKind::kSearch) && s.target == EntityKind::kItem);
+  TIDAL_RETURN_IF_ERROR(check_unused("user", !s.user.empty() && !takes_user, k));
   TIDAL_RETURN_IF_ERROR(
       check_unused("profile", !s.profile.empty() && k != StatementKind::kFeed, k));
   TIDAL_RETURN_IF_ERROR(check_name("profile", s.profile, false));

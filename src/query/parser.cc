@@ -58,7 +58,7 @@ class Parser {
     if (accept_keyword("RANK")) {
       s.kind = StatementKind::kRank;
       TIDAL_RETURN_IF_ERROR(target(&s));
-      return finish(&s, {{"FOR", false, [&] { return cohort_clause(&s.cohort); }},
+      return finish(&s, {{"FOR", false, [&] { return for_clause(&s, true); }},
                          {"BY", true, [&] { return rank_by(&s); }}});
     }
     if (accept_keyword("SEARCH")) {
@@ -71,11 +71,7 @@ class Parser {
              s.within_trending = true;
              return expect_keyword("TRENDING");
            }},
-          {"FOR", false,
-           [&] {
-             if (!s.within_trending) return need_within();
-             return cohort_clause(&s.cohort);
-           }},
+          {"FOR", false, [&] { return for_clause(&s, s.within_trending); }},
           {"WINDOW", false,
            [&] {
              if (!s.within_trending) return need_within();
@@ -368,6 +364,30 @@ class Parser {
                               t.text + "'");
     }
     s->as_of_us = to_micros(*at_time);
+    return Status::Ok();
+  }
+
+  // After FOR: COHORT c or USER 'u', then optionally FOR and the other one.
+  // `cohort_allowed`: FOR COHORT may appear here (SEARCH needs WITHIN
+  // TRENDING first).
+  Status for_clause(Statement* s, bool cohort_allowed) {
+    bool first = true;
+    while (first || accept_keyword("FOR")) {
+      first = false;
+      if (accept_keyword("USER")) {
+        if (!s->user.empty()) return syntax_error(peek().pos, "FOR USER is given twice");
+        if (s->target != EntityKind::kItem) {
+          return syntax_error(toks_[i_ - 1].pos,
+                              "FOR USER ranks items for a user: write RANK items FOR USER 'u'");
+        }
+        TIDAL_RETURN_IF_ERROR(string(&s->user, "the user's key as a string"));
+        continue;
+      }
+      if (!at_keyword("COHORT")) return expected({"COHORT", "USER"});
+      if (!cohort_allowed) return need_within();
+      if (!s->cohort.empty()) return syntax_error(peek().pos, "FOR COHORT is given twice");
+      TIDAL_RETURN_IF_ERROR(cohort_clause(&s->cohort));
+    }
     return Status::Ok();
   }
 

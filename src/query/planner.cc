@@ -289,6 +289,8 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
                               std::string(statement_kind_name(s.kind)) + " is not a read query");
   }
   if (s.order != SortOrder::kDefault) ascending = s.order == SortOrder::kAsc;
+  // RANK / SEARCH ... FOR USER 'u': the user's features (nothing is filtered).
+  if (!p.user && !s.user.empty()) TIDAL_RETURN_IF_ERROR(resolve_user(s, st, &p));
 
   const ProfileLookup profiles = [&](std::string_view name) -> const Expr* {
     const StoredProfile* sp = st.profiles ? st.profiles->find(name) : nullptr;
@@ -392,7 +394,8 @@ Result<Plan> make_plan(const Statement& s, const QueryState& st, const QueryOpti
     if (ranking::is_user_feature(f.kind) && !p.user) {
       return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,
                              "reads " + std::string(ranking::feature_kind_name(f.kind)) +
-                                 ", a feature of one user: only FEED FOR USER 'u' names one");
+                                 ", a feature of one user: name one with FEED FOR USER 'u', "
+                                 "or FOR USER 'u' on RANK and SEARCH");
     }
     if (f.kind == ranking::FeatureKind::kHybrid && (!vector_query || !p.text)) {
       return Status::Invalid(Subsystem::kQuery, "sort", p.sort_text,

@@ -196,12 +196,14 @@ std::string to_tql(const Statement& s) {
     case StatementKind::kRank:
       out += "RANK " + target;
       if (!s.cohort.empty()) clause(&out, "FOR COHORT", cohort_tql(s.cohort));
+      if (!s.user.empty()) clause(&out, "FOR USER", quote_tql(s.user));
       break;
     case StatementKind::kSearch:
       out += "SEARCH " + target;
       text_clauses(s, &out);
       if (s.within_trending) out += " WITHIN TRENDING";
       if (!s.cohort.empty()) clause(&out, "FOR COHORT", cohort_tql(s.cohort));
+      if (!s.user.empty()) clause(&out, "FOR USER", quote_tql(s.user));
       if (s.window) clause(&out, "WINDOW", format_duration(*s.window));
       break;
     case StatementKind::kSimilar:

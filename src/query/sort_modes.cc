@@ -223,7 +223,7 @@ Result<ResolvedMode> resolve_mode(const Expr& e, const Schema& schema, const Mod
                       name +
                           " ranks for one user, so it needs FEED FOR USER 'u' (e.g. FEED FOR "
                           "USER 'u_42' PROFILE " +
-                          name + ")");
+                          name + ", or RANK items FOR USER 'u_42' BY " + name + ")");
   }
   const std::string usage = "usage: " + std::string(spec->info.signature);
 

@@ -191,7 +191,7 @@ TEST(CliDemoFolderTest, QueryAndShellReadADemoFolder) {
   EXPECT_THAT(r.output, Not(HasSubstr("title")));  // users have none
   r = run_tidal({"shell", "--data", data}, "\\stats\nTRENDING items BY view WINDOW 24h LIMIT 5;\n");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("live items          | 2000"));
+  EXPECT_THAT(r.output, HasSubstr("live items            | 2000"));
   EXPECT_THAT(r.output, HasSubstr("5 rows in "));
 }
 

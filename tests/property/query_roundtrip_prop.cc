@@ -182,6 +182,7 @@ Statement gen_statement() {
       break;
     case StatementKind::kRank:
       if (maybe()) s.cohort = *gen_name();
+      if (s.target == EntityKind::kItem && maybe()) s.user = *gen_text();
       s.rank_by = *gen_expr(5);
       s.order = *rc::gen::element(SortOrder::kDefault, SortOrder::kAsc, SortOrder::kDesc);
       break;
@@ -190,6 +191,7 @@ Statement gen_statement() {
       s.within_trending = maybe();
       if (s.within_trending && maybe()) s.cohort = *gen_name();
       if (s.within_trending && maybe()) s.window = window();
+      if (s.target == EntityKind::kItem && maybe()) s.user = *gen_text();
       if (maybe()) {
         s.rank_by = *gen_expr(4);
         s.order = *rc::gen::element(SortOrder::kDefault, SortOrder::kAsc, SortOrder::kDesc);

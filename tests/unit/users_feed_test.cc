@@ -331,11 +331,33 @@ TEST_F(FeedTest, BadInputIsRefusedNamingTheField) {
   EXPECT_EQ(s.field(), "sort");
   EXPECT_THAT(s.message(), HasSubstr("FEED FOR USER"));
   s = error("RANK items BY co_engagement + hot");
-  EXPECT_THAT(s.message(), HasSubstr("only FEED FOR USER"));
+  EXPECT_THAT(s.message(), HasSubstr("FOR USER 'u' on RANK and SEARCH"));
   s = error("CREATE PROFILE seen AS hot");
   EXPECT_EQ(s.field(), "profile");
   s = error("FEED FOR USER 'me' LIMIT 100000");
   EXPECT_THAT(s.message(), HasSubstr("LIMIT must be a whole number from 1 to 10000"));
+}
+
+// FOR USER on RANK and SEARCH: the user's features in any ranking, nothing
+// filtered (a seen item stays).
+TEST_F(FeedTest, RankAndSearchForAUserReadTheUserFeatures) {
+  catalog();
+  signal("me", "a", "like");
+  ASSERT_TRUE(db_->relate({.user = "me", .target = "c2"}).ok());
+  std::vector<std::string> rows = feed("RANK items FOR USER 'me' BY co_engagement LIMIT 2");
+  EXPECT_THAT(rows, ElementsAre("b", "a"));  // a is linked to b, and b to a; a is not dropped
+  auto r = db_->query("RANK items FOR USER 'me' BY followed DESC LIMIT 10");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  for (const QueryRow& row : r->rows) {
+    EXPECT_EQ(row.score, row.key == "c" || row.key == "d" ? 1.0 : 0.0) << row.key;
+  }
+  EXPECT_FALSE(feed("RANK items FOR USER 'me' BY for_you LIMIT 3").empty());
+  // The text printed back parses to the same statement.
+  auto printed = Database::prepare("RANK items FOR COHORT young FOR USER 'me' BY seen");
+  ASSERT_TRUE(printed.ok()) << printed.status().to_string();
+  // FOR USER ranks items only; FOR COHORT in SEARCH still needs WITHIN TRENDING.
+  EXPECT_FALSE(db_->query("RANK users FOR USER 'me' BY 1").ok());
+  EXPECT_FALSE(Database::prepare("SEARCH items QUERY 'x' FOR COHORT c").ok());
 }
 
 TEST(FeedNoVectors, PreferenceNeedsAVectorAttribute) {
