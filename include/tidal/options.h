@@ -73,6 +73,10 @@ struct DatabaseOptions {
   // It lowers one query's latency; a server already using every core gains
   // no throughput from it.
   size_t query_scan_threads = 2;
+
+  // FEED with QueryOptions::record_served: for this long after a feed served
+  // an item, the user's next feeds leave it out (docs/feeds.md).
+  Duration feed_served_suppress = std::chrono::hours(1);
   uint64_t query_parallel_scan = 32768;
 
   // Background checkpoints: when this many WAL bytes were written since the

@@ -27,6 +27,10 @@ struct QueryOptions {
   // FEED: keep the items the user already has signals for as candidates
   // (by default a feed leaves them out; docs/feeds.md).
   bool include_seen = false;
+  // FEED: record what this feed served the user (one WAL record), so that the
+  // next feeds leave those items out for DatabaseOptions::feed_served_suppress
+  // and rank lower what is served again and again without engagement.
+  bool record_served = false;
 };
 
 namespace query {

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -63,6 +64,10 @@ struct AppliedRecord {
   // kRelationship: `user` and the target's dense index.
   const RelationshipRecord* relationship = nullptr;
   uint32_t target = kNone;
+
+  // kFeedServed: the feed's time and the items it served (`user` the user).
+  int64_t served_us = 0;
+  std::span<const uint32_t> served{};
 
   // kSchemaChange: the schema after the change. A change only adds signal
   // types and attributes (after the existing ones, with the next ids), which

@@ -94,6 +94,18 @@ Status Database::Impl::apply_record(wal::RecordType type, uint64_t sequence,
       record.target = key_map(rr.target_kind).assign(rr.target);
       return registry_.apply(record);
     }
+    case wal::RecordType::kFeedServed: {
+      users::ServedRecord sr;
+      if (!users::decode_served_record(payload, &sr)) return malformed();
+      record.user = key_map(EntityKind::kUser).assign(sr.user);
+      std::vector<uint32_t> served;
+      for (std::string_view key : sr.items) {
+        if (std::optional<uint32_t> i = items().find(key)) served.push_back(*i);
+      }
+      record.served_us = sr.time_us;
+      record.served = served;
+      return registry_.apply(record);
+    }
     case wal::RecordType::kProfileDefinition:
     case wal::RecordType::kCohortDefinition: return registry_.apply(record);
     case wal::RecordType::kSchemaChange: {

@@ -273,6 +273,23 @@ DatabaseStats Database::Impl::stats() const {
 
 Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                                           const QueryOptions& options) {
+  if (options.record_served && statement.kind == query::StatementKind::kFeed &&
+      !statement.explain) {
+    // The feed, then one WAL record of what it served (state lock released).
+    QueryOptions read = options;
+    read.record_served = false;
+    TIDAL_ASSIGN_OR_RETURN(QueryResult result, query(statement, read));
+    if (result.rows.empty()) return result;
+    std::vector<std::string> keys;
+    for (const QueryRow& row : result.rows) {
+      if (keys.size() == users::kServed) break;  // the first kServed rows are remembered
+      keys.push_back(row.key);
+    }
+    std::string payload;
+    users::encode_served_record(statement.user, now_us(), keys, &payload);
+    TIDAL_RETURN_IF_ERROR(commit_one(wal::RecordType::kFeedServed, payload).status());
+    return result;
+  }
   if (statement.kind == query::StatementKind::kCreateProfile) return create_profile(statement);
   if (statement.kind == query::StatementKind::kCreateCohort ||
       statement.kind == query::StatementKind::kCreateCohorts ||
@@ -302,7 +319,8 @@ Result<QueryResult> Database::Impl::query(const query::Statement& statement,
                        .column_threshold = options_.query_column_threshold,
                        .parallel_scan_threshold = options_.query_parallel_scan,
                        .scan_threads = options_.query_scan_threads,
-                       .now_us = now_us()};
+                       .now_us = now_us(),
+                       .served_suppress_us = options_.feed_served_suppress.count()};
   if (statement.as_of_us) {
     const int64_t floor = floor_us();
     if (floor != INT64_MIN && *statement.as_of_us < floor) {

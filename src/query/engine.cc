@@ -65,7 +65,7 @@ Status check_profile_definition(const Statement& s, const QueryState& st) {
   if (schema.find_attribute(EntityKind::kItem, name) != nullptr) return taken("an item attribute");
   if (name == "age" || name == "created_at" || name == "creator" || name == "key" ||
       name == "bm25" || name == "co_engagement" || name == "creator_affinity" ||
-      name == "followed" || name == "seen" || name == "preference") {
+      name == "followed" || name == "seen" || name == "served" || name == "preference") {
     return taken("a built-in");
   }
   // (A mode that needs FOR COHORT is checked when a query uses the profile.)

@@ -74,6 +74,8 @@ struct QueryState {
   uint64_t parallel_scan_threshold = 32768;
   size_t scan_threads = 1;
   int64_t now_us = 0;
+  // FEED: items served within this long are left out (record_served).
+  int64_t served_suppress_us = 0;
 };
 
 // Plans and runs a read statement (TRENDING, RANK, SEARCH, SIMILAR, NEAREST,

@@ -87,7 +87,8 @@ void FeatureFetcher::fetch(size_t f, const uint32_t* ids, size_t n, double* out)
     case ranking::FeatureKind::kPreference:
     case ranking::FeatureKind::kAffinity:
     case ranking::FeatureKind::kFollowed:
-    case ranking::FeatureKind::kSeen: fetch_user(src, ids, n, out); return;
+    case ranking::FeatureKind::kSeen:
+    case ranking::FeatureKind::kServed: fetch_user(src, ids, n, out); return;
   }
 }
 
@@ -137,6 +138,16 @@ void FeatureFetcher::fetch_user(const Source& src, const uint32_t* ids, size_t n
         out[i] = user_->seen != nullptr && user_->seen->contains(ids[i]) ? 1 : 0;
       }
       return;
+    case ranking::FeatureKind::kServed: {
+      const std::span<const users::ServedItem> served = user_->served;
+      for (size_t i = 0; i < n; ++i) {
+        auto it =
+            std::lower_bound(served.begin(), served.end(), ids[i],
+                             [](const users::ServedItem& s, uint32_t v) { return s.item < v; });
+        out[i] = it != served.end() && it->item == ids[i] ? it->count : 0;
+      }
+      return;
+    }
     default: std::fill(out, out + n, 0.0); return;
   }
 }
@@ -175,7 +186,8 @@ FeatureFetcher::Source FeatureFetcher::source_of(const ranking::FeatureRef& f) c
     case ranking::FeatureKind::kCoEngagement:
     case ranking::FeatureKind::kAffinity:
     case ranking::FeatureKind::kFollowed:
-    case ranking::FeatureKind::kSeen: break;
+    case ranking::FeatureKind::kSeen:
+    case ranking::FeatureKind::kServed: break;
     case ranking::FeatureKind::kPreference: {
       if (st_.vectors == nullptr) break;
       for (const auto& slot : st_.vectors->slots(EntityKind::kItem)) {

@@ -35,7 +35,8 @@ struct UserFeatures {
   // By item vector attribute id: the user's normalized preference vector
   // (absent: none yet).
   std::vector<std::pair<uint16_t, std::vector<float>>> preferences;
-  const entities::Bitmap* seen = nullptr;  // nullptr: nothing seen
+  const entities::Bitmap* seen = nullptr;       // nullptr: nothing seen
+  std::span<const users::ServedItem> served{};  // ascending by item
 
   const std::vector<float>* preference(uint16_t attribute) const {
     for (const auto& [id, v] : preferences) {

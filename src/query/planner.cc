@@ -182,6 +182,7 @@ Status resolve_user(const Statement& s, const QueryState& st, Plan* p) {
     u.user = *index;
     u.co = st.users->co_engagement(*index, st.now_us);
     u.seen = st.users->seen(*index);
+    u.served = st.users->served(*index);
     if (st.vectors != nullptr) {
       for (const auto& slot : st.vectors->slots(EntityKind::kItem)) {
         std::vector<float> v = st.users->preference(*index, slot->def().id);

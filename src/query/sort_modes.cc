@@ -145,7 +145,7 @@ const std::vector<ModeSpec>& specs() {
              "their preference vectors, from creators they like and follow, scaled up by "
              "popularity (which ranks alone for a user with no history)",
              "(co_engagement{pref} + 0.1 * log1p(creator_affinity) + 0.1 * followed + 0.01) * "
-             "(1 + 0.1 * log1p(count({0}, {w})))"),
+             "(1 + 0.1 * log1p(count({0}, {w}))) / (1 + 0.5 * served)"),
         {first_count}, WindowRule::kLongest);
     v.back().needs_user = v.back().info.needs_user = true;
     add(info("following", "following([signal] [, window])",

@@ -178,6 +178,16 @@ class UserFilter final : public Operator {
       x.owned -= *u.seen;
       seen = before - x.owned.cardinality();
     }
+    // Served recently (record_served): left out for the suppression time.
+    uint64_t served = 0;
+    if (st.served_suppress_us > 0) {
+      for (const users::ServedItem& s : u.served) {
+        if (s.last_us > st.now_us - st.served_suppress_us && x.owned.contains(s.item)) {
+          x.owned.remove(s.item);
+          ++served;
+        }
+      }
+    }
     const uint64_t before = x.owned.cardinality();
     const entities::Relationships& rel = *st.relationships;
     x.owned -= rel.related(u.user, Relation::kBlock, EntityKind::kItem);
@@ -196,6 +206,8 @@ class UserFilter final : public Operator {
             "user '" + u.key + "': " +
                 (p.include_seen ? std::string("seen items kept")
                                 : with_commas(seen) + " seen items dropped") +
+                ", " + with_commas(served) + " served in the last " +
+                format_duration(std::chrono::microseconds(st.served_suppress_us)) + " dropped" +
                 ", " + with_commas(before - x.owned.cardinality()) +
                 " blocked or muted (items or their creators) dropped",
             in, x.owned.cardinality(), t);

@@ -39,6 +39,7 @@ std::string_view feature_kind_name(FeatureKind k) {
     case FeatureKind::kAffinity: return "creator_affinity";
     case FeatureKind::kFollowed: return "followed";
     case FeatureKind::kSeen: return "seen";
+    case FeatureKind::kServed: return "served";
   }
   return "unknown";
 }
@@ -399,10 +400,12 @@ class Resolver {
     if (e.text == "creator_affinity") return feature_node({.kind = FeatureKind::kAffinity});
     if (e.text == "followed") return feature_node({.kind = FeatureKind::kFollowed});
     if (e.text == "seen") return feature_node({.kind = FeatureKind::kSeen});
+    if (e.text == "served") return feature_node({.kind = FeatureKind::kServed});
     if (e.text == "preference") return preference(e, nullptr);
     return error(e, e.text,
                  "unknown name: not an item attribute, a signal type, age, created_at or a "
-                 "user feature (co_engagement, creator_affinity, followed, seen, preference)");
+                 "user feature (co_engagement, creator_affinity, followed, seen, served, "
+                 "preference)");
   }
 
   Result<Node> unary(const Expr& e, size_t depth) {

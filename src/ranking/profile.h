@@ -51,6 +51,7 @@ enum class FeatureKind : uint8_t {
   kAffinity,      // the user's affinity to the item's creator now
   kFollowed,      // 1 when the user follows the item's creator, else 0
   kSeen,          // 1 when the user has any signal for the item, else 0
+  kServed,        // how often feeds served the item to the user since they last engaged with it
 };
 
 // Whether a feature reads the query's user.

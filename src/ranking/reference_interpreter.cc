@@ -63,6 +63,7 @@ class Walker {
     if (n == "creator_affinity") return lookup_({.kind = FeatureKind::kAffinity});
     if (n == "followed") return lookup_({.kind = FeatureKind::kFollowed});
     if (n == "seen") return lookup_({.kind = FeatureKind::kSeen});
+    if (n == "served") return lookup_({.kind = FeatureKind::kServed});
     if (n == "preference") return preference("");
     return kNaN;
   }

@@ -173,6 +173,11 @@ bool Api::may_block(const HttpRequest& request) {
           simdjson::SUCCESS) {
     return false;
   }
+  // A feed that records what it served writes one WAL record.
+  bool record_served = false;
+  if (doc["record_served"].get_bool().get(record_served) == simdjson::SUCCESS && record_served) {
+    return true;
+  }
   Result<PreparedStatement> statement = [&]() -> Result<PreparedStatement> {
     std::string_view tql;
     JsonElement q;

@@ -82,9 +82,14 @@ void Api::Request::query() {
         if (value.get_bool().get(opts.include_seen) != simdjson::SUCCESS) {
           return fail(bad_request("include_seen", "include_seen: expected a bool"));
         }
+      } else if (key == "record_served") {
+        if (value.get_bool().get(opts.record_served) != simdjson::SUCCESS) {
+          return fail(bad_request("record_served", "record_served: expected a bool"));
+        }
       } else {
         return fail(bad_request(key, std::string(key) + ": unknown field (known: tql, query, "
-                                                        "time_budget_ms, plan, include_seen)"));
+                                                        "time_budget_ms, plan, include_seen, "
+                                                        "record_served)"));
       }
     }
     if (has_tql == has_query) {

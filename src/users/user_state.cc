@@ -39,6 +39,7 @@ bool read_f32(ByteReader& rd, float* f) {
 
 struct UserStateStore::User {
   Bitmap seen;
+  std::vector<ServedItem> served;  // ascending by item
   std::vector<RecentItem> recent;  // oldest first, distinct items, at most kRecent
   struct Preference {
     uint16_t slot = 0;
@@ -46,7 +47,9 @@ struct UserStateStore::User {
     std::vector<float> a;  // the accumulator (unnormalized)
   };
   std::vector<Preference> preferences;
-  bool empty() const { return seen.isEmpty() && recent.empty() && preferences.empty(); }
+  bool empty() const {
+    return seen.isEmpty() && recent.empty() && preferences.empty() && served.empty();
+  }
 };
 
 struct UserStateStore::Links {
@@ -74,6 +77,33 @@ struct UserStateStore::Links {
     return at_us >= t_us ? 1.0 : decay(t_us - at_us, kCoHalfLifeUs);
   }
 };
+
+void encode_served_record(std::string_view user, int64_t time_us,
+                          const std::vector<std::string>& items, std::string* out) {
+  out->push_back(static_cast<char>(kFormat));
+  put_length_prefixed(out, user);
+  put_varsint64(out, time_us);
+  put_varint64(out, items.size());
+  for (const std::string& item : items) put_length_prefixed(out, item);
+}
+
+bool decode_served_record(std::string_view payload, ServedRecord* out) {
+  ByteReader rd(payload);
+  uint8_t format;
+  uint64_t n;
+  if (!rd.read_u8(&format) || format != kFormat || !rd.read_length_prefixed(&out->user) ||
+      out->user.empty() || !rd.read_varsint64(&out->time_us) || !rd.read_varint64(&n) ||
+      n > kServed) {
+    return false;
+  }
+  out->items.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view item;
+    if (!rd.read_length_prefixed(&item)) return false;
+    out->items.push_back(item);
+  }
+  return rd.remaining() == 0;
+}
 
 UserStateStore::UserStateStore(const Schema& schema, const vectors::VectorIndex* vectors)
     : vectors_(vectors) {
@@ -119,6 +149,7 @@ Status UserStateStore::apply(const apply::AppliedRecord& r) {
       }
       return Status::Ok();
     case wal::RecordType::kSchemaChange: add_signals(*r.schema); return Status::Ok();
+    case wal::RecordType::kFeedServed: apply_served(r); return Status::Ok();
     default: return Status::Ok();
   }
 }
@@ -146,11 +177,39 @@ void UserStateStore::link(uint32_t from, uint32_t to, double amount, int64_t t_u
   *lightest = {to, lightest->weight + add};
 }
 
+void UserStateStore::apply_served(const apply::AppliedRecord& r) {
+  User& u = user_state(r.user);
+  dirty_users_.mark(r.user);
+  // Forget servings past their retention, then count these.
+  std::erase_if(u.served,
+                [&](const ServedItem& s) { return s.last_us + kServedRetentionUs < r.served_us; });
+  for (uint32_t item : r.served) {
+    auto it = std::lower_bound(u.served.begin(), u.served.end(), item,
+                               [](const ServedItem& s, uint32_t v) { return s.item < v; });
+    if (it != u.served.end() && it->item == item) {
+      ++it->count;
+      it->last_us = std::max(it->last_us, r.served_us);
+    } else {
+      u.served.insert(it, ServedItem{item, 1, r.served_us});
+    }
+  }
+  // Over the bound: the least recently served go first.
+  while (u.served.size() > kServed) {
+    auto oldest = std::min_element(
+        u.served.begin(), u.served.end(), [](const ServedItem& a, const ServedItem& b) {
+          return a.last_us < b.last_us || (a.last_us == b.last_us && a.item < b.item);
+        });
+    u.served.erase(oldest);
+  }
+}
+
 void UserStateStore::apply_signal(const apply::AppliedRecord& r) {
   const apply::SignalRecord& e = *r.signal;
   User& u = user_state(r.user);
   dirty_users_.mark(r.user);
   u.seen.add(r.item);
+  // Engaging with a served item ends its count of servings without engagement.
+  std::erase_if(u.served, [&](const ServedItem& s) { return s.item == r.item; });
   const double eta = e.signal < rate_.size() ? rate_[e.signal] : 0;
   if (!(eta > 0)) return;
   const int sign = sign_[e.signal];
@@ -226,6 +285,12 @@ bool UserStateStore::has_state(uint32_t user) const {
 const Bitmap* UserStateStore::seen(uint32_t user) const {
   const User* u = find_user(user);
   return u != nullptr ? &u->seen : nullptr;
+}
+
+std::span<const ServedItem> UserStateStore::served(uint32_t user) const {
+  const User* u = find_user(user);
+  if (u == nullptr) return {};
+  return u->served;
 }
 
 std::span<const RecentItem> UserStateStore::recent(uint32_t user) const {
@@ -317,8 +382,8 @@ size_t UserStateStore::memory_bytes() const {
   size_t bytes = users_.capacity() * sizeof(void*) + items_.capacity() * sizeof(void*);
   for (const auto& u : users_) {
     if (!u) continue;
-    bytes +=
-        sizeof(User) + u->seen.getSizeInBytes(false) + u->recent.capacity() * sizeof(RecentItem);
+    bytes += sizeof(User) + u->seen.getSizeInBytes(false) +
+             u->recent.capacity() * sizeof(RecentItem) + u->served.capacity() * sizeof(ServedItem);
     for (const User::Preference& p : u->preferences) bytes += sizeof(p) + p.a.capacity() * 4;
   }
   for (const auto& l : items_) {
@@ -332,7 +397,8 @@ size_t UserStateStore::memory_bytes() const {
 //
 // User (tag 0x06): u8 format (1) | bytes seen (portable roaring bitmap) |
 //   varint n | n × (varint item | f32 weight | varsint t_us) |
-//   varint p | p × (varint slot | varsint t_us | varint dim | dim × f32)
+//   varint p | p × (varint attribute | varsint t_us | varint dim | dim × f32) |
+//   varint s | s × (varint item | varint count | varsint last_us)
 // Item (tag 0x07): u8 format (1) | varsint t_us | f64 norm² |
 //   varint n | n × (varint item | f32 weight)
 
@@ -363,6 +429,12 @@ Status UserStateStore::checkpoint(WriteBatch* batch) {
       put_varsint64(&value, p.t_us);
       put_varint64(&value, p.a.size());
       for (float x : p.a) put_f32(&value, x);
+    }
+    put_varint64(&value, u->served.size());
+    for (const ServedItem& s : u->served) {
+      put_varint64(&value, s.item);
+      put_varint64(&value, s.count);
+      put_varsint64(&value, s.last_us);
     }
     batch->put(Keyspace::kEntities, key, value);
   }
@@ -447,6 +519,16 @@ Status UserStateStore::restore(StorageEngine& engine) {
             if (!read_f32(rd, &x)) return corrupt();
           }
           u.preferences.push_back(std::move(pref));
+        }
+        uint64_t s;
+        if (!rd.read_varint64(&s) || s > kServed) return corrupt();
+        for (uint64_t i = 0; i < s; ++i) {
+          ServedItem x;
+          if (!rd.read_varint32(&x.item) || !rd.read_varint32(&x.count) ||
+              !rd.read_varsint64(&x.last_us) ||
+              (!u.served.empty() && x.item <= u.served.back().item))
+            return corrupt();
+          u.served.push_back(x);
         }
       } else {
         Links& l = links(index);

@@ -81,6 +81,27 @@ struct ItemScore {
   double score = 0;
 };
 
+// The payload of a kFeedServed WAL record:
+//   u8 format (1) | bytes user key | varsint time (us) | varint n | n × bytes item key
+struct ServedRecord {
+  std::string_view user;
+  int64_t time_us = 0;
+  std::vector<std::string_view> items;
+};
+void encode_served_record(std::string_view user, int64_t time_us,
+                          const std::vector<std::string>& items, std::string* out);
+bool decode_served_record(std::string_view payload, ServedRecord* out);
+
+// What a feed served a user is kept this long (and at most kServed items).
+inline constexpr int64_t kServedRetentionUs = int64_t{7} * 24 * 3600 * 1'000'000;
+inline constexpr size_t kServed = 512;
+
+struct ServedItem {
+  uint32_t item = 0;
+  uint32_t count = 0;  // servings since the user last engaged with it
+  int64_t last_us = 0;
+};
+
 class UserStateStore final : public apply::Materializer {
  public:
   UserStateStore(const Schema& schema, const vectors::VectorIndex* vectors);
@@ -97,6 +118,10 @@ class UserStateStore final : public apply::Materializer {
   bool has_state(uint32_t user) const;
   // The items the user has signals for (nullptr: none).
   const Bitmap* seen(uint32_t user) const;
+  // What feeds served the user (record_served), kept kServedRetentionUs
+  // after the last serving and forgotten when the user engages with the
+  // item; ascending by item.
+  std::span<const ServedItem> served(uint32_t user) const;
   // The user's recent positive items, oldest first.
   std::span<const RecentItem> recent(uint32_t user) const;
   // The user's preference vector for item vector attribute `slot` (its
@@ -121,6 +146,7 @@ class UserStateStore final : public apply::Materializer {
   Links& links(uint32_t item);
   const Links* find_links(uint32_t item) const;
   void apply_signal(const apply::AppliedRecord& r);
+  void apply_served(const apply::AppliedRecord& r);
   void link(uint32_t from, uint32_t to, double amount, int64_t t_us);
   double norm2_at(const Links& l, int64_t now_us) const;
 

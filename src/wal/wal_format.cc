@@ -9,7 +9,7 @@ namespace tidal::wal {
 
 bool is_known_record_type(uint8_t type) {
   return (type >= static_cast<uint8_t>(RecordType::kSignalEvent) &&
-          type <= static_cast<uint8_t>(RecordType::kPresent)) ||
+          type <= static_cast<uint8_t>(RecordType::kFeedServed)) ||
          type == static_cast<uint8_t>(RecordType::kCustom);
 }
 
@@ -24,6 +24,7 @@ std::string_view record_type_name(RecordType t) {
     case RecordType::kCohortDefinition: return "cohort_definition";
     case RecordType::kProfileDefinition: return "profile_definition";
     case RecordType::kPresent: return "present";
+    case RecordType::kFeedServed: return "feed_served";
     case RecordType::kCustom: return "custom";
   }
   return "unknown";

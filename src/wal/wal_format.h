@@ -60,8 +60,9 @@ enum class RecordType : uint8_t {
   kSchemaChange = 6,
   kCohortDefinition = 7,
   kProfileDefinition = 8,
-  kPresent = 9,   // the database's present: live or historical (docs/time.md)
-  kCustom = 200,  // reserved for tests and tools; never applied by the database
+  kPresent = 9,      // the database's present: live or historical (docs/time.md)
+  kFeedServed = 10,  // what a feed served a user (docs/feeds.md, users/user_state.h)
+  kCustom = 200,     // reserved for tests and tools; never applied by the database
 };
 
 bool is_known_record_type(uint8_t type);

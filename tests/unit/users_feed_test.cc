@@ -360,6 +360,44 @@ TEST_F(FeedTest, RankAndSearchForAUserReadTheUserFeatures) {
   EXPECT_FALSE(Database::prepare("SEARCH items QUERY 'x' FOR COHORT c").ok());
 }
 
+// record_served: what a feed served is left out of the next feeds for an
+// hour, counted by `served` until the user engages, and kept across restarts.
+TEST_F(FeedTest, AServedItemIsNotRepeatedAndServedAgainRanksLower) {
+  catalog();
+  signal("me", "a", "like");
+  QueryOptions record;
+  record.record_served = true;
+  EXPECT_THAT(feed("FEED FOR USER 'me' LIMIT 1", record), ElementsAre("b"));
+  std::vector<std::string> next = feed("FEED FOR USER 'me' LIMIT 10");
+  EXPECT_EQ(std::count(next.begin(), next.end(), "b"), 0);
+  auto r = db_->query("EXPLAIN FEED FOR USER 'me' LIMIT 10");
+  ASSERT_TRUE(r.ok());
+  std::string plan;
+  for (const PlanStage& s : r->plan) plan += s.detail + "\n";
+  EXPECT_THAT(plan, HasSubstr("1 served in the last 1h dropped"));
+  EXPECT_THAT(feed("RANK items FOR USER 'me' BY served LIMIT 1"), ElementsAre("b"));
+
+  ASSERT_TRUE(db_->close().ok());
+  open();
+  clock_.advance(std::chrono::hours(2));  // past the suppression
+  r = db_->query("RANK items FOR USER 'me' BY served LIMIT 1");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->rows.size(), 1u);
+  EXPECT_EQ(r->rows[0].key, "b");
+  EXPECT_EQ(r->rows[0].score, 1.0);
+  // for_you divides by 1 + 0.5 · served: b is back, scored a third lower.
+  auto with = db_->query("FEED FOR USER 'me' LIMIT 10");
+  ASSERT_TRUE(with.ok());
+  bool back = false;
+  for (const QueryRow& row : with->rows) back |= row.key == "b";
+  EXPECT_TRUE(back);
+  // Engaging ends the count.
+  signal("me", "b", "view");
+  r = db_->query("RANK items FOR USER 'me' BY served LIMIT 1");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->rows[0].score, 0.0);
+}
+
 TEST(FeedNoVectors, PreferenceNeedsAVectorAttribute) {
   testing::TempDir dir;
   DatabaseOptions o;

@@ -133,11 +133,12 @@ TEST(WalFormatTest, DecodeReportsUnknownTypeAndFlagsWithValidChecksum) {
 
 TEST(WalFormatTest, KnownRecordTypes) {
   for (int t = 0; t < 256; ++t) {
-    bool expected = (t >= 1 && t <= 9) || t == 200;
+    bool expected = (t >= 1 && t <= 10) || t == 200;
     EXPECT_EQ(is_known_record_type(static_cast<uint8_t>(t)), expected) << t;
   }
   EXPECT_EQ(record_type_name(RecordType::kSignalEvent), "signal_event");
   EXPECT_EQ(record_type_name(RecordType::kCustom), "custom");
+  EXPECT_EQ(record_type_name(RecordType::kFeedServed), "feed_served");
 }
 
 SegmentHeader sample_header() {
