@@ -209,7 +209,9 @@ void UserStateStore::apply_signal(const apply::AppliedRecord& r) {
   dirty_users_.mark(r.user);
   u.seen.add(r.item);
   // Engaging with a served item ends its count of servings without engagement.
-  std::erase_if(u.served, [&](const ServedItem& s) { return s.item == r.item; });
+  auto served = std::lower_bound(u.served.begin(), u.served.end(), r.item,
+                                 [](const ServedItem& s, uint32_t v) { return s.item < v; });
+  if (served != u.served.end() && served->item == r.item) u.served.erase(served);
   const double eta = e.signal < rate_.size() ? rate_[e.signal] : 0;
   if (!(eta > 0)) return;
   const int sign = sign_[e.signal];
@@ -276,11 +278,6 @@ void UserStateStore::apply_signal(const apply::AppliedRecord& r) {
 
 // ---------------------------------------------------------------------------
 // Reads
-
-bool UserStateStore::has_state(uint32_t user) const {
-  const User* u = find_user(user);
-  return u != nullptr && !u->empty();
-}
 
 const Bitmap* UserStateStore::seen(uint32_t user) const {
   const User* u = find_user(user);
@@ -369,12 +366,6 @@ std::vector<ItemScore> UserStateStore::co_engagement(uint32_t user, int64_t now_
 uint64_t UserStateStore::users_with_state() const {
   uint64_t n = 0;
   for (const auto& u : users_) n += (u && !u->empty()) ? 1 : 0;
-  return n;
-}
-
-uint64_t UserStateStore::items_with_links() const {
-  uint64_t n = 0;
-  for (const auto& l : items_) n += (l && !l->links.empty()) ? 1 : 0;
   return n;
 }
 

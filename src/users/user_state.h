@@ -114,8 +114,6 @@ class UserStateStore final : public apply::Materializer {
   void end_checkpoint(bool durable) override;
   Status restore(StorageEngine& engine) override;
 
-  // Whether the user has any state (signals seen).
-  bool has_state(uint32_t user) const;
   // The items the user has signals for (nullptr: none).
   const Bitmap* seen(uint32_t user) const;
   // What feeds served the user (record_served), kept kServedRetentionUs
@@ -134,7 +132,6 @@ class UserStateStore final : public apply::Materializer {
   std::vector<ItemScore> neighbours(uint32_t item, int64_t now_us) const;
 
   uint64_t users_with_state() const;
-  uint64_t items_with_links() const;
   size_t memory_bytes() const;
 
  private:
